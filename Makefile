@@ -1,0 +1,28 @@
+# Two commands: `make run` (the embedded stack) and `make test` (the whole suite).
+PYTHON ?= python3.11
+VENV   := .venv
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint clean-data
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/mvp stack run
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy protocol models
+
+clean-data:
+	rm -rf .data

@@ -1,0 +1,179 @@
+"""Postgres writes of the case workflow: the read model, the holds, the case record and the outbox.
+
+One activity, one transaction: a step of a case is written whole or not at all, and writing it twice
+(a retried activity) changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Session
+from temporalio import activity
+
+from models.case import Notice, RecordEntry
+from models.messages import PersistStep
+from models.referral import Referral
+from models.tables import CaseRow, HoldRow, OutboxRow, RecordRow
+from protocol.notices import SUPPRESSED, route
+from service.chain import CHAINED_FIELDS, GENESIS, entry_hash
+from service.keys import Keys
+
+
+class CaseStore:
+    def __init__(self, engine: Engine, keys: Keys) -> None:
+        self.engine = engine
+        self.keys = keys
+
+    @activity.defn
+    def persist_step(self, step: PersistStep) -> None:
+        with Session(self.engine) as session, session.begin():
+            if step.referral is not None:
+                self._open(session, step)
+            referral = step.referral or self._referral(session, step.case_id)
+            self._project(session, step)
+            for entry in step.records:
+                self._append(session, step.case_id, entry)
+            for notice in step.notices:
+                self._queue(session, step.case_id, notice, referral, step.at)
+
+    def _open(self, session: Session, step: PersistStep) -> None:
+        referral = step.referral
+        assert referral is not None
+        view = step.view
+        session.execute(
+            insert(CaseRow)
+            .values(
+                case_id=step.case_id,
+                revision=0,
+                policy_version=view.policy_version,
+                phase=view.phase.value,
+                hold_active=True,
+                hold_grounds=[g.value for g in view.hold.grounds],
+                force_code=view.force_code,
+                crime_type=view.crime_type,
+                role=view.role,
+                referral_channel=view.referral_channel,
+                referred_at=view.referred_at,
+                opened_at=view.opened_at,
+                updated_at=view.opened_at,
+                view={},
+                exclusion_indicators=[],
+                pending_decisions=[],
+                referral_sealed=self.keys.keyring.seal_text(referral.model_dump_json()),
+            )
+            .on_conflict_do_nothing(index_elements=["case_id"])
+        )
+        person = referral.person
+        subjects = [("person", person.family_name, person.given_names, person.date_of_birth.isoformat())]
+        subjects += [
+            (f"dependant-{n}", d.family_name, d.given_names, d.date_of_birth.isoformat())
+            for n, d in enumerate(referral.dependants, start=1)
+        ]
+        for subject, family, given, born in subjects:
+            session.execute(
+                insert(HoldRow)
+                .values(
+                    case_id=step.case_id,
+                    subject=subject,
+                    identity_key=self.keys.identity_hash(family, given, born),
+                    ho_ref_key=(
+                        self.keys.identity_hash(person.home_office_ref)
+                        if subject == "person" and person.home_office_ref
+                        else None
+                    ),
+                    active=True,
+                    grounds=[g.value for g in view.hold.grounds],
+                    placed_at=view.opened_at,
+                )
+                .on_conflict_do_nothing(index_elements=["case_id", "subject"])
+            )
+
+    def _referral(self, session: Session, case_id: str) -> Referral:
+        sealed = session.execute(select(CaseRow.referral_sealed).where(CaseRow.case_id == case_id)).scalar_one()
+        return Referral.model_validate_json(self.keys.keyring.open_text(sealed))
+
+    def _project(self, session: Session, step: PersistStep) -> None:
+        """The read model and the holds follow the workflow, newest revision wins."""
+        view = step.view
+        values = {
+            "revision": view.revision,
+            "phase": view.phase.value,
+            "hold_active": view.hold.active,
+            "hold_grounds": [g.value for g in view.hold.grounds],
+            "outcome": view.outcome.value if view.outcome else None,
+            "status_at_referral": view.status_at_referral.value if view.status_at_referral else None,
+            "exclusion_indicators": [i.value for i in view.exclusion_indicators],
+            "pending_decisions": [d.value for d in view.pending_decisions],
+            "contact_overdue": view.contact_overdue,
+            "next_contact_due": view.next_contact_due,
+            "overdue_since": view.overdue_since,
+            "closed_at": view.closed_at,
+            "updated_at": step.at,
+            "view": view.model_dump(mode="json"),
+        }
+        result = session.execute(
+            update(CaseRow)
+            .where(CaseRow.case_id == step.case_id)  # type: ignore[arg-type]
+            .where(CaseRow.revision < view.revision)  # type: ignore[arg-type]
+            .values(**values)
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            return  # a retry of a step already written, or an older one
+        lifted = not view.hold.active
+        session.execute(
+            update(HoldRow)
+            .where(HoldRow.case_id == step.case_id)  # type: ignore[arg-type]
+            .values(
+                active=view.hold.active,
+                grounds=[g.value for g in view.hold.grounds],
+                lifted_at=view.hold.lifted_at if lifted else None,
+                lifted_by=step.lifted_by if lifted else None,
+            )
+        )
+
+    def _append(self, session: Session, case_id: str, entry: RecordEntry) -> None:
+        exists = session.get(RecordRow, (case_id, entry.seq))
+        if exists is not None:
+            return
+        prev = GENESIS
+        if entry.seq > 1:
+            prev = session.execute(
+                select(RecordRow.entry_hash).where(RecordRow.case_id == case_id, RecordRow.seq == entry.seq - 1)
+            ).scalar_one()
+        fields = entry.model_dump(mode="json", include=set(CHAINED_FIELDS))
+        session.add(
+            RecordRow(
+                case_id=case_id,
+                seq=entry.seq,
+                at=entry.at,
+                prev_hash=prev,
+                entry_hash=entry_hash(prev, case_id, entry.seq, entry.at, fields),
+                **fields,
+            )
+        )
+        session.flush()
+
+    def _queue(self, session: Session, case_id: str, notice: Notice, referral: Referral, at: datetime) -> None:
+        routing = route(notice.recipient, referral)
+        session.execute(
+            insert(OutboxRow)
+            .values(
+                key=notice.key,
+                case_id=case_id,
+                recipient=notice.recipient.value,
+                kind=notice.kind.value,
+                channel=routing.channel,
+                language=routing.language,
+                status="suppressed" if routing.channel == SUPPRESSED else "pending",
+                attempts=0,
+                facts=notice.facts,
+                address_sealed=self.keys.keyring.seal_text(routing.address) if routing.address else None,
+                suppressed_reason=routing.suppressed_reason,
+                created_at=at,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+

@@ -1,0 +1,525 @@
+"""`mvp`: the command line of the case service, grouped by who uses it.
+
+Each command is a thin adapter: it parses, calls one function, prints. Errors from `service.errors`
+are printed as sentences, without a traceback, with the exit code the error carries (bad input: 2).
+
+Every process exits through `os._exit` after flushing its output: the Temporal client's runtime can
+crash at interpreter exit (temporalio/sdk-python#300), and a command that succeeded must say so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import Client
+
+from models.case import (
+    Actor,
+    ActorRole,
+    ApplicationEvent,
+    ApplicationStage,
+    CaseCommand,
+    CommandResult,
+    ContactRecord,
+    ContactResult,
+    DepartureRecord,
+    ExclusionDecision,
+    InvestigationStatus,
+    PoliceUpdate,
+    ReleaseDecision,
+    Route,
+    RouteStarted,
+    Withdrawal,
+)
+from models.tables import CaseRow
+from protocol.intake import parse_records, parse_referral
+from service import cases as case_ops
+from service import readmodel
+from service.db import make_engine
+from service.errors import InputError, ReferralInvalid, ServiceError, Unavailable
+from service.keys import Keys, load_keys
+from service.settings import Settings, load_settings
+from service.temporal import connect
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Migrant Victims Protocol case service.")
+stack_app = typer.Typer(no_args_is_help=True, help="The embedded development stack.")
+records_app = typer.Typer(no_args_is_help=True, help="Home Office reference records.")
+referral_app = typer.Typer(no_args_is_help=True, help="Police referrals (IE officers).")
+case_app = typer.Typer(no_args_is_help=True, help="One case.")
+cases_app = typer.Typer(no_args_is_help=True, help="Many cases.")
+police_app = typer.Typer(no_args_is_help=True, help="What police signal on a case they referred.")
+officer_app = typer.Typer(no_args_is_help=True, help="What the dedicated IE officer records.")
+supervisor_app = typer.Typer(no_args_is_help=True, help="Decisions only an IE supervisor takes.")
+for sub, name in [
+    (stack_app, "stack"),
+    (records_app, "records"),
+    (referral_app, "referral"),
+    (case_app, "case"),
+    (cases_app, "cases"),
+    (police_app, "police"),
+    (officer_app, "officer"),
+    (supervisor_app, "supervisor"),
+]:
+    app.add_typer(sub, name=name)
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+AS_HELP = "Who you are: ROLE:ID[:FORCE], e.g. officer:NCCU-0042 or police:WMP-4471:WMP. Default: $MVP_ACTOR."
+AsOption = typer.Option(None, "--as", help=AS_HELP, envvar="MVP_ACTOR", show_envvar=False)
+JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+# --- plumbing ------------------------------------------------------------------------------------
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
+        raise Unavailable(f"Settings are not valid: {problems}") from error
+
+
+def parse_actor(value: str | None) -> Actor:
+    """`ROLE:ID[:FORCE]` as given by --as or MVP_ACTOR."""
+    if not value:
+        raise InputError("Say who you are: --as ROLE:ID[:FORCE] (or set MVP_ACTOR), e.g. --as officer:NCCU-0042.")
+    role, _, rest = value.partition(":")
+    ident, _, force = rest.partition(":")
+    roles = ", ".join(r.value for r in ActorRole if r is not ActorRole.system)
+    if role not in {r.value for r in ActorRole} or role == ActorRole.system.value:
+        raise InputError(f"--as {value!r}: the role must be one of {roles}.")
+    if not ident:
+        raise InputError(f"--as {value!r}: give your identifier after the role, e.g. {role}:ABC-123.")
+    if role == ActorRole.police.value and not force:
+        raise InputError(f"--as {value!r}: police must give their force code, e.g. police:WMP-4471:WMP.")
+    return Actor(role=ActorRole(role), id=ident, force=force.upper() or None)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as error:
+        raise InputError(f"{path}: no such file.") from error
+    except json.JSONDecodeError as error:
+        raise InputError(f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}).") from error
+
+
+async def _with_client(settings: Settings, keys: Keys, work: Callable[[Client], Awaitable[T]]) -> T:
+    client = await connect(settings, keys.keyring)
+    return await work(client)
+
+
+def _run(settings: Settings, work: Callable[[Client], Awaitable[T]]) -> T:
+    keys = load_keys(settings)
+    return asyncio.run(_with_client(settings, keys, work))
+
+
+def _print_json(value: Any) -> None:
+    out.print_json(json.dumps(value, default=str))
+
+
+def _send(case_id: str, command: CaseCommand, as_json: bool) -> None:
+    settings = _settings()
+    result: CommandResult = _run(settings, lambda client: case_ops.send(client, case_id, command))
+    if as_json:
+        _print_json(result.model_dump(mode="json"))
+        return
+    view = result.view
+    hold = "in force" if view.hold.active else "lifted"
+    out.print(f"[bold]{case_id}[/]: {result.accepted}.")
+    out.print(f"  phase {view.phase.value}; hold {hold} ({', '.join(g.value for g in view.hold.grounds) or '-'})")
+    if view.outcome:
+        out.print(f"  outcome: {view.outcome.value}")
+    elif view.next_contact_due:
+        out.print(f"  next contact due {view.next_contact_due:%Y-%m-%d}")
+
+
+# --- the stack and the worker --------------------------------------------------------------------
+
+
+@stack_app.command("run")
+def stack_run() -> None:
+    """Start Postgres, the Temporal dev server and the worker, all under .data/; Ctrl-C stops them."""
+    from service.stack import run_stack
+
+    raise typer.Exit(run_stack(_settings()))
+
+
+@app.command("worker")
+def worker_command() -> None:
+    """Run the case worker against TEMPORAL_ADDRESS and DATABASE_URL until SIGINT or SIGTERM."""
+    import logging
+
+    from worker import run_until_signalled
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(run_until_signalled(_settings()))
+
+
+# --- records and referrals -----------------------------------------------------------------------
+
+
+@records_app.command("load")
+def records_load(path: Path = typer.Argument(..., help="A records file shaped as examples/records.json.")) -> None:
+    """Load or refresh Home Office reference records (status and criminality) for screening."""
+    from activities.records import load_records
+
+    records, problems = parse_records(_read_json(path), datetime.now(UTC))
+    if records is None:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        raise InputError(f"{path}: the records were refused ({len(problems)} problem(s)); nothing was loaded:\n{listed}")
+    statuses, criminal = load_records(make_engine(_settings()), records)
+    out.print(f"Loaded {statuses} immigration status record(s) and {criminal} criminal record(s).")
+
+
+@referral_app.command("start")
+def referral_start(
+    path: Path = typer.Argument(..., help="The referral, shaped as examples/referral-*.json."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Validate a police referral and start its case. Prints the case id."""
+    who = parse_actor(actor)
+    referral, problems = parse_referral(_read_json(path), datetime.now(UTC))
+    if referral is None:
+        raise ReferralInvalid(problems)
+    settings = _settings()
+    keys = load_keys(settings)
+
+    async def start(client: Client) -> tuple[str, Any]:
+        case_id = await case_ops.start_referral(client, keys, settings.task_queue, referral, who)
+        return case_id, await case_ops.wait_until_open(client, case_id)
+
+    case_id, view = asyncio.run(_with_client(settings, keys, start))
+    if as_json:
+        _print_json({"case_id": case_id, "state": view.model_dump(mode="json") if view else None})
+        return
+    out.print(f"Case started: [bold]{case_id}[/]")
+    if view is None:
+        out.print("  The worker has not screened it yet (is `make run` or `mvp worker` running?).")
+        return
+    hold = "in force" if view.hold.active else "not needed"
+    out.print(f"  phase {view.phase.value}; status at referral {view.status_at_referral or 'unknown'}; hold {hold}")
+    if view.next_contact_due:
+        out.print(f"  first contact due {view.next_contact_due:%Y-%m-%d %H:%M} UTC")
+
+
+# --- reading cases -------------------------------------------------------------------------------
+
+
+def _row_json(row: CaseRow) -> dict[str, Any]:
+    view = dict(row.view) if row.view else {}
+    view.setdefault("case_id", row.case_id)
+    view.setdefault("phase", row.phase)
+    view.setdefault("hold", {"active": row.hold_active, "grounds": row.hold_grounds})
+    view.setdefault("outcome", row.outcome)
+    view.setdefault("next_contact_due", row.next_contact_due.isoformat() if row.next_contact_due else None)
+    return view
+
+
+@case_app.command("show")
+def case_show(case_id: str = typer.Argument(..., help="The case id, e.g. MVP-XXXXX-XXXXX."), as_json: bool = JsonOption) -> None:
+    """One case: phase, hold and its grounds, next contact, signposting, decisions and its record."""
+    engine = make_engine(_settings())
+    row = readmodel.get_case(engine, case_id.strip().upper())
+    record = readmodel.case_record(engine, row.case_id)
+    if as_json:
+        data = _row_json(row)
+        data["record"] = [
+            {"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor, "action": r.action, "summary": r.summary,
+             "shared_what": r.shared_what, "shared_with": r.shared_with, "shared_why": r.shared_why}
+            for r in record
+        ]
+        _print_json(data)
+        return
+    view = _row_json(row)
+    hold = "IN FORCE" if row.hold_active else "lifted"
+    out.print(f"[bold]{row.case_id}[/]  {row.crime_type}  referred by {row.force_code} on {row.referred_at:%Y-%m-%d}")
+    out.print(f"  phase      {row.phase}")
+    out.print(f"  hold       {hold} — grounds: {', '.join(row.hold_grounds) or '-'}")
+    out.print(f"  status     at referral: {row.status_at_referral or 'being screened'}")
+    if row.exclusion_indicators:
+        out.print(f"  exclusion  indicators: {', '.join(row.exclusion_indicators)}")
+    if row.pending_decisions:
+        out.print(f"  [bold red]pending    supervisor decision: {', '.join(row.pending_decisions)}[/]")
+    if row.outcome:
+        out.print(f"  outcome    {row.outcome} ({row.closed_at:%Y-%m-%d})" if row.closed_at else f"  outcome    {row.outcome}")
+    elif row.next_contact_due:
+        overdue = f"  [bold red]OVERDUE since {row.overdue_since:%Y-%m-%d}[/]" if row.contact_overdue and row.overdue_since else ""
+        out.print(f"  contact    next due {row.next_contact_due:%Y-%m-%d}{overdue}")
+    for sign in view.get("signposting", []):
+        deadline = f" (by {sign['deadline'][:10]})" if sign.get("deadline") else ""
+        out.print(f"  signpost   {sign['route']}{deadline}: {sign['why']}")
+    for application in view.get("applications", []):
+        out.print(f"  application {application['number']}: {application['route']} {application['stage']}")
+    if record:
+        table = Table(title="Record", show_lines=False)
+        for column in ("#", "when (UTC)", "who", "what", "shared with / why"):
+            table.add_column(column)
+        for r in record:
+            shared = f"{r.shared_with}: {', '.join(r.shared_why)}" if r.shared_with else ""
+            table.add_row(str(r.seq), f"{r.at:%Y-%m-%d %H:%M}", r.actor, f"{r.action}: {r.summary}", shared)
+        out.print(table)
+
+
+@cases_app.command("list")
+def cases_list(
+    phase: str | None = typer.Option(None, help="screening, protection, engagement, awaiting_release, closed."),
+    hold: bool | None = typer.Option(None, "--hold/--no-hold", help="Only cases whose hold is (or is not) in force."),
+    overdue: bool = typer.Option(False, "--overdue", help="Only cases with contact overdue."),
+    pending: bool = typer.Option(False, "--pending", help="Only cases awaiting a supervisor's decision."),
+    force: str | None = typer.Option(None, help="Referring force code, e.g. WMP."),
+    crime_type: str | None = typer.Option(None, "--crime-type", help="e.g. domestic_abuse."),
+    referred_from: datetime | None = typer.Option(None, "--from", help="Referred on or after (YYYY-MM-DD)."),
+    referred_to: datetime | None = typer.Option(None, "--to", help="Referred before (YYYY-MM-DD)."),
+    outcome: str | None = typer.Option(None, help="Closed with this outcome."),
+    as_json: bool = JsonOption,
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+) -> None:
+    """Every case with its phase and hold, most urgent first (overdue contact, pending decisions)."""
+    where = readmodel.CaseFilter(
+        phase=phase,
+        hold_active=hold,
+        overdue=True if overdue else None,
+        decision_pending=True if pending else None,
+        force=force,
+        crime_type=crime_type,
+        referred_from=referred_from.replace(tzinfo=UTC) if referred_from else None,
+        referred_to=referred_to.replace(tzinfo=UTC) if referred_to else None,
+        outcome=outcome,
+    )
+    rows = readmodel.list_cases(make_engine(_settings()), where)
+    columns = ["case_id", "phase", "hold", "grounds", "next_contact_due", "overdue", "pending", "force", "crime_type",
+               "referred", "outcome"]
+    records = [
+        {
+            "case_id": r.case_id,
+            "phase": r.phase,
+            "hold": r.hold_active,
+            "grounds": r.hold_grounds,
+            "next_contact_due": r.next_contact_due.isoformat() if r.next_contact_due else None,
+            "overdue": r.contact_overdue,
+            "overdue_since": r.overdue_since.isoformat() if r.overdue_since else None,
+            "pending": r.pending_decisions,
+            "force": r.force_code,
+            "crime_type": r.crime_type,
+            "referred": r.referred_at.isoformat(),
+            "outcome": r.outcome,
+        }
+        for r in rows
+    ]
+    if as_json:
+        _print_json(records)
+        return
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        for rec in records:
+            writer.writerow(
+                [";".join(v) if isinstance(v := rec[c], list) else ("" if v is None else v) for c in columns]
+            )
+        return
+    table = Table(title=f"{len(rows)} case(s)")
+    for column in ("case", "phase", "hold", "grounds", "next contact", "pending", "force", "crime", "outcome"):
+        table.add_column(column)
+    for r in rows:
+        due = f"{r.next_contact_due:%Y-%m-%d}" if r.next_contact_due else "-"
+        if r.contact_overdue:
+            due = f"[bold red]{due} OVERDUE[/]"
+        table.add_row(r.case_id, r.phase, "in force" if r.hold_active else "lifted", ", ".join(r.hold_grounds) or "-",
+                      due, ", ".join(r.pending_decisions) or "-", r.force_code, r.crime_type, r.outcome or "-")
+    out.print(table)
+
+
+# --- police --------------------------------------------------------------------------------------
+
+
+@police_app.command("update")
+def police_update(
+    case_id: str = typer.Argument(...),
+    status: InvestigationStatus | None = typer.Option(None, "--status", help="The investigation's status now."),
+    protective_measures: str | None = typer.Option(None, "--protective-measures"),
+    suspect: bool | None = typer.Option(None, "--suspect/--not-suspect", help="The person is now a suspect."),
+    charged: bool = typer.Option(False, "--charged", help="The person has been charged."),
+    trial_date: datetime | None = typer.Option(None, "--trial-date", help="The person is due to give evidence then."),
+    note: str | None = typer.Option(None, "--note"),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Report the investigation or prosecution: status, protective measures, suspect or charged, trial date."""
+    command = PoliceUpdate(
+        actor=parse_actor(actor),
+        investigation=status,
+        protective_measures=protective_measures,
+        person_is_suspect=suspect,
+        person_charged=True if charged else None,
+        trial_date=trial_date.date() if trial_date else None,
+        note=note,
+    )
+    _send(case_id, command, as_json)
+
+
+def _withdraw(case_id: str, reason: str, actor: str | None, as_json: bool) -> None:
+    _send(case_id, Withdrawal(actor=parse_actor(actor), reason=reason), as_json)
+
+
+@police_app.command("withdraw")
+def police_withdraw(
+    case_id: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason"),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Withdraw the referral (the case closes as withdrawn)."""
+    _withdraw(case_id, reason, actor, as_json)
+
+
+# --- officers ------------------------------------------------------------------------------------
+
+
+@officer_app.command("contact")
+def officer_contact(
+    case_id: str = typer.Argument(...),
+    result: ContactResult = typer.Option(..., "--result"),
+    support: bool | None = typer.Option(
+        None, "--support/--no-support", help="Is the person receiving support and advice towards an application?"
+    ),
+    note: str | None = typer.Option(None, "--note"),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Record a contact attempt: reached, no_answer, unsafe_to_talk or declined."""
+    _send(case_id, ContactRecord(actor=parse_actor(actor), result=result, support_active=support, note=note), as_json)
+
+
+@officer_app.command("application")
+def officer_application(
+    case_id: str = typer.Argument(...),
+    route: Route = typer.Option(..., "--route"),
+    stage: ApplicationStage = typer.Option(..., "--stage"),
+    number: int | None = typer.Option(None, "--number", help="Which application (when there are several)."),
+    note: str | None = typer.Option(None, "--note"),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Record an application: submitted, granted, refused, rejected, review_lodged, appeal_lodged, withdrawn."""
+    command = ApplicationEvent(actor=parse_actor(actor), route=route, stage=stage, number=number, note=note)
+    _send(case_id, command, as_json)
+
+
+@officer_app.command("route")
+def officer_route(
+    case_id: str = typer.Argument(...),
+    route: Route = typer.Option(..., "--route", help="e.g. domestic_abuse_concession, national_referral_mechanism."),
+    days: int | None = typer.Option(None, "--days", help="Length of the route's clock (default from the policy)."),
+    note: str | None = typer.Option(None, "--note"),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Start a route clock that keeps the hold in force (concession leave, NRM recovery period)."""
+    _send(case_id, RouteStarted(actor=parse_actor(actor), route=route, days=days, note=note), as_json)
+
+
+@officer_app.command("departure")
+def officer_departure(
+    case_id: str = typer.Argument(...),
+    note: str | None = typer.Option(None, "--note"),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Record a voluntary departure (the case closes as departed)."""
+    _send(case_id, DepartureRecord(actor=parse_actor(actor), note=note), as_json)
+
+
+@officer_app.command("withdraw")
+def officer_withdraw(
+    case_id: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="Why: the referral was withdrawn or made in error."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Close a case whose referral was withdrawn or made in error."""
+    _withdraw(case_id, reason, actor, as_json)
+
+
+# --- supervisors ---------------------------------------------------------------------------------
+
+
+@supervisor_app.command("exclusion")
+def supervisor_exclusion(
+    case_id: str = typer.Argument(...),
+    confirm: bool = typer.Option(False, "--confirm", help="Confirm the exclusion: the case closes as excluded."),
+    override: bool = typer.Option(False, "--override", help="Override it: protection continues."),
+    reason: str = typer.Option(..., "--reason"),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Decide a pending exclusion: --confirm or --override, with a reason."""
+    if confirm == override:
+        raise InputError("Give exactly one of --confirm or --override.")
+    verdict = "confirm" if confirm else "override"
+    _send(case_id, ExclusionDecision(actor=parse_actor(actor), verdict=verdict, reason=reason), as_json)
+
+
+@supervisor_app.command("release")
+def supervisor_release(
+    case_id: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason"),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Authorise release of the hold after pre-decision engagement (the case closes as hold released)."""
+    _send(case_id, ReleaseDecision(actor=parse_actor(actor), reason=reason), as_json)
+
+
+# --- entry point ---------------------------------------------------------------------------------
+
+
+def run(argv: list[str]) -> int:
+    """Run the CLI and return its exit code (never raises)."""
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="mvp", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exit_:
+        return exit_.exit_code
+    except click.ClickException as error:
+        error.show()
+        return 2
+    except click.exceptions.Abort:
+        err.print("Aborted.")
+        return 130
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        err.print(f"Refused: {problems}", markup=False, highlight=False)
+        return 2
+    except ServiceError as error:
+        err.print(str(error), markup=False, highlight=False)
+        return error.exit_code
+
+
+def main() -> None:
+    code = run(sys.argv[1:])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

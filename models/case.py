@@ -1,0 +1,410 @@
+"""The case: its whole state (one serialisable object, carried across continue-as-new) and the
+commands that change it (one model per workflow update)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.records import ImmigrationStatus
+from models.referral import Referral
+
+
+class Message(BaseModel):
+    """Base of every message the workflow exchanges; unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- who -------------------------------------------------------------------------------------------
+
+
+class ActorRole(StrEnum):
+    police = "police"
+    officer = "officer"
+    supervisor = "supervisor"
+    enforcement = "enforcement"
+    system = "system"  # the workflow itself: timers, screening
+
+
+class Actor(Message):
+    role: ActorRole
+    id: str = Field(min_length=1)
+    force: str | None = None  # police force code, for police actors
+
+    def label(self) -> str:
+        return ":".join(p for p in (self.role.value, self.id, self.force) if p)
+
+
+SYSTEM = Actor(role=ActorRole.system, id="workflow")
+
+
+# --- the case's vocabulary -------------------------------------------------------------------------
+
+
+class Phase(StrEnum):
+    screening = "screening"
+    protection = "protection"  # the hold stands on at least one ground
+    engagement = "engagement"  # pre-decision engagement: no ground left, notice period running
+    awaiting_release = "awaiting_release"  # notice period over: a supervisor must decide
+    closed = "closed"
+
+
+class Outcome(StrEnum):
+    regularised = "regularised"
+    status_confirmed = "status_confirmed"
+    excluded = "excluded"
+    departed = "departed"
+    hold_released = "hold_released"
+    withdrawn = "withdrawn"
+
+
+class Ground(StrEnum):
+    """A reason the enforcement hold is in force (PROTOCOL.md §6)."""
+
+    screening_pending = "screening_pending"
+    investigation_live = "investigation_live"
+    application_pending = "application_pending"
+    receiving_support = "receiving_support"
+    route_clock = "route_clock"
+    exclusion_decision_pending = "exclusion_decision_pending"
+    engagement_notice = "engagement_notice"  # pre-decision engagement: the notice period is running
+    release_decision_pending = "release_decision_pending"
+
+
+class InvestigationStatus(StrEnum):
+    reported = "reported"
+    under_investigation = "under_investigation"
+    suspect_arrested = "suspect_arrested"
+    charged = "charged"
+    awaiting_trial = "awaiting_trial"
+    at_trial = "at_trial"
+    appeal_pending = "appeal_pending"
+    concluded = "concluded"
+    no_further_action = "no_further_action"
+
+
+class ContactResult(StrEnum):
+    reached = "reached"
+    no_answer = "no_answer"
+    unsafe_to_talk = "unsafe_to_talk"
+    declined = "declined"
+
+
+class Route(StrEnum):
+    """Where a person can be signposted (PROTOCOL.md §5)."""
+
+    domestic_abuse_concession = "domestic_abuse_concession"
+    appendix_victim_of_domestic_abuse = "appendix_victim_of_domestic_abuse"
+    national_referral_mechanism = "national_referral_mechanism"
+    foreign_witness = "foreign_witness"
+    split_dependant_claim = "split_dependant_claim"
+    legal_advice = "legal_advice"
+    specialist_support = "specialist_support"
+    consulate = "consulate"
+    other = "other"
+
+
+class ApplicationStage(StrEnum):
+    submitted = "submitted"
+    granted = "granted"
+    refused = "refused"
+    rejected = "rejected"
+    review_lodged = "review_lodged"
+    appeal_lodged = "appeal_lodged"
+    withdrawn = "withdrawn"
+
+
+class ExclusionIndicator(StrEnum):
+    custodial_12_months = "custodial_12_months"  # UKBA 2007 s.32; NIAA 2002 s.117D
+    serious_harm = "serious_harm"  # NIAA 2002 s.117D
+    persistent_offender = "persistent_offender"  # NIAA 2002 s.117D
+    custodial_4_years = "custodial_4_years"  # NIAA 2002 s.117C: the most serious band
+    deportation_order = "deportation_order"
+    national_security = "national_security"
+
+
+class DecisionKind(StrEnum):
+    exclusion = "exclusion"
+    release = "release"
+
+
+class Recipient(StrEnum):
+    referring_officer = "referring_officer"
+    person = "person"
+    supervisors = "supervisors"
+    case_officer = "case_officer"
+
+
+class NoticeKind(StrEnum):
+    acknowledgement = "acknowledgement"
+    status = "status"
+    hold_placed = "hold_placed"
+    signposting = "signposting"
+    protocol_notice = "protocol_notice"
+    engagement_notice = "engagement_notice"
+    protection_resumed = "protection_resumed"
+    contact_overdue = "contact_overdue"
+    decision_required = "decision_required"
+    outcome = "outcome"
+    enforcement_check_refused = "enforcement_check_refused"
+
+
+# --- parts of the state ----------------------------------------------------------------------------
+
+
+class Screening(Message):
+    screened_at: datetime
+    record_found: bool
+    status: ImmigrationStatus
+    last_leave: str | None = None
+    leave_expires: date | None = None
+    secure: bool = False  # British, settled or secure leave: no hold needed
+    indicators: list[ExclusionIndicator] = Field(default_factory=list)
+    rules_version: str
+    trigger: str = "referral"
+
+
+class Signpost(Message):
+    route: Route
+    why: str
+    deadline: datetime | None = None
+    given_at: datetime
+
+
+class RouteClock(Message):
+    """A route whose clock keeps the hold in force until `ends` (concession leave, NRM recovery, a trial)."""
+
+    route: Route
+    started_at: datetime
+    ends_at: datetime
+    note: str | None = None
+
+
+class Application(Message):
+    number: int
+    route: Route
+    stage: ApplicationStage
+    submitted_at: datetime
+    updated_at: datetime
+
+
+class PendingDecision(Message):
+    kind: DecisionKind
+    raised_at: datetime
+    why: str
+
+
+class DecisionRecord(Message):
+    kind: DecisionKind
+    verdict: str  # exclusion: confirm | override; release: authorise
+    by: Actor
+    at: datetime
+    reason: str
+    indicators: list[ExclusionIndicator] = Field(default_factory=list)  # what the decision was about
+
+
+class ContactSchedule(Message):
+    next_due: datetime
+    last_reached_at: datetime | None = None
+    last_escalated_at: datetime | None = None  # an overdue contact is escalated once per interval
+    attempts: int = 0
+    missed_attempts_in_a_row: int = 0
+
+
+class Closure(Message):
+    outcome: Outcome
+    at: datetime
+    by: Actor
+    reason: str
+
+
+class Notice(Message):
+    """A notice to send: it goes into the outbox under `key`, so a retry never sends it twice."""
+
+    key: str
+    recipient: Recipient
+    kind: NoticeKind
+    facts: dict[str, str] = Field(default_factory=dict)
+
+
+class RecordEntry(Message):
+    """One entry of the case's append-only record (what happened; what was shared, with whom, why)."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    summary: str
+    shared_what: list[str] = Field(default_factory=list)
+    shared_with: str | None = None
+    shared_why: list[str] = Field(default_factory=list)
+
+
+class CaseState(Message):
+    """Everything the workflow knows. Continue-as-new carries exactly this object."""
+
+    case_id: str
+    policy_version: str
+    referral: Referral
+    opened_at: datetime
+    opened_by: Actor
+    phase: Phase = Phase.screening
+    investigation: InvestigationStatus = InvestigationStatus.reported
+    person_is_suspect: bool = False
+    person_charged: bool = False
+    protective_measures: list[str] = Field(default_factory=list)
+    support_active: bool = False
+    screening: Screening | None = None
+    status_at_referral: ImmigrationStatus | None = None
+    signposting: list[Signpost] = Field(default_factory=list)
+    route_clocks: list[RouteClock] = Field(default_factory=list)
+    applications: list[Application] = Field(default_factory=list)
+    pending: list[PendingDecision] = Field(default_factory=list)
+    decisions: list[DecisionRecord] = Field(default_factory=list)
+    exclusion_overridden: bool = False
+    contact: ContactSchedule
+    engagement_ends_at: datetime | None = None
+    hold_grounds: list[Ground] = Field(default_factory=list)
+    hold_lifted_at: datetime | None = None
+    closure: Closure | None = None
+    departed: bool = False
+    record_seq: int = 0
+    notice_seq: int = 0
+    revision: int = 0
+
+
+class HoldView(Message):
+    active: bool
+    grounds: list[Ground]
+    lifted_at: datetime | None = None
+
+
+class CaseView(Message):
+    """What `state` answers and `case show --json` prints: codes and dates, never personal data."""
+
+    case_id: str
+    phase: Phase
+    hold: HoldView
+    outcome: Outcome | None
+    next_contact_due: datetime | None
+    contact_overdue: bool
+    pending_decisions: list[DecisionKind]
+    policy_version: str
+    force_code: str
+    crime_type: str
+    status_at_referral: ImmigrationStatus | None
+    exclusion_indicators: list[ExclusionIndicator]
+    signposting: list[Signpost]
+    applications: list[Application]
+    investigation: InvestigationStatus
+    role: str
+    referral_channel: str
+    referred_at: datetime
+    opened_at: datetime
+    closed_at: datetime | None
+    overdue_since: datetime | None
+    revision: int
+
+
+# --- workflow input and commands -------------------------------------------------------------------
+
+
+class OpenCase(Message):
+    """The workflow's input: a fresh referral, or (after continue-as-new) the whole state."""
+
+    case_id: str
+    referral: Referral | None = None
+    opened_by: Actor | None = None
+    state: CaseState | None = None
+
+
+class Command(Message):
+    actor: Actor
+
+
+class PoliceUpdate(Command):
+    """Police report on their investigation. Any field left empty is unchanged."""
+
+    kind: Literal["police_update"] = "police_update"
+    investigation: InvestigationStatus | None = None
+    protective_measures: str | None = None
+    person_is_suspect: bool | None = None
+    person_charged: bool | None = None
+    trial_date: date | None = None  # the person is due to give evidence on this date
+    note: str | None = None
+
+
+class Withdrawal(Command):
+    kind: Literal["withdrawal"] = "withdrawal"
+    reason: str = Field(min_length=3)
+
+
+class ContactRecord(Command):
+    kind: Literal["contact"] = "contact"
+    result: ContactResult
+    support_active: bool | None = None  # support and advice towards an application, as confirmed at contact
+    note: str | None = None
+
+
+class ApplicationEvent(Command):
+    kind: Literal["application"] = "application"
+    route: Route
+    stage: ApplicationStage
+    number: int | None = None  # which application; a new `submitted` gets the next number
+    note: str | None = None
+
+
+class RouteStarted(Command):
+    """A route clock starts: concession leave granted, NRM positive reasonable grounds, and so on."""
+
+    kind: Literal["route_started"] = "route_started"
+    route: Route
+    days: int | None = None  # default from the policy for that route
+    note: str | None = None
+
+
+class DepartureRecord(Command):
+    kind: Literal["departure"] = "departure"
+    note: str | None = None
+
+
+class ExclusionDecision(Command):
+    kind: Literal["exclusion_decision"] = "exclusion_decision"
+    verdict: Literal["confirm", "override"]
+    reason: str = Field(min_length=10)
+
+
+class ReleaseDecision(Command):
+    kind: Literal["release_decision"] = "release_decision"
+    reason: str = Field(min_length=10)
+
+
+class EnforcementCheckNotice(Command):
+    """Signalled by the enforcement check when it refuses a check on this case's person or dependant."""
+
+    kind: Literal["enforcement_check"] = "enforcement_check"
+    check_id: str
+    reason: str
+
+
+CaseCommand = (
+    PoliceUpdate
+    | Withdrawal
+    | ContactRecord
+    | ApplicationEvent
+    | RouteStarted
+    | DepartureRecord
+    | ExclusionDecision
+    | ReleaseDecision
+    | EnforcementCheckNotice
+)
+
+
+class CommandResult(Message):
+    case_id: str
+    accepted: str
+    view: CaseView

@@ -1,0 +1,137 @@
+"""Postgres tables: the case read model, the holds enforcement teams query, the append-only case
+record, the notice outbox, and the Home Office reference records. The schema changes only through
+Alembic (`migrations/`).
+
+Personal data is never stored in clear here except in the Home Office's own reference records:
+a referral is kept sealed (AES-GCM, `service.keys`) and holds are found by keyed hashes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Index
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+
+def _json() -> Any:
+    return Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+
+
+def _tz(**kwargs: Any) -> Any:
+    nullable = kwargs.pop("nullable", True)
+    return Field(sa_column=Column(DateTime(timezone=True), nullable=nullable, **kwargs), default=None)
+
+
+class CaseRow(SQLModel, table=True):
+    __tablename__ = "cases"
+
+    case_id: str = Field(primary_key=True)
+    revision: int
+    policy_version: str
+    phase: str = Field(index=True)
+    hold_active: bool = Field(index=True)
+    hold_grounds: list[str] = _json()
+    outcome: str | None = Field(default=None, index=True)
+    force_code: str = Field(index=True)
+    crime_type: str = Field(index=True)
+    role: str
+    referral_channel: str
+    status_at_referral: str | None = None
+    exclusion_indicators: list[str] = _json()
+    pending_decisions: list[str] = _json()
+    contact_overdue: bool = False
+    referred_at: datetime = _tz(nullable=False)
+    opened_at: datetime = _tz(nullable=False)
+    closed_at: datetime | None = _tz()
+    next_contact_due: datetime | None = _tz()
+    overdue_since: datetime | None = _tz()
+    updated_at: datetime = _tz(nullable=False)
+    view: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    referral_sealed: str | None = None  # the referral as received, encrypted; purged at retention
+    purged_at: datetime | None = _tz()
+
+
+class HoldRow(SQLModel, table=True):
+    """One row per protected person, dependants included. Found by keyed hashes, never by name."""
+
+    __tablename__ = "holds"
+
+    case_id: str = Field(primary_key=True)
+    subject: str = Field(primary_key=True)  # "person" or "dependant-1", "dependant-2", ...
+    identity_key: str = Field(index=True)  # keyed hash of family name, given names, date of birth
+    ho_ref_key: str | None = Field(default=None, index=True)  # keyed hash of the Home Office reference
+    active: bool
+    grounds: list[str] = _json()
+    placed_at: datetime = _tz(nullable=False)
+    lifted_at: datetime | None = _tz()
+    lifted_by: str | None = None
+
+
+class RecordRow(SQLModel, table=True):
+    """The case's append-only record (NPCC §10): what happened, and for a sharing what, when, with
+    whom and why. Each entry carries the hash of the one before it."""
+
+    __tablename__ = "case_record"
+
+    case_id: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    at: datetime = _tz(nullable=False)
+    actor: str
+    action: str = Field(index=True)
+    summary: str
+    shared_what: list[str] = _json()
+    shared_with: str | None = None
+    shared_why: list[str] = _json()
+    prev_hash: str
+    entry_hash: str
+
+
+class OutboxRow(SQLModel, table=True):
+    """A notice waiting to go, or gone. Its key makes a retried send a no-op."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_case", "case_id"),)
+
+    key: str = Field(primary_key=True)
+    case_id: str
+    recipient: str
+    kind: str
+    channel: str  # phone, email, post, internal; "suppressed" where no safe channel exists
+    language: str
+    status: str = Field(index=True)  # pending, sent, suppressed
+    attempts: int = 0
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    address_sealed: str | None = None
+    suppressed_reason: str | None = None
+    provider_ref: str | None = None
+    created_at: datetime = _tz(nullable=False)
+    sent_at: datetime | None = _tz()
+
+
+class ImmigrationStatusRow(SQLModel, table=True):
+    __tablename__ = "ho_immigration_status"
+    __table_args__ = (Index("ix_ho_status_identity", "family_name", "given_names", "date_of_birth"),)
+
+    home_office_ref: str = Field(primary_key=True)
+    given_names: str
+    family_name: str
+    date_of_birth: date
+    status: str
+    last_leave: str | None = None
+    leave_expires: date | None = None
+    notes: str | None = None
+
+
+class CriminalRecordRow(SQLModel, table=True):
+    __tablename__ = "ho_criminal_records"
+    __table_args__ = (Index("ix_ho_crime_identity", "family_name", "given_names", "date_of_birth"),)
+
+    home_office_ref: str = Field(primary_key=True)
+    given_names: str
+    family_name: str
+    date_of_birth: date
+    convictions: list[dict[str, Any]] = _json()
+    markers: list[str] = _json()

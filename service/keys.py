@@ -1,0 +1,176 @@
+"""Keys: the AES-256-GCM keyring that encrypts every Temporal payload and the personal data kept in
+Postgres, and the identity key behind case ids and hold look-ups.
+
+A keyring holds every key by id; new ciphertext uses the current key, old ciphertext is opened by the
+id it carries, so a key can be rotated while two-year cases are still running.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from service.errors import Unavailable
+from service.settings import Settings
+
+NONCE_BYTES = 12
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass(frozen=True)
+class Keyring:
+    current_id: str
+    keys: dict[str, bytes]
+
+    def __post_init__(self) -> None:
+        if self.current_id not in self.keys:
+            raise ValueError("the current key id is not in the keyring")
+        for key_id, key in self.keys.items():
+            if len(key) != 32:
+                raise ValueError(f"key {key_id!r} is not 32 bytes (AES-256)")
+
+    def seal(self, plaintext: bytes, associated: bytes = b"") -> tuple[str, bytes]:
+        nonce = os.urandom(NONCE_BYTES)
+        return self.current_id, nonce + AESGCM(self.keys[self.current_id]).encrypt(
+            nonce, plaintext, associated
+        )
+
+    def open(self, key_id: str, sealed: bytes, associated: bytes = b"") -> bytes:
+        key = self.keys.get(key_id)
+        if key is None:
+            raise Unavailable(f"No key with id {key_id!r} is in the keyring; add it back to read this data.")
+        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)
+
+    def seal_text(self, text: str) -> str:
+        """A self-describing string `key_id:base64` for a database column."""
+        key_id, sealed = self.seal(text.encode())
+        return f"{key_id}:{base64.b64encode(sealed).decode()}"
+
+    def open_text(self, value: str) -> str:
+        key_id, _, data = value.partition(":")
+        return self.open(key_id, base64.b64decode(data)).decode()
+
+
+@dataclass(frozen=True)
+class Keys:
+    keyring: Keyring
+    identity_key: bytes
+    codec_token: str | None
+
+    def identity_hash(self, *parts: str) -> str:
+        """A keyed hash of identity parts: cannot be reversed by trying names without the key."""
+        message = "\x1f".join(normalise(p) for p in parts).encode()
+        return hmac.new(self.identity_key, message, hashlib.sha256).hexdigest()
+
+    def case_id(self, family_name: str, given_names: str, date_of_birth: str, crime_reference: str) -> str:
+        """The case id: the same person and crime reference always give the same id, which carries no
+        personal data. Crockford base32, so it reads over the phone without O/0 or I/1 confusion."""
+        digest = bytes.fromhex(self.identity_hash(family_name, given_names, date_of_birth, crime_reference))
+        number = int.from_bytes(digest[:8], "big")
+        chars = []
+        for _ in range(10):
+            number, index = divmod(number, 32)
+            chars.append(CROCKFORD[index])
+        return "MVP-" + "".join(chars[:5]) + "-" + "".join(chars[5:])
+
+
+def normalise(value: str) -> str:
+    """Case- and spacing-blind form of a name or reference, so 'AMINA  rahman' matches 'Amina Rahman'."""
+    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+
+
+def parse_keyring(spec: str) -> Keyring:
+    """`id:base64,id:base64`; the first is current."""
+    keys: dict[str, bytes] = {}
+    for item in (part.strip() for part in spec.split(",") if part.strip()):
+        key_id, sep, b64 = item.partition(":")
+        if not sep or not key_id:
+            raise Unavailable(
+                "MVP_ENCRYPTION_KEYS must read 'id:base64key,id:base64key' (the first is current)."
+            )
+        keys[key_id] = base64.b64decode(b64)
+    if not keys:
+        raise Unavailable("MVP_ENCRYPTION_KEYS is empty.")
+    return Keyring(current_id=next(iter(keys)), keys=keys)
+
+
+def new_key_file_content() -> dict[str, object]:
+    key_id = "dev-" + secrets.token_hex(3)
+    return {
+        "current": key_id,
+        "keys": {key_id: base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()},
+        "identity_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "codec_token": secrets.token_urlsafe(24),
+    }
+
+
+def ensure_development_keys(path: Path) -> bool:
+    """Write a development key file if there is none. Returns True when one was written."""
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(new_key_file_content(), handle, indent=2)
+    return True
+
+
+def rotate_key_file(path: Path) -> str:
+    """Add a new current key to a key file; old keys stay to open old payloads. Returns the new id."""
+    content = json.loads(path.read_text())
+    key_id = "k-" + secrets.token_hex(3)
+    content["keys"][key_id] = base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
+    content["current"] = key_id
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(content, indent=2))
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return key_id
+
+
+def load_keys(settings: Settings) -> Keys:
+    """Keys from MVP_ENCRYPTION_KEYS / MVP_IDENTITY_KEY, else from the key file.
+
+    Production refuses to run without keys; development has `make run` write a key file first.
+    """
+    file_content: dict[str, object] = {}
+    key_file = settings.resolved_key_file
+    if key_file.is_file():
+        file_content = json.loads(key_file.read_text())
+
+    if settings.encryption_keys is not None:
+        keyring = parse_keyring(settings.encryption_keys.get_secret_value())
+    elif file_content:
+        raw = file_content["keys"]
+        assert isinstance(raw, dict)
+        keyring = Keyring(
+            current_id=str(file_content["current"]), keys={k: base64.b64decode(v) for k, v in raw.items()}
+        )
+    else:
+        raise Unavailable(
+            "No encryption key: set MVP_ENCRYPTION_KEYS or MVP_KEY_FILE "
+            f"(in development, `make run` writes {key_file})."
+        )
+
+    if settings.identity_key is not None:
+        identity = base64.b64decode(settings.identity_key.get_secret_value())
+    elif "identity_key" in file_content:
+        identity = base64.b64decode(str(file_content["identity_key"]))
+    else:
+        raise Unavailable("No identity key: set MVP_IDENTITY_KEY (base64, 32 bytes) or use a key file.")
+    if len(identity) < 32:
+        raise Unavailable("MVP_IDENTITY_KEY must be at least 32 bytes.")
+
+    token = settings.codec_token.get_secret_value() if settings.codec_token else None
+    if token is None and "codec_token" in file_content:
+        token = str(file_content["codec_token"])
+    return Keys(keyring=keyring, identity_key=identity, codec_token=token)

@@ -1,0 +1,104 @@
+"""All settings, in one class. Environment variables carry the `MVP_` prefix, except the two that
+production platforms set by convention: `DATABASE_URL` and `TEMPORAL_ADDRESS`.
+
+`make run` writes `.data/stack.env` (where its Postgres and Temporal listen) and `.data/keys.json`
+(development keys); both are read here when present, and the environment always wins.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("MVP_DATA_DIR", REPO_ROOT / ".data")).resolve()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MVP_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default_factory=default_data_dir)
+
+    temporal_address: str = Field(
+        "localhost:7233", validation_alias=AliasChoices("TEMPORAL_ADDRESS", "MVP_TEMPORAL_ADDRESS")
+    )
+    temporal_namespace: str = "default"
+    task_queue: str = "mvp-cases"
+    temporal_ui_port: int = 8233
+
+    database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "MVP_DATABASE_URL"))
+
+    # Keys. MVP_ENCRYPTION_KEYS is "id:base64key,id:base64key"; the first is the current one.
+    encryption_keys: SecretStr | None = None
+    key_file: Path | None = None  # default: <data_dir>/keys.json in development
+    identity_key: SecretStr | None = None  # keyed hash of identities: case ids, hold look-ups
+    codec_token: SecretStr | None = None  # bearer token of the codec server
+    codec_port: int = 8234
+
+    # Adapters
+    records_source: Literal["postgres", "http"] = "postgres"
+    records_url: str | None = None
+    notify_channel: Literal["outbox", "http"] = "outbox"
+    notify_url: str | None = None
+    notify_api_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _adapters_are_configured(self) -> Settings:
+        if self.records_source == "http" and not self.records_url:
+            raise ValueError("MVP_RECORDS_SOURCE=http needs MVP_RECORDS_URL")
+        if self.notify_channel == "http" and not (self.notify_url and self.notify_api_key):
+            raise ValueError("MVP_NOTIFY_CHANNEL=http needs MVP_NOTIFY_URL and MVP_NOTIFY_API_KEY")
+        return self
+
+    @property
+    def stack_env_file(self) -> Path:
+        return self.data_dir / "stack.env"
+
+    @property
+    def resolved_key_file(self) -> Path:
+        return self.key_file or self.data_dir / "keys.json"
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            if "=" in line and not line.lstrip().startswith("#"):
+                key, _, value = line.partition("=")
+                values[key.strip()] = value.strip()
+    return values
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, then `.data/stack.env` for what the environment leaves unset."""
+    data_dir = Path(str(overrides.get("data_dir", default_data_dir())))
+    stack = _read_env_file(data_dir / "stack.env")
+    merged = {k: v for k, v in stack.items() if k not in os.environ}
+    with _temporarily_set(merged):
+        return Settings(**overrides)  # type: ignore[arg-type]
+
+
+class _temporarily_set:
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    def __enter__(self) -> None:
+        os.environ.update(self.values)
+
+    def __exit__(self, *exc: object) -> None:
+        for key in self.values:
+            os.environ.pop(key, None)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return load_settings()

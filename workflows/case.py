@@ -1,0 +1,294 @@
+"""ProtocolCaseWorkflow: one durable workflow per referred person, from referral to closure.
+
+It is deliberately thin. `protocol.lifecycle` decides every change (a pure function of the state, the
+command and the clock); this workflow feeds it commands and timers and carries each step out through
+activities: one transactional write to Postgres, then delivery of the notices from the outbox.
+
+Commands are Updates with validators (an impossible command is refused before it touches history);
+a command from someone whose role does not allow it is accepted only to be recorded and refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notify import NoticeActivities
+    from activities.records import RecordsActivities
+    from activities.store import CaseStore
+    from models import search_attributes as attrs
+    from models.case import (
+        ApplicationEvent,
+        CaseCommand,
+        CaseState,
+        CaseView,
+        CommandResult,
+        ContactRecord,
+        DepartureRecord,
+        EnforcementCheckNotice,
+        ExclusionDecision,
+        OpenCase,
+        Phase,
+        PoliceUpdate,
+        ReleaseDecision,
+        RouteStarted,
+        Withdrawal,
+    )
+    from models.messages import DeliverNotices, LookUpPerson, PersistStep
+    from protocol import lifecycle
+    from protocol.policy import CURRENT_VERSION, Policy, policy
+    from protocol.screening import screen
+    from protocol.signposting import signposting
+
+# A write to Postgres must land: retry without limit, backing off to a minute.
+WRITE = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
+}
+LOOK_UP = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
+}
+# Delivery is tried for a while; what is not delivered stays in the outbox and is tried again later.
+DELIVER = {
+    "start_to_close_timeout": timedelta(seconds=60),
+    "retry_policy": RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30)),
+}
+REDELIVER_AFTER = timedelta(hours=1)
+
+
+@workflow.defn
+class ProtocolCaseWorkflow:
+    @workflow.init
+    def __init__(self, start: OpenCase) -> None:
+        self._state: CaseState | None = start.state
+        self._lock = asyncio.Lock()
+        self._poke = False
+        self._undelivered = False
+
+    # --- the run ---------------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, start: OpenCase) -> CaseView:
+        if self._state is None:
+            assert start.referral is not None and start.opened_by is not None
+            async with self._lock:
+                step = lifecycle.open_case(
+                    start.case_id, start.referral, start.opened_by, workflow.now(), policy(CURRENT_VERSION)
+                )
+                await self._carry_out(step, opening=True)
+                await self._screen("referral")
+        while self._case.phase is not Phase.closed:
+            await self._sleep_until_something_happens()
+            async with self._lock:
+                if self._undelivered:
+                    await self._deliver()
+                step = lifecycle.tick(self._case, workflow.now(), self._policy)
+                if step is not None:
+                    await self._carry_out(step)
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(OpenCase(case_id=self._case.case_id, state=self._case))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._view()
+
+    async def _sleep_until_something_happens(self) -> None:
+        now = workflow.now()
+        wake = lifecycle.next_wakeup(self._case, now, self._policy)
+        timeouts = [wake - now] if wake is not None else []
+        if self._undelivered:
+            timeouts.append(REDELIVER_AFTER)
+        self._poke = False
+        try:
+            await workflow.wait_condition(lambda: self._poke, timeout=min(timeouts) if timeouts else None)
+        except TimeoutError:
+            pass
+
+    # --- queries, updates, signals ---------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> CaseView:
+        return self._view()
+
+    @workflow.update
+    async def police_update(self, command: PoliceUpdate) -> CommandResult:
+        return await self._command(command)
+
+    @police_update.validator
+    def _check_police_update(self, command: PoliceUpdate) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def withdraw(self, command: Withdrawal) -> CommandResult:
+        return await self._command(command)
+
+    @withdraw.validator
+    def _check_withdraw(self, command: Withdrawal) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_contact(self, command: ContactRecord) -> CommandResult:
+        return await self._command(command)
+
+    @record_contact.validator
+    def _check_record_contact(self, command: ContactRecord) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_application(self, command: ApplicationEvent) -> CommandResult:
+        return await self._command(command)
+
+    @record_application.validator
+    def _check_record_application(self, command: ApplicationEvent) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def start_route(self, command: RouteStarted) -> CommandResult:
+        return await self._command(command)
+
+    @start_route.validator
+    def _check_start_route(self, command: RouteStarted) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def record_departure(self, command: DepartureRecord) -> CommandResult:
+        return await self._command(command)
+
+    @record_departure.validator
+    def _check_record_departure(self, command: DepartureRecord) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def decide_exclusion(self, command: ExclusionDecision) -> CommandResult:
+        return await self._command(command)
+
+    @decide_exclusion.validator
+    def _check_decide_exclusion(self, command: ExclusionDecision) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def authorise_release(self, command: ReleaseDecision) -> CommandResult:
+        return await self._command(command)
+
+    @authorise_release.validator
+    def _check_authorise_release(self, command: ReleaseDecision) -> None:
+        self._validate(command)
+
+    @workflow.signal
+    async def enforcement_check_refused(self, notice: EnforcementCheckNotice) -> None:
+        async with self._lock:
+            if self._state is not None and self._state.phase is not Phase.closed:
+                await self._carry_out(lifecycle.apply_command(self._state, notice, workflow.now(), self._policy))
+
+    def _validate(self, command: CaseCommand) -> None:
+        """Refuse an impossible command before it touches history. (A command the actor's role does
+        not allow passes here so that the handler can record the refusal.)"""
+        if self._state is None:
+            raise ApplicationError("the case is still opening; try again in a moment", type="Refused")
+        if lifecycle.not_permitted(self._state, command) is None:
+            reason = lifecycle.refusal(self._state, command, workflow.now())
+            if reason is not None:
+                raise ApplicationError(reason, type="Refused")
+
+    async def _command(self, command: CaseCommand) -> CommandResult:
+        async with self._lock:
+            now = workflow.now()
+            denied = lifecycle.not_permitted(self._case, command)
+            if denied is not None:
+                await self._carry_out(lifecycle.refused(self._case, command, denied, now, self._policy))
+                raise ApplicationError(denied, type="NotPermitted", non_retryable=True)
+            reason = lifecycle.refusal(self._case, command, now)  # the case may have moved since validation
+            if reason is not None:
+                raise ApplicationError(reason, type="Refused", non_retryable=True)
+            step = lifecycle.apply_command(self._case, command, now, self._policy)
+            await self._carry_out(step)
+            if step.rescreen:
+                await self._screen("person_became_suspect_or_charged")
+            self._poke = True
+            return CommandResult(case_id=self._case.case_id, accepted=step.accepted, view=self._view())
+
+    # --- carrying steps out ----------------------------------------------------------------------
+
+    async def _screen(self, trigger: str) -> None:
+        person = self._case.referral.person
+        found = await workflow.execute_activity_method(
+            RecordsActivities.look_up_person,
+            LookUpPerson(
+                home_office_ref=person.home_office_ref,
+                family_name=person.family_name,
+                given_names=person.given_names,
+                date_of_birth=person.date_of_birth,
+            ),
+            **LOOK_UP,  # type: ignore[arg-type]
+        )
+        now = workflow.now()
+        result = screen(found.immigration_status, found.criminal_record, now, self._policy, trigger=trigger)
+        routes = signposting(self._case.referral, result, now, self._policy)
+        await self._carry_out(lifecycle.screened(self._case, result, routes, now, self._policy))
+
+    async def _carry_out(self, step: lifecycle.Step, opening: bool = False) -> None:
+        now = workflow.now()
+        view = lifecycle.view(step.state, now, policy(step.state.policy_version))
+        closure = step.state.closure
+        await workflow.execute_activity_method(
+            CaseStore.persist_step,
+            PersistStep(
+                case_id=step.state.case_id,
+                at=now,
+                view=view,
+                records=step.records,
+                notices=step.notices,
+                referral=step.state.referral if opening else None,
+                lifted_by=closure.by.label() if closure else None,
+            ),
+            **WRITE,  # type: ignore[arg-type]
+        )
+        self._state = step.state
+        workflow.upsert_search_attributes(
+            [
+                attrs.PHASE.value_set(view.phase.value),
+                attrs.HOLD_ACTIVE.value_set(view.hold.active),
+                attrs.CONTACT_OVERDUE.value_set(view.contact_overdue),
+                attrs.DECISION_PENDING.value_set(bool(view.pending_decisions)),
+                attrs.FORCE.value_set(view.force_code),
+                attrs.CRIME_TYPE.value_set(view.crime_type),
+                attrs.NEXT_CONTACT_DUE.value_set(view.next_contact_due)
+                if view.next_contact_due
+                else attrs.NEXT_CONTACT_DUE.value_unset(),
+            ]
+        )
+        if step.notices or self._undelivered:
+            await self._deliver()
+
+    async def _deliver(self) -> None:
+        try:
+            await workflow.execute_activity_method(
+                NoticeActivities.deliver_notices,
+                DeliverNotices(case_id=self._case.case_id),
+                **DELIVER,  # type: ignore[arg-type]
+            )
+            self._undelivered = False
+        except ActivityError:
+            workflow.logger.warning("notice delivery failed for case %s; will retry", self._case.case_id)
+            self._undelivered = True
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    @property
+    def _case(self) -> CaseState:
+        assert self._state is not None
+        return self._state
+
+    @property
+    def _policy(self) -> Policy:
+        return policy(self._case.policy_version)
+
+    def _view(self) -> CaseView:
+        if self._state is None:
+            raise ApplicationError("the case is still opening", type="Refused")
+        return lifecycle.view(self._state, workflow.now(), self._policy)
