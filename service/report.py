@@ -1,0 +1,165 @@
+"""The statistics report (PROTOCOL.md §9) from the Postgres read model. Never replays a workflow.
+
+The counting is `protocol.statistics`; this module reads the facts it needs: the cases referred in the
+period (`cases`, including the application list in its `view`) and, where those tables exist, the
+enforcement checks refused and the enforcement actions recorded against the cohort's people.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, Table, inspect, select
+from sqlmodel import Session
+
+from models.case import ApplicationStage, Outcome
+from models.records import ImmigrationStatus
+from models.tables import CaseRow
+from protocol import statistics
+from protocol.policy import Policy
+from protocol.statistics import ApplicationFact, CaseFacts, EnforcementFact, EnforcementKind, Grouping
+from service.errors import InputError
+
+GROUPINGS = ", ".join(g.value for g in Grouping)
+
+# Where the enforcement tables keep the moment of a check or an action (the first column present wins).
+_TIME_COLUMNS = ("at", "recorded_at", "acted_at", "checked_at", "requested_at", "created_at")
+
+
+@dataclass(frozen=True)
+class Report:
+    report: statistics.Report
+    as_of: datetime
+    within_days: int
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        r = self.report
+        return {
+            "period": {
+                "from": r.start.date().isoformat(),
+                "to": r.end.date().isoformat(),
+                "to_excluded": True,
+            },
+            "as_of": self.as_of.isoformat(),
+            "within_one_month_days": self.within_days,
+            "by": r.by.value if r.by else None,
+            "figures": r.total.as_dict(),
+            "groups": {name: figures.as_dict() for name, figures in r.groups.items()},
+            "notes": self.notes,
+        }
+
+
+def parse_day(value: str, option: str) -> datetime:
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError as error:
+        raise InputError(
+            f"{option} {value!r} is not a date: give it as YYYY-MM-DD, e.g. 2020-04-01."
+        ) from error
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def parse_period(start: str, end: str) -> tuple[datetime, datetime]:
+    """`--from` and `--to` as UTC midnights; `--to` is the first day *not* counted."""
+    first, last = parse_day(start, "--from"), parse_day(end, "--to")
+    if first >= last:
+        raise InputError(
+            f"--from {first.date()} must be before --to {last.date()} (the period runs from --from up to, "
+            "not including, --to; for April 2020 to March 2021 give --from 2020-04-01 --to 2021-04-01)."
+        )
+    return first, last
+
+
+def parse_grouping(value: str | None) -> Grouping | None:
+    if value is None:
+        return None
+    try:
+        return Grouping(value.strip().lower().replace("_", "-"))
+    except ValueError as error:
+        raise InputError(f"--by {value!r}: report by one of {GROUPINGS}.") from error
+
+
+def case_facts(row: CaseRow) -> CaseFacts:
+    """The statistics' view of one read-model row (the application list comes from its `view`)."""
+    view = row.view or {}
+    applications = tuple(
+        ApplicationFact(
+            number=int(a.get("number", 0)),
+            submitted_at=datetime.fromisoformat(a["submitted_at"]),
+            stage=ApplicationStage(a["stage"]),
+        )
+        for a in view.get("applications", [])
+    )
+    statuses = {s.value for s in ImmigrationStatus}
+    return CaseFacts(
+        case_id=row.case_id,
+        referred_at=row.referred_at,
+        status_at_referral=(
+            ImmigrationStatus(row.status_at_referral) if row.status_at_referral in statuses else None
+        ),
+        outcome=Outcome(row.outcome) if row.outcome else None,
+        applications=applications,
+        hold_active=row.hold_active,
+        contact_overdue=row.contact_overdue,
+        exclusion_overridden=bool(view.get("exclusion_overridden", False)),
+        force=row.force_code,
+        crime_type=row.crime_type,
+    )
+
+
+def _cohort(engine: Engine, start: datetime, end: datetime) -> list[CaseFacts]:
+    query = select(CaseRow).where(CaseRow.referred_at >= start, CaseRow.referred_at < end)  # type: ignore[arg-type]
+    with Session(engine) as session:
+        return [case_facts(row) for row in session.execute(query).scalars()]
+
+
+def _enforcement(engine: Engine, case_ids: set[str], notes: list[str]) -> list[EnforcementFact]:
+    """Refused checks and detentions/removals recorded against the cohort, from `enforcement_checks`
+    (verdict) and `enforcement_actions` (action), read defensively: a table that is not there yet
+    counts nothing, and the report says so."""
+    facts: list[EnforcementFact] = []
+    present = set(inspect(engine).get_table_names())
+    sources = [("enforcement_checks", "verdict"), ("enforcement_actions", "action")]
+    for name, kind_column in sources:
+        if name not in present:
+            what = "enforcement checks refused" if kind_column == "verdict" else "detained and removed"
+            notes.append(f"table {name} is not in this database: {what} counted as 0")
+            continue
+        table = Table(name, MetaData(), autoload_with=engine)
+        if "case_id" not in table.c or kind_column not in table.c:
+            notes.append(f"table {name} has no case_id or {kind_column} column: nothing counted from it")
+            continue
+        at_column = next((table.c[c] for c in _TIME_COLUMNS if c in table.c), None)
+        columns = [table.c.case_id, table.c[kind_column]] + ([at_column] if at_column is not None else [])
+        with engine.connect() as connection:
+            for row in connection.execute(select(*columns).where(table.c.case_id.in_(case_ids))):
+                value = str(row[1]).lower()
+                kind = _kind(kind_column, value)
+                if kind is not None:
+                    facts.append(
+                        EnforcementFact(case_id=row[0], kind=kind, at=row[2] if len(row) > 2 else None)
+                    )
+    return facts
+
+
+def _kind(column: str, value: str) -> EnforcementKind | None:
+    if column == "verdict":
+        return EnforcementKind.check_refused if value == "refused" else None
+    return {"detained": EnforcementKind.detained, "removed": EnforcementKind.removed}.get(value)
+
+
+def build_report(
+    engine: Engine, start: datetime, end: datetime, policy: Policy, by: Grouping | None = None
+) -> Report:
+    """The report for cases referred in [start, end), as the read model stands now."""
+    as_of = datetime.now(UTC)
+    cases = _cohort(engine, start, end)
+    notes: list[str] = []
+    enforcement = _enforcement(engine, {c.case_id for c in cases}, notes)
+    result = statistics.report(
+        cases, enforcement, start=start, end=end, within=policy.application_within, by=by
+    )
+    return Report(report=result, as_of=as_of, within_days=policy.application_within.days, notes=notes)

@@ -1,0 +1,69 @@
+"""The case record is append-only and tamper-evident."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy.exc
+from sqlalchemy import text
+from sqlmodel import Session
+
+from cli import run
+from service import cases
+from service.audit import verify
+from tests.cli.test_cli import cli_env
+from tests.conftest import Running
+from tests.workflows.test_intake import OFFICER, example_referral
+
+
+async def open_case(running: Running) -> str:
+    case_id = await cases.start_referral(running.client, running.keys, running.settings.task_queue,
+                                         example_referral("referral-domestic-abuse.json"), OFFICER)
+    assert await cases.wait_until_open(running.client, case_id) is not None
+    return case_id
+
+
+async def test_postgres_refuses_to_update_or_delete_a_record_entry(running: Running) -> None:
+    case_id = await open_case(running)
+    for statement in (
+        "UPDATE case_record SET summary = 'nothing happened' WHERE case_id = :c AND seq = 1",
+        "DELETE FROM case_record WHERE case_id = :c",
+        "TRUNCATE case_record",
+    ):
+        with Session(running.engine) as session, pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):
+            session.execute(text(statement), {"c": case_id})
+    assert verify(running.engine, case_id)[0].intact
+
+
+async def test_an_entry_altered_directly_in_postgres_is_named_by_audit_verify(
+    running: Running, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case_id = await open_case(running)
+    intact = verify(running.engine, case_id)[0]
+    assert intact.intact and intact.entries >= 4
+
+    # someone with the database owner's rights switches the trigger off and rewrites history
+    with Session(running.engine) as session, session.begin():
+        session.execute(text("ALTER TABLE case_record DISABLE TRIGGER case_record_append_only"))
+        session.execute(text("UPDATE case_record SET shared_with = 'nobody' WHERE case_id = :c AND seq = 2"),
+                        {"c": case_id})
+        session.execute(text("ALTER TABLE case_record ENABLE TRIGGER case_record_append_only"))
+
+    report = verify(running.engine, case_id)[0]
+    assert (report.intact, report.first_broken) == (False, 2)
+
+    for key, value in cli_env(running).items():
+        monkeypatch.setenv(key, value)
+    assert run(["audit", "verify", case_id]) == 6
+    printed = capsys.readouterr()
+    assert f"{case_id} entry 2" in printed.err
+    assert run(["audit", "verify"]) == 6
+
+
+async def test_a_removed_entry_is_named(running: Running) -> None:
+    case_id = await open_case(running)
+    with Session(running.engine) as session, session.begin():
+        session.execute(text("ALTER TABLE case_record DISABLE TRIGGER case_record_append_only"))
+        session.execute(text("DELETE FROM case_record WHERE case_id = :c AND seq = 3"), {"c": case_id})
+        session.execute(text("ALTER TABLE case_record ENABLE TRIGGER case_record_append_only"))
+    report = verify(running.engine, case_id)[0]
+    assert report.first_broken == 3 and "missing" in (report.problem or "")

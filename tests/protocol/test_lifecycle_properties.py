@@ -1,0 +1,362 @@
+"""Properties of the case lifecycle over random histories (PROTOCOL.md §§6-8).
+
+A case is opened and screened at random, then given random commands by random actors, and the clock is
+moved on at random and fed to `tick`. A command is carried out only when `not_permitted` and `refusal`
+both let it through, as the workflow does; a command refused for who gave it is recorded with `refused`.
+After every step:
+
+(a) the hold is lifted only by closing the case: as *hold released* only by a supervisor's release decision
+    while the case awaited one and no substantive ground held; otherwise only by an explicit closure
+    (regularised, excluded, departed, withdrawn, status confirmed) carried out by its own command;
+(b) neither the clock alone nor a contact record ever lifts the hold;
+(c) an open case always has a ground and an active hold, and its phase matches its grounds;
+(d) a closed case has exactly one closure, which never changes, and refuses every further command;
+(e) record seq numbers stay contiguous and notice keys unique.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+from hypothesis import event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from models.case import (
+    SYSTEM,
+    Actor,
+    ActorRole,
+    ApplicationEvent,
+    ApplicationStage,
+    CaseCommand,
+    CaseState,
+    ContactRecord,
+    ContactResult,
+    DecisionKind,
+    DepartureRecord,
+    EnforcementCheckNotice,
+    ExclusionDecision,
+    ExclusionIndicator,
+    InvestigationStatus,
+    Outcome,
+    Phase,
+    PoliceUpdate,
+    ReleaseDecision,
+    Route,
+    RouteStarted,
+    Screening,
+    Withdrawal,
+)
+from models.records import ImmigrationStatus
+from models.referral import Referral
+from protocol import hold, lifecycle
+from protocol.intake import parse_referral
+from protocol.lifecycle import Step
+from protocol.policy import policy
+from protocol.screening import RULES_VERSION
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+POLICY = policy("2026.1")
+T0 = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
+CLOCK = "tick"
+SCREENING = "screening"
+
+EXPLICIT_CLOSURES = {
+    Outcome.regularised: ApplicationEvent,
+    Outcome.excluded: ExclusionDecision,
+    Outcome.departed: DepartureRecord,
+    Outcome.withdrawn: Withdrawal,
+}
+
+
+def referral(name: str) -> Referral:
+    raw = json.loads((EXAMPLES / name).read_text())
+    parsed, problems = parse_referral(raw, T0)
+    assert parsed is not None, problems
+    return parsed
+
+
+REFERRALS = [referral("referral-domestic-abuse.json"), referral("referral-trafficking.json")]
+
+OFFICER = Actor(role=ActorRole.officer, id="IE-101")
+SUPERVISOR = Actor(role=ActorRole.supervisor, id="IE-SUP-7")
+ENFORCER = Actor(role=ActorRole.enforcement, id="ENF-3")
+OUTSIDER = Actor(role=ActorRole.police, id="XX-1", force="XX")
+
+
+def actors_for(*right: Actor) -> st.SearchStrategy[Actor]:
+    """Half the time an actor who may give the command, half the time anyone at all."""
+    anyone = [OFFICER, SUPERVISOR, ENFORCER, OUTSIDER, SYSTEM]
+    return st.one_of(st.sampled_from(right), st.sampled_from(anyone))
+
+
+def police_of(ref: Referral) -> Actor:
+    return Actor(role=ActorRole.police, id=ref.referring_officer.officer_id, force=ref.force_code)
+
+
+screening_specs = st.fixed_dictionaries(
+    {
+        "secure": st.integers(0, 4).map(lambda n: n == 0),
+        "record_found": st.booleans(),
+        "status": st.sampled_from(ImmigrationStatus),
+        "indicators": st.lists(st.sampled_from(ExclusionIndicator), unique=True, max_size=3),
+    }
+)
+
+
+def make_screening(spec: dict[str, Any], now: datetime, trigger: str) -> Screening:
+    return Screening(screened_at=now, rules_version=RULES_VERSION, trigger=trigger, **spec)
+
+
+def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.none() | strategy
+
+
+class CaseHistory(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = T0
+        self.referral = REFERRALS[0]
+        self.state: CaseState | None = None
+        self.seq = 0
+        self.keys: set[str] = set()
+        self.closures = 0
+        self.checks = count(1)
+
+    # --- carrying steps out, checking each transition ------------------------------------------
+
+    @property
+    def case(self) -> CaseState:
+        assert self.state is not None
+        return self.state
+
+    def carry(self, step: Step, cause: CaseCommand | str) -> None:
+        before, after = self.state, step.state
+        # (e) the record is append-only and contiguous; notice keys are never reused
+        for entry in step.records:
+            self.seq += 1
+            assert entry.seq == self.seq, (entry.seq, self.seq)
+            assert entry.at == self.now
+        assert after.record_seq == self.seq
+        for notice in step.notices:
+            assert notice.key not in self.keys, notice.key
+            self.keys.add(notice.key)
+        self.closures += sum(1 for entry in step.records if entry.action == "case_closed")
+
+        if before is not None and before.phase is Phase.closed:
+            # (d) a closed case stays closed with the same outcome
+            assert after.phase is Phase.closed and after.closure == before.closure
+        elif after.phase is Phase.closed:
+            self.check_closure(before, step, cause)
+        if isinstance(cause, ContactRecord) or cause == CLOCK:
+            # (b) neither the clock nor a contact (missed or not) lifts the hold
+            assert after.phase is not Phase.closed
+        self.state = after
+
+    def check_closure(self, before: CaseState | None, step: Step, cause: CaseCommand | str) -> None:
+        """(a) the hold is lifted only by an explicit closure, or by a supervisor's release decision."""
+        after = step.state
+        assert before is not None and after.closure is not None
+        outcome = after.closure.outcome
+        event(f"closed as {outcome.value}")
+        assert [e.action for e in step.records].count("case_closed") == 1
+        assert "hold_lifted" in [e.action for e in step.records]
+        assert after.hold_lifted_at == self.now
+        if outcome is Outcome.hold_released:
+            assert isinstance(cause, ReleaseDecision)
+            assert cause.actor.role is ActorRole.supervisor
+            assert before.phase is Phase.awaiting_release
+            assert hold.substantive_grounds(before, self.now) == []
+        elif outcome is Outcome.status_confirmed:
+            assert cause == SCREENING and before.screening is None and before.phase is Phase.screening
+        else:
+            assert isinstance(cause, EXPLICIT_CLOSURES[outcome]), (outcome, cause)
+        if isinstance(cause, ApplicationEvent):
+            assert cause.stage is ApplicationStage.granted
+        if isinstance(cause, ExclusionDecision):
+            assert cause.verdict == "confirm" and cause.actor.role is ActorRole.supervisor
+
+    def command(self, command: CaseCommand, rescreen: dict[str, Any] | None = None) -> None:
+        state = self.case
+        denied = lifecycle.not_permitted(state, command)
+        if denied is not None:
+            step = lifecycle.refused(state, command, denied, self.now, POLICY)
+            assert step.state.phase is state.phase and step.state.hold_grounds == state.hold_grounds
+            assert [e.action for e in step.records] == ["command_refused"] and step.notices == []
+            self.carry(step, command)
+            return
+        if lifecycle.refusal(state, command, self.now) is not None:
+            return
+        assert state.phase is not Phase.closed, "a closed case accepted a command"
+        event(f"applied {command.kind}")
+        step = lifecycle.apply_command(state, command, self.now, POLICY)
+        self.carry(step, command)
+        if step.rescreen:
+            assert rescreen is not None
+            assert step.state.phase is not Phase.closed
+            result = make_screening(rescreen, self.now, "person_became_suspect_or_charged")
+            self.carry(lifecycle.screened(self.case, result, [], self.now, POLICY), SCREENING)
+
+    def advance_to(self, when: datetime) -> None:
+        state = self.case
+        wake = lifecycle.next_wakeup(state, self.now, POLICY)
+        step = lifecycle.tick(state, when, POLICY)
+        if wake is None or when < wake:
+            assert step is None, "the clock changed the case before its next wakeup"
+        self.now = when
+        if step is not None:
+            event(f"tick moved {state.phase.value} -> {step.state.phase.value}")
+            self.carry(step, CLOCK)
+
+    # --- the history ---------------------------------------------------------------------------
+
+    @initialize(which=st.sampled_from(REFERRALS), first=screening_specs)
+    def open_and_screen(self, which: Referral, first: dict[str, Any]) -> None:
+        self.referral = which
+        self.carry(lifecycle.open_case("case-p", which, OFFICER, self.now, POLICY), "open")
+        result = make_screening(first, self.now, "referral")
+        self.carry(lifecycle.screened(self.case, result, [], self.now, POLICY), SCREENING)
+
+    @rule(
+        data=st.data(),
+        investigation=maybe(st.sampled_from(InvestigationStatus)),
+        measures=maybe(st.just("non-molestation order")),
+        suspect=maybe(st.booleans()),
+        charged=maybe(st.booleans()),
+        trial_in_days=maybe(st.integers(-30, 200)),
+        rescreen=screening_specs,
+    )
+    def police_update(
+        self,
+        data: st.DataObject,
+        investigation: InvestigationStatus | None,
+        measures: str | None,
+        suspect: bool | None,
+        charged: bool | None,
+        trial_in_days: int | None,
+        rescreen: dict[str, Any],
+    ) -> None:
+        actor = data.draw(actors_for(police_of(self.referral), OFFICER))
+        trial = None if trial_in_days is None else (self.now + timedelta(days=trial_in_days)).date()
+        update = PoliceUpdate(
+            actor=actor,
+            investigation=investigation,
+            protective_measures=measures,
+            person_is_suspect=suspect,
+            person_charged=charged,
+            trial_date=trial,
+        )
+        self.command(update, rescreen)
+
+    @rule(actor=actors_for(OFFICER), result=st.sampled_from(ContactResult), support=maybe(st.booleans()))
+    def contact(self, actor: Actor, result: ContactResult, support: bool | None) -> None:
+        self.command(ContactRecord(actor=actor, result=result, support_active=support))
+
+    @rule(
+        actor=actors_for(OFFICER),
+        route=st.sampled_from(Route),
+        stage=st.sampled_from(ApplicationStage),
+        number=maybe(st.integers(1, 3)),
+    )
+    def application(self, actor: Actor, route: Route, stage: ApplicationStage, number: int | None) -> None:
+        self.command(ApplicationEvent(actor=actor, route=route, stage=stage, number=number))
+
+    @rule(actor=actors_for(OFFICER), route=st.sampled_from(Route), days=maybe(st.integers(-2, 200)))
+    def route_started(self, actor: Actor, route: Route, days: int | None) -> None:
+        self.command(RouteStarted(actor=actor, route=route, days=days))
+
+    @rule(actor=actors_for(SUPERVISOR), verdict=st.sampled_from(["confirm", "override"]))
+    def exclusion_decision(self, actor: Actor, verdict: str) -> None:
+        self.command(
+            ExclusionDecision.model_validate({"actor": actor, "verdict": verdict, "reason": "decided on file"})
+        )
+
+    @rule(actor=actors_for(SUPERVISOR))
+    def release_decision(self, actor: Actor) -> None:
+        self.command(ReleaseDecision(actor=actor, reason="no ground after engagement"))
+
+    @rule(data=st.data())
+    def withdrawal(self, data: st.DataObject) -> None:
+        actor = data.draw(actors_for(police_of(self.referral), OFFICER, SUPERVISOR))
+        self.command(Withdrawal(actor=actor, reason="referral made in error"))
+
+    @rule(actor=actors_for(OFFICER))
+    def departure(self, actor: Actor) -> None:
+        self.command(DepartureRecord(actor=actor))
+
+    @rule(actor=actors_for(ENFORCER))
+    def enforcement_check(self, actor: Actor) -> None:
+        self.command(EnforcementCheckNotice(actor=actor, check_id=f"chk-{next(self.checks)}", reason="check"))
+
+    @rule(delta=st.timedeltas(min_value=timedelta(minutes=1), max_value=timedelta(days=120)))
+    def clock_moves_on(self, delta: timedelta) -> None:
+        self.advance_to(self.now + delta)
+
+    @rule()
+    def clock_reaches_the_next_wakeup(self) -> None:
+        wake = lifecycle.next_wakeup(self.case, self.now, POLICY)
+        if wake is not None:
+            self.advance_to(wake)
+
+    # --- after every step ----------------------------------------------------------------------
+
+    @invariant()
+    def record_and_notices_hold_together(self) -> None:
+        # (e) the state's counters agree with what was carried out
+        assert self.case.record_seq == self.seq
+        assert self.case.notice_seq == len(self.keys)
+
+    @invariant()
+    def an_open_case_is_held_on_a_ground(self) -> None:
+        # (c)
+        state, now = self.case, self.now
+        if state.phase is Phase.closed:
+            return
+        view = lifecycle.view(state, now, POLICY)
+        assert view.hold.active and view.hold.grounds and state.hold_grounds
+        assert hold.hold_grounds(state, now)
+        assert state.closure is None and state.hold_lifted_at is None and self.closures == 0
+        substantive = hold.substantive_grounds(state, now)
+        pending = [p.kind for p in state.pending]
+        if state.phase is Phase.protection:
+            assert substantive, "protection with no ground should have moved to engagement"
+        else:
+            assert state.phase in (Phase.engagement, Phase.awaiting_release)
+            assert not substantive, f"{state.phase.value} while {substantive} hold"
+        assert (state.phase is Phase.engagement) == (state.engagement_ends_at is not None)
+        if state.engagement_ends_at is not None:
+            assert state.engagement_ends_at > now
+        assert (state.phase is Phase.awaiting_release) == (DecisionKind.release in pending)
+        assert pending.count(DecisionKind.exclusion) <= 1 and pending.count(DecisionKind.release) <= 1
+        wake = lifecycle.next_wakeup(state, now, POLICY)
+        assert wake is not None and wake > now
+
+    @invariant()
+    def a_closed_case_stays_closed(self) -> None:
+        # (d)
+        state, now = self.case, self.now
+        if state.phase is not Phase.closed:
+            return
+        assert state.closure is not None and self.closures == 1
+        view = lifecycle.view(state, now, POLICY)
+        assert not view.hold.active and view.hold.grounds == [] and view.outcome is state.closure.outcome
+        assert state.pending == [] and state.hold_lifted_at is not None
+        assert lifecycle.tick(state, now + timedelta(days=365), POLICY) is None
+        assert lifecycle.next_wakeup(state, now, POLICY) is None
+        police = police_of(self.referral)
+        for command in (
+            PoliceUpdate(actor=police, investigation=InvestigationStatus.under_investigation),
+            ContactRecord(actor=OFFICER, result=ContactResult.reached, support_active=True),
+            ReleaseDecision(actor=SUPERVISOR, reason="no ground after engagement"),
+            Withdrawal(actor=police, reason="referral made in error"),
+            EnforcementCheckNotice(actor=ENFORCER, check_id="chk-closed", reason="check"),
+        ):
+            assert lifecycle.refusal(state, command, now) is not None
+
+
+TestCaseHistory = CaseHistory.TestCase
+TestCaseHistory.settings = settings(max_examples=150, deadline=None, stateful_step_count=40)
