@@ -36,6 +36,10 @@ from models.case import (
     ContactResult,
     DepartureRecord,
     ExclusionDecision,
+    FactKind,
+    FactReported,
+    FactSource,
+    FactVerified,
     InvestigationStatus,
     PoliceUpdate,
     ReleaseDecision,
@@ -43,12 +47,23 @@ from models.case import (
     RouteStarted,
     Withdrawal,
 )
+from models.enforcement import CheckResult, EnforcementAction
 from models.tables import CaseRow
+from protocol import enforcement as enforcement_rules
 from protocol.intake import parse_records, parse_referral
 from service import cases as case_ops
+from service import enforcement as enforcement_ops
 from service import readmodel
 from service.db import make_engine
-from service.errors import InputError, NotFound, RecordTampered, ReferralInvalid, ServiceError, Unavailable
+from service.errors import (
+    InputError,
+    NotFound,
+    RecordTampered,
+    ReferralInvalid,
+    Refused,
+    ServiceError,
+    Unavailable,
+)
 from service.keys import Keys, load_keys
 from service.settings import Settings, load_settings
 from service.temporal import connect
@@ -62,9 +77,12 @@ cases_app = typer.Typer(no_args_is_help=True, help="Many cases.")
 police_app = typer.Typer(no_args_is_help=True, help="What police signal on a case they referred.")
 officer_app = typer.Typer(no_args_is_help=True, help="What the dedicated IE officer records.")
 supervisor_app = typer.Typer(no_args_is_help=True, help="Decisions only an IE supervisor takes.")
+enforcement_app = typer.Typer(no_args_is_help=True, help="Enforcement teams: check before any enforcement step.")
 db_app = typer.Typer(no_args_is_help=True, help="The Postgres schema.")
 audit_app = typer.Typer(no_args_is_help=True, help="The append-only case record.")
+retention_app = typer.Typer(no_args_is_help=True, help="Retention of personal data (PROTOCOL.md §10).")
 for sub, name in [
+    (retention_app, "retention"),
     (audit_app, "audit"),
     (db_app, "db"),
     (stack_app, "stack"),
@@ -75,6 +93,7 @@ for sub, name in [
     (police_app, "police"),
     (officer_app, "officer"),
     (supervisor_app, "supervisor"),
+    (enforcement_app, "enforcement"),
 ]:
     app.add_typer(sub, name=name)
 
@@ -233,6 +252,43 @@ def audit_verify(case_id: str | None = typer.Argument(None, help="One case; defa
         )
 
 
+@retention_app.command("purge")
+def retention_purge(
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be purged; change nothing."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Remove personal data of cases closed longer than their policy's retention period (Postgres rows and
+    their Temporal histories), keeping the anonymised facts the statistics need. Open cases are never touched."""
+    from activities.retention import due_for_purge, purge_case
+
+    who = parse_actor(actor)
+    if who.role is not ActorRole.supervisor:
+        raise Refused("Only a supervisor runs the retention purge.")
+    settings = _settings()
+    engine = make_engine(settings, pooled=False)
+    now = datetime.now(UTC)
+    due = due_for_purge(engine, now)
+    if dry_run or not due:
+        if as_json:
+            _print_json([{"case_id": r.case_id, "outcome": r.outcome, "closed_at": r.closed_at} for r in due])
+        else:
+            out.print(f"{len(due)} case(s) due for purge" + (" (dry run: nothing changed)." if dry_run else "."))
+            for row in due:
+                out.print(f"  {row.case_id}  {row.outcome}  closed {row.closed_at:%Y-%m-%d}")
+        return
+    keys = load_keys(settings)
+    purged = [purge_case(engine, keys, row, now, who.label()) for row in due]
+    _run(settings, lambda client: case_ops.delete_histories(client, [p.case_id for p in purged]))
+    if as_json:
+        _print_json([p.__dict__ for p in purged])
+        return
+    out.print(f"Purged {len(purged)} case(s): referral data, hold identities and notice addresses removed; "
+              "Temporal histories deleted; statistics kept.")
+    for p in purged:
+        out.print(f"  {p.case_id}  {p.outcome}  closed {p.closed_at:%Y-%m-%d}  holds removed {p.holds_removed}")
+
+
 # --- records and referrals -----------------------------------------------------------------------
 
 
@@ -373,9 +429,10 @@ def cases_list(
         referred_to=referred_to.replace(tzinfo=UTC) if referred_to else None,
         outcome=outcome,
     )
+    readmodel.check_filter(where)  # a misspelt value exits 2 before any connection is made
     rows = readmodel.list_cases(make_engine(_settings(), pooled=False), where, now)
-    columns = ["case_id", "phase", "hold", "grounds", "next_contact_due", "overdue", "overdue_since", "days_overdue",
-               "pending", "force", "crime_type", "referred", "outcome"]
+    columns = ["case_id", "phase", "hold", "grounds", "next_contact_due", "overdue", "overdue_since",
+               "days_overdue", "pending", "force", "crime_type", "referred", "outcome"]
     records = [
         {
             "case_id": r.case_id,
@@ -416,6 +473,49 @@ def cases_list(
         table.add_row(r.case_id, r.phase, "in force" if r.hold_active else "lifted", ", ".join(r.hold_grounds) or "-",
                       due, ", ".join(r.pending_decisions) or "-", r.force_code, r.crime_type, r.outcome or "-")
     out.print(table)
+
+
+@app.command("report")
+def report_command(
+    start: str = typer.Option(..., "--from", help="First day of the period (YYYY-MM-DD), included."),
+    end: str = typer.Option(..., "--to", help="Day after the period (YYYY-MM-DD): not included."),
+    by: str | None = typer.Option(None, "--by", help="A column per group: force or crime-type."),
+    as_json: bool = JsonOption,
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one row per figure."),
+) -> None:
+    """The Review's figures (paras 60-61) and more for the cases referred in a period, from Postgres."""
+    from protocol.policy import policy
+    from protocol.statistics import FIGURE_NAMES, LABELS
+    from service.report import build_report, parse_grouping, parse_period
+
+    if as_json and as_csv:
+        raise InputError("Give --json or --csv, not both.")
+    first, after = parse_period(start, end)
+    grouping = parse_grouping(by)
+    result = build_report(make_engine(_settings(), pooled=False), first, after, policy(), grouping)
+    if as_json:
+        _print_json(result.as_json())
+        return
+    groups = result.report.groups
+    columns = [*groups, "total"]
+    values = [*(g.as_dict() for g in groups.values()), result.report.total.as_dict()]
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["figure", "label", *columns])
+        for name in FIGURE_NAMES:
+            writer.writerow([name, LABELS[name].strip(), *(v[name] for v in values)])
+        return
+    last = f"{after.date() - timedelta(days=1):%Y-%m-%d}"
+    table = Table(title=f"Referred {first:%Y-%m-%d} to {last} (UTC), as of {result.as_of:%Y-%m-%d %H:%M} UTC")
+    table.add_column("figure")
+    for column in columns:
+        table.add_column(column, justify="right")
+    for name in FIGURE_NAMES:
+        table.add_row(LABELS[name], *(str(v[name]) for v in values))
+    out.print(table)
+    out.print(f"Within one month = first application no later than {result.within_days} days after referral.")
+    for note in result.notes:
+        out.print(f"[yellow]Note:[/] {note}")
 
 
 # --- police --------------------------------------------------------------------------------------
@@ -529,6 +629,39 @@ def officer_withdraw(
     _withdraw(case_id, reason, actor, as_json)
 
 
+@officer_app.command("fact")
+def officer_fact(
+    case_id: str = typer.Argument(...),
+    kind: FactKind = typer.Option(..., "--kind", help="relationship_ended, person_left_uk or other."),
+    source: FactSource = typer.Option(
+        ..., "--source", help="Who said it: perpetrator, police, person or third_party."
+    ),
+    detail: str | None = typer.Option(None, "--detail", help="What was said (needed for --kind other)."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Record a fact told to the Home Office. From the alleged perpetrator or a third party it is
+    unverified and changes nothing until an officer verifies it."""
+    command = FactReported(actor=parse_actor(actor), fact_kind=kind, source=source, detail=detail)
+    _send(case_id, command, as_json)
+
+
+@officer_app.command("verify-fact")
+def officer_verify_fact(
+    case_id: str = typer.Argument(...),
+    number: int = typer.Option(..., "--number", help="The fact's number, as the case record shows it."),
+    verified: bool = typer.Option(..., "--verified/--rejected", help="Verified (takes effect) or rejected."),
+    note: str | None = typer.Option(None, "--note"),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Verify or reject a reported fact. A verified `person_left_uk` closes the case as departed."""
+    if number < 1:
+        raise InputError("--number: facts are numbered from 1.")
+    command = FactVerified(actor=parse_actor(actor), fact_number=number, verified=verified, note=note)
+    _send(case_id, command, as_json)
+
+
 # --- supervisors ---------------------------------------------------------------------------------
 
 
@@ -557,6 +690,71 @@ def supervisor_release(
 ) -> None:
     """Authorise release of the hold after pre-decision engagement (the case closes as hold released)."""
     _send(case_id, ReleaseDecision(actor=parse_actor(actor), reason=reason), as_json)
+
+
+# --- enforcement teams ---------------------------------------------------------------------------
+
+
+@enforcement_app.command("check")
+def enforcement_check(
+    person: str = typer.Option(
+        ..., "--person", help='A Home Office reference (HO-7781203) or "FAMILY, GIVEN NAMES, YYYY-MM-DD".'
+    ),
+    reason: str = typer.Option(..., "--reason", help="Why enforcement is considering this person."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Is this person protected? Permitted exits 0; refused exits 3 with the case and the officer to
+    contact. Every check is recorded; a refusal is reported to the case officer."""
+    who = parse_actor(actor)
+    denied = enforcement_rules.may_check(who)
+    if denied is not None:
+        raise Refused(f"Refused: {denied}.")
+    try:
+        spec = enforcement_rules.parse_person(person, datetime.now(UTC).date())
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    settings = _settings()
+    keys = load_keys(settings)
+    queue = settings.task_queue
+
+    async def ask(client: Client) -> CheckResult:
+        return await enforcement_ops.check(client, keys, queue, who, spec, reason)
+
+    result = asyncio.run(_with_client(settings, keys, ask))
+    verdict = result.verdict
+    if as_json:
+        _print_json({"check_id": result.check_id, "at": result.at.isoformat(), "actor": result.actor,
+                     "verdict": verdict.word, **verdict.model_dump(mode="json")})
+    else:
+        out.print(f"[bold]{verdict.word.upper()}[/]  check {result.check_id}")
+        out.print(f"  why: {verdict.reason}", markup=False, highlight=False)
+        if verdict.case_ids:
+            out.print(f"  case(s): {', '.join(verdict.case_ids)}", markup=False, highlight=False)
+        if not verdict.permitted:
+            contact = ", ".join(verdict.officers) or "the case officer (none on record)"
+            out.print(f"  contact: {contact}", markup=False, highlight=False)
+            out.print("  The attempt is recorded and the case officer has been told.")
+    if not verdict.permitted:
+        raise typer.Exit(Refused.exit_code)
+
+
+@enforcement_app.command("action")
+def enforcement_action(
+    check_id: str = typer.Option(..., "--check", help="The id of a permitted check."),
+    action: EnforcementAction = typer.Option(..., "--action", help="detained or removed."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Record an enforcement action taken after a permitted check (for the statistics)."""
+    who = parse_actor(actor)
+    settings = _settings()
+    queue = settings.task_queue
+    result = _run(settings, lambda client: enforcement_ops.act(client, queue, who, check_id, action))
+    if as_json:
+        _print_json(result.model_dump(mode="json"))
+        return
+    out.print(f"Recorded: {result.action.value} after check {result.check_id} ({result.action_id}).")
 
 
 # --- entry point ---------------------------------------------------------------------------------

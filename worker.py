@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from sqlalchemy import Engine
 
+from activities.enforcement import EnforcementActivities
 from activities.notify import MailboxChannel, NoticeActivities, NoticeChannel, NotifyChannel
 from activities.records import HttpRecords, PostgresRecords, RecordsActivities, RecordsSource
 from activities.store import CaseStore
@@ -33,10 +34,15 @@ def build_activities(settings: Settings, engine: Engine, keys: Keys, http: httpx
         if settings.notify_channel == "http" and settings.notify_api_key
         else MailboxChannel(settings.data_dir / "notices")
     )
+    enforcement = EnforcementActivities(engine)
     return [
         CaseStore(engine, keys).persist_step,
         RecordsActivities(records).look_up_person,
         NoticeActivities(engine, keys.keyring, channel).deliver_notices,
+        enforcement.find_holds,
+        enforcement.record_check,
+        enforcement.load_check,
+        enforcement.record_action,
     ]
 
 

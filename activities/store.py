@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session
 from temporalio import activity
@@ -35,7 +35,7 @@ class CaseStore:
             referral = step.referral or self._referral(session, step.case_id)
             self._project(session, step)
             for entry in step.records:
-                self._append(session, step.case_id, entry)
+                self.append_entry(session, step.case_id, entry)
             for notice in step.notices:
                 self._queue(session, step.case_id, notice, referral, step.at)
 
@@ -134,7 +134,16 @@ class CaseStore:
             )
         )
 
-    def _append(self, session: Session, case_id: str, entry: RecordEntry) -> None:
+    @staticmethod
+    def last_seq(session: Session, case_id: str) -> int:
+        found = session.execute(
+            select(func.max(RecordRow.seq)).where(RecordRow.case_id == case_id)  # type: ignore[arg-type]
+        ).scalar_one()
+        return int(found or 0)
+
+    @staticmethod
+    def append_entry(session: Session, case_id: str, entry: RecordEntry) -> None:
+        """Append one entry to a case's hash chain; an entry already there is left as it is."""
         exists = session.get(RecordRow, (case_id, entry.seq))
         if exists is not None:
             return

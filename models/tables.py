@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Index
+from sqlalchemy import Column, DateTime, Index, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -135,3 +135,38 @@ class CriminalRecordRow(SQLModel, table=True):
     date_of_birth: date
     convictions: list[dict[str, Any]] = _json()
     markers: list[str] = _json()
+
+
+class EnforcementCheckRow(SQLModel, table=True):
+    """Every enforcement check, permitted or refused: who asked, when, why, and the answer (PROTOCOL.md
+    §6). Append-only. The person is named only by the keyed hash of what was given (`subject_key`)."""
+
+    __tablename__ = "enforcement_checks"
+
+    check_id: str = Field(primary_key=True)
+    at: datetime = _tz(nullable=False)
+    actor: str
+    reason: str  # why enforcement asked, as they gave it
+    verdict: str = Field(index=True)  # permitted | refused
+    verdict_reason: str  # case ids and codes only
+    case_id: str | None = Field(default=None, index=True)  # the first of case_ids, for statistics
+    case_ids: list[str] = _json()
+    officers: list[str] = _json()
+    subject_kind: str  # ho_ref | name_dob
+    subject_key: str = Field(index=True)
+
+
+class EnforcementActionRow(SQLModel, table=True):
+    """An enforcement action (detained, removed) recorded after a permitted check, for the statistics
+    (PROTOCOL.md §9). Append-only; one of each action per check."""
+
+    __tablename__ = "enforcement_actions"
+    __table_args__ = (UniqueConstraint("check_id", "action", name="uq_enforcement_actions_check_action"),)
+
+    action_id: str = Field(primary_key=True)
+    check_id: str = Field(foreign_key="enforcement_checks.check_id", index=True)
+    at: datetime = _tz(nullable=False)
+    actor: str
+    action: str = Field(index=True)  # detained | removed
+    subject_key: str = Field(index=True)
+    case_id: str | None = Field(default=None, index=True)

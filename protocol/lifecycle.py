@@ -34,6 +34,8 @@ from models.case import (
     DepartureRecord,
     EnforcementCheckNotice,
     ExclusionDecision,
+    FactReported,
+    FactVerified,
     HoldView,
     InvestigationStatus,
     Notice,
@@ -45,6 +47,7 @@ from models.case import (
     Recipient,
     RecordEntry,
     ReleaseDecision,
+    ReportedFact,
     Route,
     RouteClock,
     RouteStarted,
@@ -53,7 +56,7 @@ from models.case import (
     Withdrawal,
 )
 from models.referral import Referral
-from protocol import contact, hold
+from protocol import contact, facts, hold
 from protocol.policy import Policy
 
 IE = "Home Office Immigration Enforcement (NCCU)"
@@ -69,6 +72,7 @@ SHARED_BY_NOTICE: dict[NoticeKind, list[str]] = {
         "signposting",
     ],
     NoticeKind.status: ["immigration status"],
+    NoticeKind.signposting: ["signposting"],
     NoticeKind.protocol_notice: [
         "what police shared and why",
         "no enforcement action while the grounds last",
@@ -117,6 +121,8 @@ MAY: dict[str, frozenset[ActorRole]] = {
     "exclusion_decision": frozenset({ActorRole.supervisor}),
     "release_decision": frozenset({ActorRole.supervisor}),
     "enforcement_check": frozenset({ActorRole.enforcement, ActorRole.system}),
+    "fact_reported": frozenset({ActorRole.officer, ActorRole.police}),
+    "fact_verified": frozenset({ActorRole.officer}),
 }
 
 
@@ -346,6 +352,22 @@ def screened(
     )
 
     if first and screening.secure:
+        # Establishing status is itself the protection (Review paras 21, 27; PROTOCOL §4): the person and
+        # the police are told what it is, and the person gets what signposting still applies (the consulate).
+        for recipient in (Recipient.person, Recipient.referring_officer):
+            change.notify(
+                recipient,
+                NoticeKind.status,
+                "PROTOCOL §4: tell the person and police what their status is",
+                status=screening.status.value,
+            )
+        if signposts:
+            s.signposting = signposts
+            routes = ",".join(sp.route.value for sp in signposts)
+            change.record(SYSTEM, "signposting_given", "routes: " + routes)
+            change.notify(
+                Recipient.person, NoticeKind.signposting, "Review para 27; PROTOCOL §5", signposting=routes
+            )
         change.close(
             Outcome.status_confirmed, SYSTEM, f"Home Office records confirm status {screening.status.value}"
         )
@@ -446,6 +468,10 @@ def refusal(state: CaseState, command: CaseCommand, now: datetime) -> str | None
                 return "a route clock needs a positive number of days"
             if command.days is None and command.route not in _DEFAULT_CLOCK:
                 return f"give --days: the policy has no default clock for {command.route.value}"
+        case FactReported():
+            return facts.report_refusal(command)
+        case FactVerified():
+            return facts.verify_refusal(state, command)
     return None
 
 
@@ -570,7 +596,8 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
                     indicators=indicators,
                 )
             )
-            change.record(actor, f"exclusion_{command.verdict}ed", command.reason)
+            verdict = "exclusion_confirmed" if command.verdict == "confirm" else "exclusion_overridden"
+            change.record(actor, verdict, command.reason)
             if command.verdict == "confirm":
                 change.close(Outcome.excluded, actor, command.reason)
                 return change.done("exclusion confirmed")
@@ -596,7 +623,74 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
                 check_id=command.check_id,
             )
             return change.done("enforcement check reported")
+        case FactReported():
+            return _fact_reported(change, command)
+        case FactVerified():
+            return _fact_verified(change, command)
     raise ValueError(f"unknown command {command!r}")
+
+
+def _fact_reported(change: _Change, report: FactReported) -> Step:
+    """Record a fact with its source; one that needs verification changes nothing until an officer
+    verifies it (PROTOCOL §3)."""
+    s, now, actor = change.s, change.now, report.actor
+    needs = facts.needs_verification(report.fact_kind, report.source, actor.role)
+    fact = ReportedFact(
+        number=len(s.facts) + 1,
+        kind=report.fact_kind,
+        source=report.source,
+        detail=report.detail,
+        reported_at=now,
+        reported_by=actor.label(),
+        needs_verification=needs,
+        verified=None if needs else True,
+        verified_by=None if needs else actor.label(),
+        verified_at=None if needs else now,
+    )
+    s.facts.append(fact)
+    said = "unverified: changes nothing until an officer verifies it" if needs else "accepted"
+    police = actor.role is ActorRole.police
+    change.record(
+        actor,
+        "fact_reported",
+        f"{facts.describe(fact)}: {said}",
+        shared_what=[f"reported fact: {fact.kind.value}"] if police else None,
+        shared_with=IE if police else None,
+        shared_why=["PROTOCOL §3: the source of each fact is recorded"] if police else None,
+    )
+    if needs:
+        change.notify(
+            Recipient.case_officer,
+            NoticeKind.fact_to_verify,
+            "PROTOCOL §3: only an officer verifies a fact",
+            fact_number=str(fact.number),
+            fact_kind=fact.kind.value,
+            source=fact.source.value,
+        )
+        return change.done(f"fact {fact.number} recorded as unverified: it changes nothing until verified")
+    return _fact_takes_effect(change, fact, actor)
+
+
+def _fact_verified(change: _Change, verification: FactVerified) -> Step:
+    s, now, actor = change.s, change.now, verification.actor
+    fact = s.facts[verification.fact_number - 1]
+    fact.verified = verification.verified
+    fact.verified_by, fact.verified_at, fact.note = actor.label(), now, verification.note
+    if not verification.verified:
+        change.record(actor, "fact_rejected", f"{facts.describe(fact)} rejected: it changes nothing")
+        return change.done(f"fact {fact.number} rejected: nothing changes")
+    change.record(actor, "fact_verified", f"{facts.describe(fact)} verified")
+    return _fact_takes_effect(change, fact, actor)
+
+
+def _fact_takes_effect(change: _Change, fact: ReportedFact, by: Actor) -> Step:
+    """A verified fact: the person having left the UK closes the case as departed; any other fact is
+    recorded and leaves the hold as it is."""
+    if facts.closes_case(fact):
+        change.s.departed = True
+        change.close(Outcome.departed, by, f"{facts.describe(fact)} verified: the person left the UK")
+        return change.done(f"fact {fact.number} verified: the case closed as departed")
+    return change.done(f"fact {fact.number} recorded: the hold is unchanged")
 
 
 def _police_update(change: _Change, update: PoliceUpdate) -> Step:

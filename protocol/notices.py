@@ -56,6 +56,8 @@ TEMPLATES: dict[str, str] = {
     "acknowledgement": "Case {case_id} received. Immigration status: {status}. Enforcement hold: {hold}. "
     "Signposting given: {signposting}.",
     "status": "Case {case_id}: Home Office records show immigration status {status}.",
+    "signposting": "Case {case_id}: routes that may help you: {signposting}. You can get free independent "
+    "advice.",
     "protocol_notice": "Police shared your details with the Home Office so that you can be protected and helped. "
     "No immigration enforcement action will be taken while the police investigation is live or while you are "
     "getting support to apply to stay. Your contact officer will call you. Routes that may help you: "
@@ -68,6 +70,8 @@ TEMPLATES: dict[str, str] = {
     "outcome": "Case {case_id} has closed: {outcome}.",
     "enforcement_check_refused": "Case {case_id}: enforcement check {check_id} was refused because the case is "
     "protected.",
+    "fact_to_verify": "Case {case_id}: fact {fact_number} ({fact_kind}, from the {source}) is unverified and "
+    "changes nothing until an officer verifies or rejects it.",
 }
 
 

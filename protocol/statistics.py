@@ -31,8 +31,12 @@ Applications and their outcome (Review para 61)
   ``applications_made``; ``withdrawn`` is beyond the Review.
 - ``yet_to_apply``: cohort people "with no status or leave to remain" (the Review's words: status at
   referral in the no status or leave to remain group, so not British or EU/EEA) who have no application
-  recorded, leaving out those who departed voluntarily and those whose case closed as *status
-  confirmed* (their status was found secure at screening: they have nothing to apply for).
+  recorded and whose case is still open. A closed case is never yet to apply: the person departed
+  voluntarily, their status was confirmed secure at screening, the referral was withdrawn, they were
+  excluded, or the hold was released after pre-decision engagement; in none of these is an application
+  still expected under the protocol. (Counting every non-applicant but the departed could not
+  reproduce the Review: 30 + 147 people with leave or no status, less 92 applicants and 1 departure,
+  leaves 84, not the 35 it published.)
 - ``voluntary_departures``: cohort cases closed as *departed*.
 - ``detained`` / ``removed``: cohort people with at least one such enforcement action recorded against
   them at or after their referral ("upon or since referral").
@@ -246,7 +250,7 @@ def figures(
             if first.submitted_at - case.referred_at <= within:
                 counts["applications_within_one_month"] += 1
             counts[_BY_STAGE[stage]] += 1
-        elif group in MAY_NEED_TO_APPLY and case.outcome not in (Outcome.departed, Outcome.status_confirmed):
+        elif group in MAY_NEED_TO_APPLY and case.outcome is None:
             counts["yet_to_apply"] += 1
         counts["voluntary_departures"] += case.outcome is Outcome.departed
         counts["holds_in_force"] += case.hold_active

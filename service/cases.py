@@ -10,7 +10,9 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -31,6 +33,8 @@ UPDATES: dict[str, str] = {
     "departure": "record_departure",
     "exclusion_decision": "decide_exclusion",
     "release_decision": "authorise_release",
+    "fact_reported": "report_fact",
+    "fact_verified": "verify_fact",
 }
 
 
@@ -113,6 +117,23 @@ async def signal_enforcement_check(client: Client, case_id: str, notice: Enforce
         await client.get_workflow_handle(case_id).signal(ProtocolCaseWorkflow.enforcement_check_refused, notice)
     except RPCError as err:
         raise _rpc_error(case_id, err) from err
+
+
+async def delete_histories(client: Client, case_ids: list[str]) -> None:
+    """Delete closed cases' histories from Temporal (its namespace retention would, later)."""
+    for case_id in case_ids:
+        try:
+            description = await client.get_workflow_handle(case_id).describe()
+            if description.status == WorkflowExecutionStatus.RUNNING:
+                raise Refused(f"Case {case_id} is still running in Temporal; its history is kept.")
+            await client.workflow_service.delete_workflow_execution(
+                DeleteWorkflowExecutionRequest(
+                    namespace=client.namespace, workflow_execution=WorkflowExecution(workflow_id=case_id)
+                )
+            )
+        except RPCError as err:
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise _rpc_error(case_id, err) from err
 
 
 def _rpc_error(case_id: str, err: RPCError) -> Exception:

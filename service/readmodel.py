@@ -30,9 +30,10 @@ class CaseFilter:
     outcome: str | None = None
 
 
-def _one_of(option: str, value: str | None, allowed: type[StrEnum]) -> None:
-    if value is not None and value not in {v.value for v in allowed}:
-        listed = ", ".join(v.value for v in allowed)
+def _one_of(option: str, value: str | None, allowed: type[StrEnum], *also: str) -> None:
+    choices = [*also, *(v.value for v in allowed)]
+    if value is not None and value not in choices:
+        listed = ", ".join(choices)
         raise InputError(f"{option} {value!r} is not known: give one of {listed}.")
 
 
@@ -41,7 +42,7 @@ def check_filter(where: CaseFilter) -> None:
     _one_of("--phase", where.phase, Phase)
     _one_of("--outcome", where.outcome, Outcome)
     _one_of("--crime-type", where.crime_type, CrimeType)
-    _one_of("--pending", where.pending_kind, DecisionKind)
+    _one_of("--pending", where.pending_kind, DecisionKind, "any")
     if where.overdue_for is not None and where.overdue_for < timedelta(0):
         raise InputError("--overdue-for takes a number of days, 0 or more.")
     if where.referred_from and where.referred_to and where.referred_from >= where.referred_to:

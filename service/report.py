@@ -11,21 +11,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, Table, inspect, select
-from sqlmodel import Session
+from sqlalchemy import Engine, inspect, select
+from sqlmodel import Session, col
 
 from models.case import ApplicationStage, Outcome
 from models.records import ImmigrationStatus
-from models.tables import CaseRow
+from models.tables import CaseRow, EnforcementActionRow, EnforcementCheckRow
 from protocol import statistics
 from protocol.policy import Policy
 from protocol.statistics import ApplicationFact, CaseFacts, EnforcementFact, EnforcementKind, Grouping
 from service.errors import InputError
 
 GROUPINGS = ", ".join(g.value for g in Grouping)
-
-# Where the enforcement tables keep the moment of a check or an action (the first column present wins).
-_TIME_COLUMNS = ("at", "recorded_at", "acted_at", "checked_at", "requested_at", "created_at")
 
 
 @dataclass(frozen=True)
@@ -111,44 +108,40 @@ def case_facts(row: CaseRow) -> CaseFacts:
 
 
 def _cohort(engine: Engine, start: datetime, end: datetime) -> list[CaseFacts]:
-    query = select(CaseRow).where(CaseRow.referred_at >= start, CaseRow.referred_at < end)  # type: ignore[arg-type]
+    query = select(CaseRow).where(col(CaseRow.referred_at) >= start, col(CaseRow.referred_at) < end)
     with Session(engine) as session:
         return [case_facts(row) for row in session.execute(query).scalars()]
 
 
 def _enforcement(engine: Engine, case_ids: set[str], notes: list[str]) -> list[EnforcementFact]:
-    """Refused checks and detentions/removals recorded against the cohort, from `enforcement_checks`
-    (verdict) and `enforcement_actions` (action), read defensively: a table that is not there yet
-    counts nothing, and the report says so."""
-    facts: list[EnforcementFact] = []
+    """Checks refused on the cohort's cases (`enforcement_checks`, verdict refused) and detentions and
+    removals recorded against their people (`enforcement_actions`). A database whose schema predates
+    those tables counts none, and the report says so."""
     present = set(inspect(engine).get_table_names())
-    sources = [("enforcement_checks", "verdict"), ("enforcement_actions", "action")]
-    for name, kind_column in sources:
-        if name not in present:
-            what = "enforcement checks refused" if kind_column == "verdict" else "detained and removed"
-            notes.append(f"table {name} is not in this database: {what} counted as 0")
-            continue
-        table = Table(name, MetaData(), autoload_with=engine)
-        if "case_id" not in table.c or kind_column not in table.c:
-            notes.append(f"table {name} has no case_id or {kind_column} column: nothing counted from it")
-            continue
-        at_column = next((table.c[c] for c in _TIME_COLUMNS if c in table.c), None)
-        columns = [table.c.case_id, table.c[kind_column]] + ([at_column] if at_column is not None else [])
-        with engine.connect() as connection:
-            for row in connection.execute(select(*columns).where(table.c.case_id.in_(case_ids))):
-                value = str(row[1]).lower()
-                kind = _kind(kind_column, value)
-                if kind is not None:
-                    facts.append(
-                        EnforcementFact(case_id=row[0], kind=kind, at=row[2] if len(row) > 2 else None)
-                    )
+    missing = [
+        t for t in (EnforcementCheckRow.__tablename__, EnforcementActionRow.__tablename__) if t not in present
+    ]
+    if missing:
+        notes.append(
+            f"{' and '.join(missing)} not in this database (run `mvp db migrate`): "
+            "enforcement checks refused, detained and removed counted as 0"
+        )
+        return []
+    facts: list[EnforcementFact] = []
+    checks = select(col(EnforcementCheckRow.case_id), col(EnforcementCheckRow.at)).where(
+        col(EnforcementCheckRow.verdict) == "refused", col(EnforcementCheckRow.case_id).in_(case_ids)
+    )
+    actions = select(
+        col(EnforcementActionRow.case_id), col(EnforcementActionRow.action), col(EnforcementActionRow.at)
+    ).where(col(EnforcementActionRow.case_id).in_(case_ids))
+    kinds = {"detained": EnforcementKind.detained, "removed": EnforcementKind.removed}
+    with Session(engine) as session:
+        for case_id, at in session.execute(checks):
+            facts.append(EnforcementFact(case_id=case_id, kind=EnforcementKind.check_refused, at=at))
+        for case_id, action, at in session.execute(actions):
+            if action in kinds:
+                facts.append(EnforcementFact(case_id=case_id, kind=kinds[action], at=at))
     return facts
-
-
-def _kind(column: str, value: str) -> EnforcementKind | None:
-    if column == "verdict":
-        return EnforcementKind.check_refused if value == "refused" else None
-    return {"detained": EnforcementKind.detained, "removed": EnforcementKind.removed}.get(value)
 
 
 def build_report(

@@ -32,11 +32,12 @@ def make_worker(
 ) -> Worker:
     """The case worker: the case workflow and every activity, on one task queue."""
     from workflows.case import ProtocolCaseWorkflow
+    from workflows.enforcement import EnforcementActionWorkflow, EnforcementCheckWorkflow
 
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ProtocolCaseWorkflow],
+        workflows=[ProtocolCaseWorkflow, EnforcementCheckWorkflow, EnforcementActionWorkflow],
         activities=activities,  # type: ignore[arg-type]
         activity_executor=executor,
     )

@@ -32,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
         DepartureRecord,
         EnforcementCheckNotice,
         ExclusionDecision,
+        FactReported,
+        FactVerified,
         OpenCase,
         Phase,
         PoliceUpdate,
@@ -177,6 +179,22 @@ class ProtocolCaseWorkflow:
 
     @authorise_release.validator
     def _check_authorise_release(self, command: ReleaseDecision) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def report_fact(self, command: FactReported) -> CommandResult:
+        return await self._command(command)
+
+    @report_fact.validator
+    def _check_report_fact(self, command: FactReported) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def verify_fact(self, command: FactVerified) -> CommandResult:
+        return await self._command(command)
+
+    @verify_fact.validator
+    def _check_verify_fact(self, command: FactVerified) -> None:
         self._validate(command)
 
     @workflow.signal

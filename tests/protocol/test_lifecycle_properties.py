@@ -22,9 +22,9 @@ from itertools import count
 from pathlib import Path
 from typing import Any
 
-from hypothesis import event, settings
+from hypothesis import event, settings, target
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from models.case import (
     SYSTEM,
@@ -88,10 +88,12 @@ ENFORCER = Actor(role=ActorRole.enforcement, id="ENF-3")
 OUTSIDER = Actor(role=ActorRole.police, id="XX-1", force="XX")
 
 
+ANYONE = [OFFICER, SUPERVISOR, ENFORCER, OUTSIDER, SYSTEM]
+
+
 def actors_for(*right: Actor) -> st.SearchStrategy[Actor]:
-    """Half the time an actor who may give the command, half the time anyone at all."""
-    anyone = [OFFICER, SUPERVISOR, ENFORCER, OUTSIDER, SYSTEM]
-    return st.one_of(st.sampled_from(right), st.sampled_from(anyone))
+    """Three times in four an actor who may give the command, otherwise anyone at all."""
+    return st.one_of(*[st.sampled_from(right)] * 3, st.sampled_from(ANYONE))
 
 
 def police_of(ref: Referral) -> Actor:
@@ -100,7 +102,7 @@ def police_of(ref: Referral) -> Actor:
 
 screening_specs = st.fixed_dictionaries(
     {
-        "secure": st.integers(0, 4).map(lambda n: n == 0),
+        "secure": st.sampled_from([*[False] * 7, True]),
         "record_found": st.booleans(),
         "status": st.sampled_from(ImmigrationStatus),
         "indicators": st.lists(st.sampled_from(ExclusionIndicator), unique=True, max_size=3),
@@ -110,6 +112,15 @@ screening_specs = st.fixed_dictionaries(
 
 def make_screening(spec: dict[str, Any], now: datetime, trigger: str) -> Screening:
     return Screening(screened_at=now, rules_version=RULES_VERSION, trigger=trigger, **spec)
+
+
+# Closing commands are given rarely, so that most histories get as far as engagement and release.
+RARELY = st.sampled_from([*[False] * 5, True])
+
+# Investigation statuses, with the two that end an investigation given more often.
+STATUSES = st.sampled_from(InvestigationStatus) | st.sampled_from(
+    [InvestigationStatus.concluded, InvestigationStatus.no_further_action]
+)
 
 
 def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -126,6 +137,8 @@ class CaseHistory(RuleBasedStateMachine):
         self.keys: set[str] = set()
         self.closures = 0
         self.checks = count(1)
+        self.steps = 0
+        self.depth = 0
 
     # --- carrying steps out, checking each transition ------------------------------------------
 
@@ -150,11 +163,12 @@ class CaseHistory(RuleBasedStateMachine):
         if before is not None and before.phase is Phase.closed:
             # (d) a closed case stays closed with the same outcome
             assert after.phase is Phase.closed and after.closure == before.closure
-        elif after.phase is Phase.closed:
-            self.check_closure(before, step, cause)
-        if isinstance(cause, ContactRecord) or cause == CLOCK:
-            # (b) neither the clock nor a contact (missed or not) lifts the hold
-            assert after.phase is not Phase.closed
+        else:
+            if isinstance(cause, ContactRecord) or cause == CLOCK:
+                # (b) neither the clock nor a contact (missed or not) lifts the hold
+                assert after.phase is not Phase.closed
+            if after.phase is Phase.closed:
+                self.check_closure(before, step, cause)
         self.state = after
 
     def check_closure(self, before: CaseState | None, step: Step, cause: CaseCommand | str) -> None:
@@ -195,6 +209,7 @@ class CaseHistory(RuleBasedStateMachine):
         event(f"applied {command.kind}")
         step = lifecycle.apply_command(state, command, self.now, POLICY)
         self.carry(step, command)
+        self.steps += 1
         if step.rescreen:
             assert rescreen is not None
             assert step.state.phase is not Phase.closed
@@ -223,7 +238,7 @@ class CaseHistory(RuleBasedStateMachine):
 
     @rule(
         data=st.data(),
-        investigation=maybe(st.sampled_from(InvestigationStatus)),
+        investigation=maybe(STATUSES),
         measures=maybe(st.just("non-molestation order")),
         suspect=maybe(st.booleans()),
         charged=maybe(st.booleans()),
@@ -269,7 +284,7 @@ class CaseHistory(RuleBasedStateMachine):
     def route_started(self, actor: Actor, route: Route, days: int | None) -> None:
         self.command(RouteStarted(actor=actor, route=route, days=days))
 
-    @rule(actor=actors_for(SUPERVISOR), verdict=st.sampled_from(["confirm", "override"]))
+    @rule(actor=actors_for(SUPERVISOR), verdict=st.sampled_from(["confirm", "override", "override"]))
     def exclusion_decision(self, actor: Actor, verdict: str) -> None:
         self.command(
             ExclusionDecision.model_validate({"actor": actor, "verdict": verdict, "reason": "decided on file"})
@@ -279,14 +294,23 @@ class CaseHistory(RuleBasedStateMachine):
     def release_decision(self, actor: Actor) -> None:
         self.command(ReleaseDecision(actor=actor, reason="no ground after engagement"))
 
-    @rule(data=st.data())
-    def withdrawal(self, data: st.DataObject) -> None:
+    @precondition(lambda self: self.case.phase is Phase.awaiting_release)
+    @rule()
+    def supervisor_releases_once_due(self) -> None:
+        """The release decision the case waits for (the rule above gives it by anyone, at any time)."""
+        self.command(ReleaseDecision(actor=SUPERVISOR, reason="no ground after engagement"))
+
+    @rule(data=st.data(), now=RARELY)
+    def withdrawal(self, data: st.DataObject, now: bool) -> None:
+        if not now:
+            return
         actor = data.draw(actors_for(police_of(self.referral), OFFICER, SUPERVISOR))
         self.command(Withdrawal(actor=actor, reason="referral made in error"))
 
-    @rule(actor=actors_for(OFFICER))
-    def departure(self, actor: Actor) -> None:
-        self.command(DepartureRecord(actor=actor))
+    @rule(actor=actors_for(OFFICER), now=RARELY)
+    def departure(self, actor: Actor, now: bool) -> None:
+        if now:
+            self.command(DepartureRecord(actor=actor))
 
     @rule(actor=actors_for(ENFORCER))
     def enforcement_check(self, actor: Actor) -> None:
@@ -303,6 +327,19 @@ class CaseHistory(RuleBasedStateMachine):
             self.advance_to(wake)
 
     # --- after every step ----------------------------------------------------------------------
+
+    @invariant()
+    def zz(self) -> None:
+        event(f"steps {min(self.steps // 5 * 5, 40)}")
+        event(f"phase {self.case.phase.value}")
+        depth = {Phase.engagement: 1, Phase.awaiting_release: 2}.get(self.case.phase, 0)
+        if self.case.closure is not None and self.case.closure.outcome is Outcome.hold_released:
+            depth = 3
+        self.depth = max(self.depth, depth)
+
+    def teardown(self) -> None:
+        pass  # target(float(self.depth), label="phase depth")
+        event(f"depth {self.depth}")
 
     @invariant()
     def record_and_notices_hold_together(self) -> None:

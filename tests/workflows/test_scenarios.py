@@ -1,10 +1,10 @@
 """The Review's case studies, lived through months of simulated time.
 
-Each test drives the real `ProtocolCaseWorkflow` through `service.cases` exactly as the CLI does, fast-forwards
-that one case's clock with `env.fast_forward`, and then checks what a caseworker, an advocate and a data
-protection officer would each look at: the outcome, the notices in the outbox (who, what, through which
-channel), the append-only case record (actions, and for each sharing what, with whom and why), the holds
-register and the `cases` read model.
+Each test drives the real `ProtocolCaseWorkflow` through `service.cases` exactly as the CLI does,
+fast-forwards that one case's clock with `env.fast_forward`, and then checks what a caseworker, an
+advocate and a data protection officer would each look at: the outcome, the notices in the outbox (who,
+what, through which channel), the append-only case record (actions, and for each sharing what, with whom
+and why), the holds register and the `cases` read model.
 """
 
 from __future__ import annotations
@@ -121,7 +121,9 @@ def status_record(
     )
 
 
-def criminal_record(referral: Referral, *convictions: Conviction, markers: list[str] | None = None) -> CriminalRecord:
+def criminal_record(
+    referral: Referral, *convictions: Conviction, markers: list[str] | None = None
+) -> CriminalRecord:
     person = referral.person
     assert person.home_office_ref is not None
     return CriminalRecord(
@@ -175,7 +177,9 @@ async def case_time(running: Running, case_id: str) -> datetime:
 
 async def reached(running: Running, case_id: str, support: bool | None = None) -> CaseView:
     result = await cases.send(
-        running.client, case_id, ContactRecord(actor=OFFICER, result=ContactResult.reached, support_active=support)
+        running.client,
+        case_id,
+        ContactRecord(actor=OFFICER, result=ContactResult.reached, support_active=support),
     )
     return result.view
 
@@ -239,7 +243,9 @@ def assert_delivered_safely(running: Running, case_id: str, referral: Referral) 
             assert notice.channel == "internal"
 
 
-async def assert_closed_once(running: Running, case_id: str, referral: Referral, outcome: Outcome, by: str) -> None:
+async def assert_closed_once(
+    running: Running, case_id: str, referral: Referral, outcome: Outcome, by: str
+) -> None:
     """PROTOCOL §8: exactly one outcome, recorded with who and why, the hold lifted on everyone it
     covered, the person and the referring officer told; nothing can be recorded afterwards."""
     view = await cases.state(running.client, case_id)
@@ -334,6 +340,7 @@ async def test_spouse_visa_curtailed_victim_is_protected_until_her_domestic_abus
 
     # About two months in, she applies for settlement as a victim of domestic abuse.
     await later(running, case_id, 10)
+    await reached(running, case_id)
     applied = await cases.send(
         running.client,
         case_id,
@@ -348,7 +355,11 @@ async def test_spouse_visa_curtailed_victim_is_protected_until_her_domestic_abus
     await later(running, case_id, 25)  # the concession's 3 months have run out in between
     view = await reached(running, case_id)
     assert view.phase is Phase.protection
-    assert view.hold.grounds == [Ground.investigation_live, Ground.application_pending, Ground.receiving_support]
+    assert view.hold.grounds == [
+        Ground.investigation_live,
+        Ground.application_pending,
+        Ground.receiving_support,
+    ]
     assert case_row(running, case_id).hold_grounds == [g.value for g in view.hold.grounds]
     assert all(h.active for h in holds(running.engine, case_id).values())
 
@@ -367,8 +378,6 @@ async def test_spouse_visa_curtailed_victim_is_protected_until_her_domestic_abus
     await assert_closed_once(running, case_id, referral, Outcome.regularised, by="officer:NCCU-0042")
 
     # Never overdue, because the officer kept in touch; what police shared is on the record.
-    for e in record(running, case_id):
-        print("DBG", e.seq, e.at, e.actor, e.action, e.summary)
     assert kinds_to(running, case_id, "supervisors") == []
     entries = record(running, case_id)
     [received] = [e for e in entries if e.action == "information_received"]
@@ -382,7 +391,7 @@ async def test_spouse_visa_curtailed_victim_is_protected_until_her_domestic_abus
         "application_submitted",
         "application_granted",
     ]
-    assert actions(running, case_id).count("contact_recorded") == 5
+    assert actions(running, case_id).count("contact_recorded") == 6
     assert (granted.view.closed_at - granted.view.opened_at) >= timedelta(days=135)
 
 
@@ -416,28 +425,35 @@ async def test_trafficking_victim_found_to_hold_leave_is_told_his_status_and_the
 
     # He and the police are told what his status is, and he is pointed to the consulate for the passport
     # his brother took; no protocol notice promising a hold, no acknowledgement of one.
-    assert [s.route for s in view.signposting] == [Route.specialist_support, Route.consulate]
     for recipient in ("person", "referring_officer"):
         [status] = notices_to(running, case_id, recipient, "status")
         assert status.facts["status"] == "leave_to_remain"
-        assert status.facts["signposting"].split(",") == ["specialist_support", "consulate"]
-    assert kinds_to(running, case_id, "person") == ["status", "outcome"]
+    assert [s.route for s in view.signposting] == [Route.specialist_support, Route.consulate]
+    [signposted] = notices_to(running, case_id, "person", "signposting")
+    assert signposted.facts["signposting"].split(",") == ["specialist_support", "consulate"]
+    assert kinds_to(running, case_id, "person") == ["status", "signposting", "outcome"]
     assert kinds_to(running, case_id, "referring_officer") == ["status", "outcome"]
     assert kinds_to(running, case_id, "supervisors") == []
     [person_outcome] = notices_to(running, case_id, "person", "outcome")
     assert (person_outcome.channel, person_outcome.language) == ("phone", "uk")
 
-    assert actions(running, case_id) == [
-        "information_received",
-        "hold_placed",
-        "screened",
-        "signposting_given",
-        "information_shared",
-        "information_shared",
-        "case_closed",
-        "hold_lifted",
-        "information_shared",
-        "information_shared",
+    entries = record(running, case_id)
+    assert [(e.action, e.shared_with, e.shared_what) for e in entries] == [
+        (
+            "information_received",
+            f"Home Office Immigration Enforcement (NCCU), from {told_officer(referral)}",
+            ["basic information (NPCC §6.1)", "safe contact arrangements"],
+        ),
+        ("hold_placed", HOLDS_REGISTER, ["hold in force"]),
+        ("screened", None, []),
+        ("information_shared", PERSON, ["immigration status"]),
+        ("information_shared", told_officer(referral), ["immigration status"]),
+        ("signposting_given", None, []),
+        ("information_shared", PERSON, ["signposting"]),
+        ("case_closed", None, []),
+        ("hold_lifted", HOLDS_REGISTER, ["hold lifted", "outcome"]),
+        ("information_shared", PERSON, ["outcome of the case", "who decided, when and why"]),
+        ("information_shared", told_officer(referral), ["outcome of the case", "who decided, when and why"]),
     ]
     [screened] = [e for e in record(running, case_id) if e.action == "screened"]
     assert screened.summary.startswith("referral: status leave_to_remain (record found)")
@@ -446,7 +462,7 @@ async def test_trafficking_victim_found_to_hold_leave_is_told_his_status_and_the
     assert "person to be told" in received.summary
 
 
-async def test_asylum_dependants_split_from_the_perpetrators_claim_are_held_and_regularised_in_their_own_right(
+async def test_asylum_dependants_split_from_the_perpetrators_claim_are_held_and_regularised_on_their_own(
     running: Running,
 ) -> None:
     """Review paras 35 and 39: a mother and two children, all dependants on her husband's asylum claim."""
@@ -457,10 +473,14 @@ async def test_asylum_dependants_split_from_the_perpetrators_claim_are_held_and_
         born=date(1991, 4, 9),
         ho_ref="HO-4410937",
         crime_reference="WMP/26/11/01033",
-        suspected_offence_reason="Dependant on her husband's asylum claim; housed with him in asylum accommodation.",
+        suspected_offence_reason="Dependant on her husband's asylum claim; housed with him.",
         dependants=[
-            Dependant(given_names="Sara", family_name="Jabbar", date_of_birth=date(2016, 2, 1), relationship="child"),
-            Dependant(given_names="Ali", family_name="Jabbar", date_of_birth=date(2019, 8, 23), relationship="child"),
+            Dependant(
+                given_names="Sara", family_name="Jabbar", date_of_birth=date(2016, 2, 1), relationship="child"
+            ),
+            Dependant(
+                given_names="Ali", family_name="Jabbar", date_of_birth=date(2019, 8, 23), relationship="child"
+            ),
         ],
     )
     load_records(
@@ -481,7 +501,9 @@ async def test_asylum_dependants_split_from_the_perpetrators_claim_are_held_and_
     }
     [received] = [e for e in record(running, case_id) if e.action == "information_received"]
     assert "2 dependant(s)" in received.shared_what
-    assert "hold placed on the person and 2 dependant(s)" in actions_summaries(running, case_id, "hold_placed")
+    assert "hold placed on the person and 2 dependant(s)" in actions_summaries(
+        running, case_id, "hold_placed"
+    )
 
     # Moved away from him; he is on bail with contact conditions. An enforcement check on the family is
     # refused and reported to the case officer.
@@ -491,7 +513,7 @@ async def test_asylum_dependants_split_from_the_perpetrators_claim_are_held_and_
         PoliceUpdate(
             actor=POLICE,
             investigation=InvestigationStatus.suspect_arrested,
-            protective_measures="Family moved to other accommodation; suspect bailed with contact restrictions.",
+            protective_measures="Family moved to other accommodation; suspect bailed, no contact.",
         ),
     )
     await reached(running, case_id, support=True)
@@ -568,13 +590,17 @@ async def open_serious_offender_case(running: Running) -> tuple[str, Referral]:
     return case_id, referral
 
 
-async def test_serious_offender_stays_held_until_a_supervisor_confirms_the_exclusion(running: Running) -> None:
-    """Review para 73: serious foreign national offenders are excluded, but only by a supervisor's decision."""
+async def test_serious_offender_stays_held_until_a_supervisor_confirms_the_exclusion(
+    running: Running,
+) -> None:
+    """Review para 73: serious foreign national offenders are excluded, only by a supervisor's decision."""
     case_id, referral = await open_serious_offender_case(running)
 
     # The police drop their case: the pending decision alone keeps the hold, for as long as it takes.
     await cases.send(
-        running.client, case_id, PoliceUpdate(actor=POLICE, investigation=InvestigationStatus.no_further_action)
+        running.client,
+        case_id,
+        PoliceUpdate(actor=POLICE, investigation=InvestigationStatus.no_further_action),
     )
     await reached(running, case_id)
     await later(running, case_id, 20)
@@ -676,7 +702,10 @@ async def test_witness_is_held_until_after_the_trial_then_engaged_and_released_o
         RecordsFile(
             immigration_status=[
                 status_record(
-                    referral, ImmigrationStatus.no_status, last_leave="student", leave_expires=date(2025, 9, 30)
+                    referral,
+                    ImmigrationStatus.no_status,
+                    last_leave="student",
+                    leave_expires=date(2025, 9, 30),
                 )
             ]
         ),
@@ -732,14 +761,22 @@ async def test_witness_is_held_until_after_the_trial_then_engaged_and_released_o
     [required] = notices_to(running, case_id, "supervisors", "decision_required")
     assert required.facts["decision"] == "release"
     with pytest.raises(Refused, match="only supervisor may do this"):
-        await cases.send(running.client, case_id, ReleaseDecision(actor=OFFICER, reason="trial over, no grounds"))
+        await cases.send(
+            running.client, case_id, ReleaseDecision(actor=OFFICER, reason="trial over, no grounds")
+        )
     assert holds(running.engine, case_id)["person"].active
 
     reason = "Evidence given; no investigation, application, support or route left; engaged 28 days."
     await cases.send(running.client, case_id, ReleaseDecision(actor=SUPERVISOR, reason=reason))
     await assert_closed_once(running, case_id, referral, Outcome.hold_released, by="supervisor:SUP-7")
     entries = actions(running, case_id)
-    order = ["engagement_started", "release_decision_required", "command_refused", "release_authorised", "case_closed"]
+    order = [
+        "engagement_started",
+        "release_decision_required",
+        "command_refused",
+        "release_authorised",
+        "case_closed",
+    ]
     assert [a for a in entries if a in order] == order
     assert kinds_to(running, case_id, "person") == ["protocol_notice", "engagement_notice", "outcome"]
 
@@ -775,8 +812,12 @@ async def test_victim_who_becomes_a_suspect_is_screened_again_and_a_new_record_r
             criminal_records=[
                 criminal_record(
                     referral,
-                    Conviction(offence="Fraud by false representation", convicted_on=date(2023, 5, 2),
-                               custodial=True, sentence_months=18),
+                    Conviction(
+                        offence="Fraud by false representation",
+                        convicted_on=date(2023, 5, 2),
+                        custodial=True,
+                        sentence_months=18,
+                    ),
                 )
             ]
         ),
@@ -791,16 +832,25 @@ async def test_victim_who_becomes_a_suspect_is_screened_again_and_a_new_record_r
     assert len(screenings) == 3 and screenings[2].startswith("person_became_suspect_or_charged:")
     assert "custodial_12_months" in screenings[2]
     [required] = notices_to(running, case_id, "supervisors", "decision_required")
-    assert required.facts == {"case_id": case_id, "decision": "exclusion", "indicators": "custodial_12_months"}
+    assert required.facts == {
+        "case_id": case_id,
+        "decision": "exclusion",
+        "indicators": "custodial_12_months",
+    }
     row = case_row(running, case_id)
     assert row.pending_decisions == ["exclusion"] and row.exclusion_indicators == ["custodial_12_months"]
-    assert all(h.active and "exclusion_decision_pending" in h.grounds for h in holds(running.engine, case_id).values())
+    assert all(
+        h.active and "exclusion_decision_pending" in h.grounds
+        for h in holds(running.engine, case_id).values()
+    )
     assert view.status_at_referral is ImmigrationStatus.no_status  # what she was at referral does not change
     assert_record_intact(record(running, case_id))
     assert_delivered_safely(running, case_id, referral)
 
 
-async def test_person_who_stops_answering_is_escalated_every_interval_and_keeps_the_hold(running: Running) -> None:
+async def test_person_who_stops_answering_is_escalated_every_interval_and_keeps_the_hold(
+    running: Running,
+) -> None:
     """PROTOCOL §7: first contact is due at referral, overdue 7 days later, escalated to supervisors then
     and again every 28 days while still overdue. Missed contact never lifts a hold."""
     load_example_records(running)
@@ -836,7 +886,9 @@ async def test_person_who_stops_answering_is_escalated_every_interval_and_keeps_
     assert len(escalated) == 4
     assert {n.facts["due"] for n in escalated} == {view.opened_at.isoformat()}
     assert {n.channel for n in escalated} == {"internal"}
-    escalated_on = [e.at - view.opened_at for e in record(running, case_id) if e.action == "contact_overdue_escalated"]
+    escalated_on = [
+        e.at - view.opened_at for e in record(running, case_id) if e.action == "contact_overdue_escalated"
+    ]
     assert [since.days for since in escalated_on] == [7, 35, 63, 91]
     assert actions_summaries(running, case_id, "contact_recorded") == [
         "contact attempt: no_answer",
@@ -889,7 +941,9 @@ async def short_histories(settings: Settings, keys: Keys, engine: Engine) -> Asy
         config["data_converter"] = data_converter(keys.keyring)
         client = Client(**config)
         with httpx.Client() as http, ThreadPoolExecutor(max_workers=8) as executor:
-            worker = make_worker(client, settings.task_queue, build_activities(settings, engine, keys, http), executor)
+            worker = make_worker(
+                client, settings.task_queue, build_activities(settings, engine, keys, http), executor
+            )
             async with worker:
                 yield Running(client=client, env=env, settings=settings, keys=keys, engine=engine)
     finally:
@@ -909,7 +963,9 @@ async def test_a_case_lives_for_two_years_across_continue_as_new_with_its_whole_
     first_run = (await running.client.get_workflow_handle(case_id).describe()).run_id
 
     await reached(running, case_id, support=True)
-    await cases.send(running.client, case_id, RouteStarted(actor=OFFICER, route=Route.domestic_abuse_concession))
+    await cases.send(
+        running.client, case_id, RouteStarted(actor=OFFICER, route=Route.domestic_abuse_concession)
+    )
     police = iter(
         [
             InvestigationStatus.charged,
@@ -957,7 +1013,9 @@ async def test_a_case_lives_for_two_years_across_continue_as_new_with_its_whole_
     assert view.opened_at == opened.opened_at and view.referred_at == opened.referred_at
     assert view.signposting == opened.signposting and view.policy_version == opened.policy_version
     assert view.status_at_referral is ImmigrationStatus.no_status and not view.contact_overdue
-    assert view.closed_at is None and (await case_time(running, case_id)) - opened.opened_at > timedelta(days=720)
+    assert view.closed_at is None and (await case_time(running, case_id)) - opened.opened_at > timedelta(
+        days=720
+    )
 
     entries = record(running, case_id)
     assert_record_intact(entries)

@@ -1,0 +1,72 @@
+"""Retention (PROTOCOL.md §10): personal data of cases closed longer than their policy's retention
+period is removed; the anonymised facts the statistics need (the read model's codes and dates, the
+case record) are kept. An open case is never touched."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, delete, select, update
+from sqlmodel import Session
+
+from models.case import RecordEntry
+from models.tables import CaseRow, HoldRow, OutboxRow
+from protocol.policy import policy
+from service.keys import Keys
+
+
+@dataclass(frozen=True)
+class Purged:
+    case_id: str
+    outcome: str | None
+    closed_at: datetime
+    holds_removed: int
+    addresses_removed: int
+
+
+def due_for_purge(engine: Engine, now: datetime) -> list[CaseRow]:
+    """Closed, not yet purged cases whose policy's retention period has run out."""
+    with Session(engine) as session:
+        closed = session.execute(
+            select(CaseRow).where(CaseRow.phase == "closed", CaseRow.purged_at.is_(None))  # type: ignore[union-attr]
+        ).scalars()
+        return [
+            row
+            for row in closed
+            if row.closed_at is not None and row.closed_at + policy(row.policy_version).retention_after_closure <= now
+        ]
+
+
+def purge_case(engine: Engine, keys: Keys, row: CaseRow, now: datetime, actor: str) -> Purged:
+    """Remove one closed case's personal data in one transaction, and say so in its record."""
+    from activities.store import CaseStore
+
+    assert row.phase == "closed" and row.closed_at is not None, "only a closed case is purged"
+    with Session(engine) as session, session.begin():
+        locked = session.execute(
+            select(CaseRow).where(CaseRow.case_id == row.case_id).with_for_update()  # type: ignore[arg-type]
+        ).scalar_one()
+        if locked.phase != "closed" or locked.purged_at is not None:
+            return Purged(row.case_id, row.outcome, row.closed_at, 0, 0)
+        holds = session.execute(delete(HoldRow).where(HoldRow.case_id == row.case_id))  # type: ignore[arg-type]
+        addresses = session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.case_id == row.case_id, OutboxRow.address_sealed.is_not(None))  # type: ignore[arg-type,union-attr]
+            .values(address_sealed=None)
+        )
+        locked.referral_sealed = None
+        locked.purged_at = now
+        seq = CaseStore.last_seq(session, row.case_id) + 1
+        CaseStore.append_entry(
+            session,
+            row.case_id,
+            RecordEntry(
+                seq=seq,
+                at=now,
+                actor=actor,
+                action="personal_data_purged",
+                summary=f"retention period ended: referral, hold identities and notice addresses removed",
+            ),
+        )
+    return Purged(row.case_id, row.outcome, row.closed_at, holds.rowcount, addresses.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,89 @@
+"""What the CLI asks of the enforcement workflows: run a check, record an action.
+
+The person is hashed here, at the edge, with the same keyed hash the holds are stored under
+(`Keys.identity_hash`, which normalises case and spacing): no name, date of birth or Home Office
+reference reaches Temporal, even encrypted. Every function raises only `service.errors` exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from models.case import Actor
+from models.enforcement import (
+    ActionRequest,
+    ActionResult,
+    CheckRequest,
+    CheckResult,
+    EnforcementAction,
+    Subject,
+)
+from protocol import enforcement
+from protocol.enforcement import PersonSpec
+from service.errors import InputError, Refused, Unavailable
+from service.keys import Keys
+from workflows.enforcement import EnforcementActionWorkflow, EnforcementCheckWorkflow
+
+ANSWER_WITHIN = timedelta(seconds=60)
+P = TypeVar("P")
+R = TypeVar("R")
+
+
+def subject_of(keys: Keys, person: PersonSpec) -> Subject:
+    """The keyed hash of the person as given, as `activities.store` keys the holds."""
+    return Subject(kind=person.kind, key=keys.identity_hash(*person.parts))
+
+
+async def check(
+    client: Client, keys: Keys, task_queue: str, actor: Actor, person: PersonSpec, reason: str
+) -> CheckResult:
+    """Run one enforcement check and wait for its answer (permitted or refused; both are recorded)."""
+    denied = enforcement.may_check(actor)
+    if denied is not None:
+        raise Refused(f"Refused: {denied}.")
+    if len(reason.strip()) < 3:
+        raise InputError("--reason: say why enforcement is considering this person (at least 3 characters).")
+    check_id = f"check-{uuid.uuid4()}"
+    request = CheckRequest(
+        check_id=check_id, actor=actor, reason=reason.strip(), subject=subject_of(keys, person)
+    )
+    return await _run(client, EnforcementCheckWorkflow.run, request, check_id, task_queue)
+
+
+async def act(
+    client: Client, task_queue: str, actor: Actor, check_id: str, action: EnforcementAction
+) -> ActionResult:
+    """Record an enforcement action after a permitted check; refused otherwise."""
+    check_id = check_id.strip()
+    if not check_id:
+        raise InputError("--check: give the check id that `mvp enforcement check` printed.")
+    action_id = f"action-{uuid.uuid4()}"
+    request = ActionRequest(action_id=action_id, check_id=check_id, actor=actor, action=action)
+    return await _run(client, EnforcementActionWorkflow.run, request, action_id, task_queue)
+
+
+async def _run(
+    client: Client, run: Callable[[Any, P], Awaitable[R]], request: P, workflow_id: str, task_queue: str
+) -> R:
+    try:
+        handle = await client.start_workflow(run, request, id=workflow_id, task_queue=task_queue)
+        return await asyncio.wait_for(handle.result(), ANSWER_WITHIN.total_seconds())
+    except WorkflowFailureError as err:
+        cause = err.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        raise Refused(f"Refused: {message}.") from err
+    except TimeoutError as err:
+        raise Unavailable(
+            f"No answer within {ANSWER_WITHIN.seconds}s (is the worker running?); {workflow_id} will be "
+            "answered and recorded when it runs."
+        ) from err
+    except RPCError as err:
+        raise Unavailable(f"Temporal refused {workflow_id}: {err.message}") from err
