@@ -350,17 +350,45 @@ def _row_json(row: CaseRow) -> dict[str, Any]:
     return view
 
 
+def _reader(actor: str | None) -> Actor:
+    """Who is reading: an officer or a supervisor. Every read is recorded."""
+    who = parse_actor(actor)
+    if who.role.value not in readmodel.READERS:
+        raise Refused(f"Only officers and supervisors read cases; you are {who.role.value}.")
+    return who
+
+
+def _circumstances(keys: Keys, row: CaseRow) -> dict[str, Any] | None:
+    """The referral as received, decrypted, for an authorised reader (None once purged)."""
+    if row.referral_sealed is None:
+        return None
+    return json.loads(keys.keyring.open_text(row.referral_sealed))  # type: ignore[no-any-return]
+
+
 @case_app.command("show")
-def case_show(case_id: str = typer.Argument(..., help="The case id, e.g. MVP-XXXXX-XXXXX."), as_json: bool = JsonOption) -> None:
-    """One case: phase, hold and its grounds, next contact, signposting, decisions and its record."""
-    engine = make_engine(_settings(), pooled=False)
+def case_show(
+    case_id: str = typer.Argument(..., help="The case id, e.g. MVP-XXXXX-XXXXX."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """One case in full: circumstances, hold and grounds, signposting, contact, decisions and its record.
+    The read is recorded in the access log."""
+    who = _reader(actor)
+    settings = _settings()
+    engine = make_engine(settings, pooled=False)
     row = readmodel.get_case(engine, case_id.strip().upper())
+    readmodel.record_access(engine, who.label(), "case_show", row.case_id, {"personal_data_shown": True})
+    keys = load_keys(settings)
     record = readmodel.case_record(engine, row.case_id)
+    notes = {seq: keys.keyring.open_text(sealed) for seq, sealed in readmodel.case_notes(engine, row.case_id).items()}
+    referral = _circumstances(keys, row)
     if as_json:
         data = _row_json(row)
+        data["circumstances"] = referral
         data["record"] = [
             {"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor, "action": r.action, "summary": r.summary,
-             "shared_what": r.shared_what, "shared_with": r.shared_with, "shared_why": r.shared_why}
+             "shared_what": r.shared_what, "shared_with": r.shared_with, "shared_why": r.shared_why,
+             "note": notes.get(r.seq)}
             for r in record
         ]
         _print_json(data)
@@ -371,6 +399,21 @@ def case_show(case_id: str = typer.Argument(..., help="The case id, e.g. MVP-XXX
     out.print(f"  phase      {row.phase}")
     out.print(f"  hold       {hold} — grounds: {', '.join(row.hold_grounds) or '-'}")
     out.print(f"  status     at referral: {row.status_at_referral or 'being screened'}")
+    if referral is not None:
+        person = referral["person"]
+        contact = referral["safe_contact"]
+        out.print(f"  person     {person['given_names']} {person['family_name']}, born {person['date_of_birth']}, "
+                  f"{person.get('nationality') or 'nationality unknown'}; {referral['role']}", markup=False)
+        out.print(f"  where      {person.get('location') or '-'}; address: {person.get('address') or '-'}", markup=False)
+        out.print(f"  contact    {contact['channel']} in {contact['language']}"
+                  f"{' with interpreter' if contact.get('interpreter_needed') else ''}; "
+                  f"safe times: {contact.get('safe_times') or '-'}; never via: "
+                  f"{', '.join(contact.get('never_contact_via') or []) or '-'}", markup=False)
+        for dependant in referral.get("dependants") or []:
+            out.print(f"  dependant  {dependant['given_names']} {dependant['family_name']} "
+                      f"({dependant['relationship']}), born {dependant['date_of_birth']}", markup=False)
+    else:
+        out.print("  person     personal data purged at the end of the retention period")
     if row.exclusion_indicators:
         out.print(f"  exclusion  indicators: {', '.join(row.exclusion_indicators)}")
     if row.pending_decisions:
@@ -391,7 +434,8 @@ def case_show(case_id: str = typer.Argument(..., help="The case id, e.g. MVP-XXX
             table.add_column(column)
         for r in record:
             shared = f"{r.shared_with}: {', '.join(r.shared_why)}" if r.shared_with else ""
-            table.add_row(str(r.seq), f"{r.at:%Y-%m-%d %H:%M}", r.actor, f"{r.action}: {r.summary}", shared)
+            note = f"\n  note: {notes[r.seq]}" if r.seq in notes else ""
+            table.add_row(str(r.seq), f"{r.at:%Y-%m-%d %H:%M}", r.actor, f"{r.action}: {r.summary}{note}", shared)
         out.print(table)
 
 
@@ -413,8 +457,11 @@ def cases_list(
     outcome: str | None = typer.Option(None, help="Closed with this outcome."),
     as_json: bool = JsonOption,
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    actor: str | None = AsOption,
 ) -> None:
-    """Every case with its phase and hold, most urgent first (overdue contact, pending decisions)."""
+    """Every case with its phase and hold, most urgent first (overdue contact, pending decisions).
+    The read is recorded in the access log."""
+    who = _reader(actor)
     now = datetime.now(UTC)
     where = readmodel.CaseFilter(
         phase=phase,
@@ -430,7 +477,10 @@ def cases_list(
         outcome=outcome,
     )
     readmodel.check_filter(where)  # a misspelt value exits 2 before any connection is made
-    rows = readmodel.list_cases(make_engine(_settings(), pooled=False), where, now)
+    engine = make_engine(_settings(), pooled=False)
+    filters = {k: str(v) for k, v in where.__dict__.items() if v is not None}
+    readmodel.record_access(engine, who.label(), "cases_list", None, {"filters": filters})
+    rows = readmodel.list_cases(engine, where, now)
     columns = ["case_id", "phase", "hold", "grounds", "next_contact_due", "overdue", "overdue_since",
                "days_overdue", "pending", "force", "crime_type", "referred", "outcome"]
     records = [
@@ -698,7 +748,7 @@ def supervisor_release(
 @enforcement_app.command("check")
 def enforcement_check(
     person: str = typer.Option(
-        ..., "--person", help='A Home Office reference (HO-7781203) or "FAMILY, GIVEN NAMES, YYYY-MM-DD".'
+        ..., "--person", help='A Home Office reference (HO-1234567) or "FAMILY, GIVEN NAMES, YYYY-MM-DD".'
     ),
     reason: str = typer.Option(..., "--reason", help="Why enforcement is considering this person."),
     actor: str | None = AsOption,

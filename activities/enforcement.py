@@ -53,7 +53,7 @@ class EnforcementActivities:
             first_entries = select(col(RecordRow.case_id), col(RecordRow.actor)).where(
                 col(RecordRow.case_id).in_(case_ids), col(RecordRow.seq) == 1
             )
-            officers: dict[str, str] = dict(session.execute(first_entries).tuples().all())
+            officers: dict[str, str] = dict(session.execute(first_entries).all())
         return HoldMatches(
             matches=[
                 HoldMatch(

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, delete, select, update
 from sqlmodel import Session
 
 from models.case import RecordEntry
-from models.tables import CaseRow, HoldRow, OutboxRow
+from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow
 from protocol.policy import policy
 from service.keys import Keys
 
@@ -55,6 +55,7 @@ def purge_case(engine: Engine, keys: Keys, row: CaseRow, now: datetime, actor: s
             .where(OutboxRow.case_id == row.case_id, OutboxRow.address_sealed.is_not(None))  # type: ignore[arg-type,union-attr]
             .values(address_sealed=None)
         )
+        session.execute(delete(NoteRow).where(NoteRow.case_id == row.case_id))  # type: ignore[arg-type]
         locked.referral_sealed = None
         locked.purged_at = now
         seq = CaseStore.last_seq(session, row.case_id) + 1
@@ -66,7 +67,7 @@ def purge_case(engine: Engine, keys: Keys, row: CaseRow, now: datetime, actor: s
                 at=now,
                 actor=actor,
                 action="personal_data_purged",
-                summary=f"retention period ended: referral, hold identities and notice addresses removed",
+                summary="retention period ended: referral, notes, hold identities and notice addresses removed",
             ),
         )
     return Purged(row.case_id, row.outcome, row.closed_at, holds.rowcount, addresses.rowcount)  # type: ignore[attr-defined]

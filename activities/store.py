@@ -16,7 +16,7 @@ from temporalio import activity
 from models.case import Notice, RecordEntry
 from models.messages import PersistStep
 from models.referral import Referral
-from models.tables import CaseRow, HoldRow, OutboxRow, RecordRow
+from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow
 from protocol.notices import SUPPRESSED, route
 from service.chain import CHAINED_FIELDS, GENESIS, entry_hash
 from service.keys import Keys
@@ -36,6 +36,8 @@ class CaseStore:
             self._project(session, step)
             for entry in step.records:
                 self.append_entry(session, step.case_id, entry)
+                if entry.note:
+                    self._keep_note(session, step.case_id, entry.seq, entry.note)
             for notice in step.notices:
                 self._queue(session, step.case_id, notice, referral, step.at)
 
@@ -132,6 +134,13 @@ class CaseStore:
                 lifted_at=view.hold.lifted_at if lifted else None,
                 lifted_by=step.lifted_by if lifted else None,
             )
+        )
+
+    def _keep_note(self, session: Session, case_id: str, seq: int, note: str) -> None:
+        session.execute(
+            insert(NoteRow)
+            .values(case_id=case_id, seq=seq, note_sealed=self.keys.keyring.seal_text(note))
+            .on_conflict_do_nothing(index_elements=["case_id", "seq"])
         )
 
     @staticmethod

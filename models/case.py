@@ -275,6 +275,7 @@ class RecordEntry(Message):
     shared_what: list[str] = Field(default_factory=list)
     shared_with: str | None = None
     shared_why: list[str] = Field(default_factory=list)
+    note: str | None = None  # free text: personal data, kept sealed beside the record, never in it
 
 
 class CaseState(Message):

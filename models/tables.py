@@ -170,3 +170,26 @@ class EnforcementActionRow(SQLModel, table=True):
     action: str = Field(index=True)  # detained | removed
     subject_key: str = Field(index=True)
     case_id: str | None = Field(default=None, index=True)
+
+
+class AccessRow(SQLModel, table=True):
+    """Every read of a case or of the case list (PROTOCOL.md §10). Append-only."""
+
+    __tablename__ = "access_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _tz(nullable=False)
+    actor: str
+    action: str  # case_show, cases_list, report
+    case_id: str | None = None
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+
+
+class NoteRow(SQLModel, table=True):
+    """An officer's or police officer's free-text note on a record entry, sealed; removed at retention."""
+
+    __tablename__ = "case_notes"
+
+    case_id: str = Field(primary_key=True)
+    seq: int = Field(primary_key=True)
+    note_sealed: str

@@ -25,7 +25,7 @@ from models.case import Actor, ActorRole, DecisionKind, Outcome, Phase
 from models.enforcement import CheckOnRecord, EnforcementAction, HoldMatch, SubjectKind, Verdict
 
 OLDEST_AGE_YEARS = 120  # as at intake: a date of birth further back than this is a mistyped year
-PERSON_FORMAT = 'a Home Office reference (e.g. HO-7781203) or "FAMILY_NAME, GIVEN_NAMES, YYYY-MM-DD"'
+PERSON_FORMAT = 'a Home Office reference (e.g. HO-1234567) or "FAMILY_NAME, GIVEN_NAMES, YYYY-MM-DD"'
 
 # Outcomes whose hold only a supervisor lifts (PROTOCOL.md §4, §6).
 SUPERVISOR_LIFTS = frozenset({Outcome.excluded, Outcome.hold_released})

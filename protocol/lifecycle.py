@@ -152,6 +152,7 @@ class _Change:
         shared_what: list[str] | None = None,
         shared_with: str | None = None,
         shared_why: list[str] | None = None,
+        note: str | None = None,
     ) -> None:
         self.s.record_seq += 1
         self.step.records.append(
@@ -164,6 +165,7 @@ class _Change:
                 shared_what=shared_what or [],
                 shared_with=shared_with,
                 shared_why=shared_why or [],
+                note=note,
             )
         )
 
@@ -192,7 +194,7 @@ class _Change:
         self.s.hold_lifted_at = self.now
         self.s.pending = []
         self.s.engagement_ends_at = None
-        self.record(by, "case_closed", f"closed as {outcome.value}: {reason}")
+        self.record(by, "case_closed", f"closed as {outcome.value}", note=reason)
         self.record(
             by,
             "hold_lifted",
@@ -562,7 +564,9 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
                 if command.support_active is None
                 else f"; support {'active' if command.support_active else 'ended'}"
             )
-            change.record(actor, "contact_recorded", f"contact attempt: {command.result.value}{support}")
+            change.record(
+                actor, "contact_recorded", f"contact attempt: {command.result.value}{support}", note=command.note
+            )
             return change.done(f"contact recorded ({command.result.value})")
         case ApplicationEvent():
             return _application(change, command)
@@ -576,11 +580,12 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
                 actor,
                 "route_clock_started",
                 f"{command.route.value} until {(now + length).date().isoformat()}",
+                note=command.note,
             )
             return change.done(f"{command.route.value} clock started")
         case DepartureRecord():
             s.departed = True
-            change.close(Outcome.departed, actor, "voluntary departure recorded")
+            change.close(Outcome.departed, actor, command.note or "voluntary departure recorded")
             return change.done("departure recorded")
         case ExclusionDecision():
             pending = next(p for p in s.pending if p.kind is DecisionKind.exclusion)
@@ -597,7 +602,7 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
                 )
             )
             verdict = "exclusion_confirmed" if command.verdict == "confirm" else "exclusion_overridden"
-            change.record(actor, verdict, command.reason)
+            change.record(actor, verdict, "decided with a recorded reason", note=command.reason)
             if command.verdict == "confirm":
                 change.close(Outcome.excluded, actor, command.reason)
                 return change.done("exclusion confirmed")
@@ -609,7 +614,7 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
                     kind=DecisionKind.release, verdict="authorise", by=actor, at=now, reason=command.reason
                 )
             )
-            change.record(actor, "release_authorised", command.reason)
+            change.record(actor, "release_authorised", "decided with a recorded reason", note=command.reason)
             change.close(Outcome.hold_released, actor, command.reason)
             return change.done("release authorised")
         case EnforcementCheckNotice():
@@ -730,6 +735,7 @@ def _police_update(change: _Change, update: PoliceUpdate) -> Step:
         shared_what=["investigation status"] + (["suspect/charge"] if newly_suspect or newly_charged else []),
         shared_with=IE,
         shared_why=["NPCC §5.4.3: assist the investigation"],
+        note=update.note,
     )
     change.step.rescreen = newly_suspect or newly_charged
     return change.done("police update recorded")
@@ -742,11 +748,15 @@ def _application(change: _Change, event: ApplicationEvent) -> Step:
         s.applications.append(
             Application(number=number, route=event.route, stage=event.stage, submitted_at=now, updated_at=now)
         )
-        change.record(actor, "application_submitted", f"application {number}: {event.route.value}")
+        change.record(
+            actor, "application_submitted", f"application {number}: {event.route.value}", note=event.note
+        )
         return change.done(f"application {number} submitted")
     app = [a for a in s.applications if event.number in (None, a.number)][-1]
     app.stage, app.updated_at = event.stage, now
-    change.record(actor, f"application_{event.stage.value}", f"application {app.number} ({app.route.value})")
+    change.record(
+        actor, f"application_{event.stage.value}", f"application {app.number} ({app.route.value})", note=event.note
+    )
     if event.stage is ApplicationStage.granted:
         change.close(Outcome.regularised, actor, f"application {app.number} ({app.route.value}) granted")
     return change.done(f"application {app.number} {event.stage.value}")

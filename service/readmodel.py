@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from models.case import DecisionKind, Outcome, Phase
 from models.referral import CrimeType
-from models.tables import CaseRow, OutboxRow, RecordRow
+from models.tables import AccessRow, CaseRow, NoteRow, OutboxRow, RecordRow
 from service.errors import InputError, NotFound
 
 
@@ -122,3 +122,20 @@ def case_notices(engine: Engine, case_id: str) -> list[OutboxRow]:
             select(OutboxRow).where(OutboxRow.case_id == case_id).order_by(OutboxRow.created_at, OutboxRow.key)
         )
         return list(rows.scalars().all())
+
+
+READERS = frozenset({"officer", "supervisor"})
+
+
+def record_access(engine: Engine, actor: str, action: str, case_id: str | None, detail: dict[str, object]) -> None:
+    """Append a read to the access log (PROTOCOL.md §10): who read what, when. Written before the data is
+    shown, so an unrecorded read cannot happen."""
+    with Session(engine) as session, session.begin():
+        session.add(AccessRow(at=datetime.now(UTC), actor=actor, action=action, case_id=case_id, detail=detail))
+
+
+def case_notes(engine: Engine, case_id: str) -> dict[int, str]:
+    """Sealed notes by record entry."""
+    with Session(engine) as session:
+        rows = session.execute(select(NoteRow).where(NoteRow.case_id == case_id)).scalars().all()
+        return {row.seq: row.note_sealed for row in rows}

@@ -171,3 +171,33 @@ async def test_commands_that_use_temporal_or_postgres_exit_0_every_time(running:
         result = await mvp(running, "officer", "contact", case_id, "--result", "no_answer")
         assert result.returncode == 0, result.stderr
         assert "Fatal Python error" not in result.stderr
+
+
+async def test_every_read_is_recorded_and_authorised_readers_see_the_circumstances(running: Running) -> None:
+    from models.tables import AccessRow, NoteRow
+
+    case_id = await start_example_case(running)
+    note = "Spoke via refuge worker; prefers afternoon calls"
+    contact = await mvp(running, "officer", "contact", case_id, "--result", "reached", "--note", note)
+    assert contact.returncode == 0, contact.stderr
+
+    shown = await mvp(running, "case", "show", case_id, "--json", actor="supervisor:SUP-7")
+    assert shown.returncode == 0, shown.stderr
+    case = json.loads(shown.stdout)
+    assert case["circumstances"]["person"]["family_name"] == "Rahman"
+    assert any(entry["note"] == note for entry in case["record"])
+    listed = await mvp(running, "cases", "list", "--overdue", actor="supervisor:SUP-7")
+    assert listed.returncode == 0, listed.stderr
+
+    refused = await mvp(running, "case", "show", case_id, actor="enforcement:ENF-1")
+    assert refused.returncode == 3
+
+    with Session(running.engine) as session:
+        reads = session.execute(select(AccessRow).order_by(AccessRow.id)).scalars().all()  # type: ignore[arg-type]
+        sealed = session.execute(select(NoteRow.note_sealed)).scalars().all()
+    assert [(r.actor, r.action, r.case_id) for r in reads if r.actor.startswith("supervisor")] == [
+        ("supervisor:SUP-7", "case_show", case_id),
+        ("supervisor:SUP-7", "cases_list", None),
+    ]
+    assert reads[-1].detail == {"filters": {"overdue": "True"}}
+    assert sealed and all(note not in s for s in sealed)  # kept, but not in clear

@@ -1,0 +1,598 @@
+"""`mvp report` reproduces the figures the Review published (paras 60–61) from the read model.
+
+The population is built the way the workflow builds it: each case goes through `protocol.lifecycle`
+(open, screen from Home Office records, then commands and the clock) and every step is written by the
+workflow's own activity, `CaseStore.persist_step`, with the view `lifecycle.view` gives at that moment.
+The expected figures are derived from the generator's inputs below, never by counting what was written.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from activities.store import CaseStore
+from models.case import (
+    Actor,
+    ActorRole,
+    ApplicationEvent,
+    ApplicationStage,
+    CaseCommand,
+    CaseState,
+    ContactRecord,
+    ContactResult,
+    DepartureRecord,
+    ExclusionDecision,
+    InvestigationStatus,
+    PoliceUpdate,
+    ReleaseDecision,
+    Route,
+    Withdrawal,
+)
+from models.messages import PersistStep
+from models.records import Conviction, CriminalRecord, ImmigrationStatus, ImmigrationStatusRecord
+from models.referral import Referral
+from models.tables import EnforcementCheckRow
+from protocol import lifecycle
+from protocol.intake import parse_referral
+from protocol.policy import policy
+from protocol.screening import screen
+from protocol.signposting import signposting
+from service.db import engine_for
+from service.keys import Keyring, Keys
+from tests.cli.inprocess import mvp, point_cli_at
+from tests.conftest import EXAMPLES
+
+POLICY = policy()
+OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")
+SUPERVISOR = Actor(role=ActorRole.supervisor, id="NCCU-SUP-7")
+START = datetime(2020, 4, 1, tzinfo=UTC)
+END = datetime(2021, 4, 1, tzinfo=UTC)
+FORCES = ["WMP", "MPS", "GMP", "WYP", "NTH"]
+DAY, HOUR, MINUTE = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
+
+# --- the generator's inputs: the Review's population, person by person ------------------------------
+#
+# Status at referral (para 60): 30 leave to remain, 22 EU/EEA, 12 British, and the other 147 no status.
+# British and EU Settlement Scheme people, and 12 of those with leave (long leave in their own right),
+# are secure: their cases close as *status confirmed* at screening. The other 18 with leave have leave
+# as a partner, which is never secure.
+BRITISH = 12
+EU = 22
+LEAVE_SECURE = 12
+LEAVE_APPLICANTS = 10
+LEAVE_YET_TO_APPLY = 5
+LEAVE_RELEASED = 3  # no application; police took no further action; the hold was released after engagement
+NO_STATUS_APPLICANTS = 82
+NO_STATUS_DEPARTED = 1
+NO_STATUS_YET_TO_APPLY = 30
+NO_STATUS_WITHDRAWN = 20
+NO_STATUS_RELEASED = 12
+NO_STATUS_EXCLUDED = 2  # a supervisor confirmed the exclusion
+# Para 61: 92 applicants, 39 within one month; 56 granted (8 after a first application was rejected),
+# 26 awaiting (14 submitted, 6 with a review and 6 with an appeal lodged against a refusal), 2 refused,
+# 8 rejected. The Review's 35 "yet to apply" are the 5 + 30 still-open cases with leave or no status
+# and no application; the other 49 people with leave or no status and no application are accounted
+# for by the cases that closed (secure leave, released, withdrawn, excluded, departed).
+GRANTED_DIRECTLY = 48
+GRANTED_AFTER_REJECTION = 8
+AWAITING_SUBMITTED = 14
+AWAITING_REVIEW = 6
+AWAITING_APPEAL = 6
+REFUSED = 2
+REJECTED = 8
+# When the first application was made, after the referral: 36 the same month, 3 exactly on the
+# one-month boundary (within), 3 a minute after it (not within), and 50 later.
+FIRST_APPLICATION_SOON = 36
+FIRST_APPLICATION_ON_BOUNDARY = 3
+FIRST_APPLICATION_JUST_LATE = 3
+FIRST_APPLICATION_LATE = 50
+# Beyond the Review
+OVERRIDDEN_APPLICANTS = 3  # no-status applicants with exclusion indicators a supervisor overrode
+OVERDUE_YET_TO_APPLY = 7  # open cases whose last contact is long past
+OVERDUE_AWAITING = 2
+REFUSED_CHECKS = 3  # enforcement checks refused on two cohort cases (and one outside the period)
+
+REVIEW = {  # paras 60–61, as published
+    "referrals": 211,
+    "status_leave_to_remain": 30,
+    "status_eu_eea": 22,
+    "status_british_citizen": 12,
+    "applications_made": 92,
+    "applications_within_one_month": 39,
+    "granted": 56,
+    "awaiting_decision": 26,
+    "refused": 2,
+    "rejected": 8,
+    "yet_to_apply": 35,
+    "voluntary_departures": 1,
+    "detained": 0,
+    "removed": 0,
+}
+
+
+def expected_figures() -> dict[str, int]:
+    leave = LEAVE_SECURE + LEAVE_APPLICANTS + LEAVE_YET_TO_APPLY + LEAVE_RELEASED
+    no_status = (
+        NO_STATUS_APPLICANTS
+        + NO_STATUS_DEPARTED
+        + NO_STATUS_YET_TO_APPLY
+        + NO_STATUS_WITHDRAWN
+        + NO_STATUS_RELEASED
+        + NO_STATUS_EXCLUDED
+    )
+    awaiting = AWAITING_SUBMITTED + AWAITING_REVIEW + AWAITING_APPEAL
+    return {
+        "referrals": BRITISH + EU + leave + no_status,
+        "status_leave_to_remain": leave,
+        "status_eu_eea": EU,
+        "status_british_citizen": BRITISH,
+        "status_no_status": no_status,
+        "applications_made": LEAVE_APPLICANTS + NO_STATUS_APPLICANTS,
+        "applications_within_one_month": FIRST_APPLICATION_SOON + FIRST_APPLICATION_ON_BOUNDARY,
+        "granted": GRANTED_DIRECTLY + GRANTED_AFTER_REJECTION,
+        "awaiting_decision": awaiting,
+        "refused": REFUSED,
+        "rejected": REJECTED,
+        "withdrawn": 0,
+        "yet_to_apply": LEAVE_YET_TO_APPLY + NO_STATUS_YET_TO_APPLY,
+        "voluntary_departures": NO_STATUS_DEPARTED,
+        "detained": 0,
+        "removed": 0,
+        "holds_in_force": LEAVE_YET_TO_APPLY + NO_STATUS_YET_TO_APPLY + awaiting + REFUSED + REJECTED,
+        "enforcement_checks_refused": REFUSED_CHECKS,
+        "contacts_overdue": OVERDUE_YET_TO_APPLY + OVERDUE_AWAITING,
+        "exclusions_confirmed": NO_STATUS_EXCLUDED,
+        "exclusions_overridden": OVERRIDDEN_APPLICANTS,
+    }
+
+
+def test_the_generators_inputs_are_the_reviews_numbers() -> None:
+    expected = expected_figures()
+    assert {name: expected[name] for name in REVIEW} == REVIEW
+    applicants = expected["applications_made"]
+    firsts = FIRST_APPLICATION_SOON + FIRST_APPLICATION_ON_BOUNDARY + FIRST_APPLICATION_JUST_LATE
+    assert firsts + FIRST_APPLICATION_LATE == applicants
+    assert expected["granted"] + expected["awaiting_decision"] + REFUSED + REJECTED == applicants
+
+
+# --- building the cases through the lifecycle ---------------------------------------------------------
+
+Event = Callable[[CaseState], CaseCommand | None]  # None: let the clock tick
+
+
+@dataclass
+class Plan:
+    n: int
+    referred_at: datetime
+    status: ImmigrationStatus | None  # None: no Home Office record matched
+    last_leave: str | None = None
+    indicators: bool = False
+    story: str = ""
+    events: list[tuple[timedelta, Event]] = field(default_factory=list)
+
+    @property
+    def case_id(self) -> str:
+        return f"MVP-R{self.n:04d}-2021A"
+
+    @property
+    def force(self) -> str:
+        return FORCES[self.n % len(FORCES)]
+
+    def at(self, offset: timedelta, event: Event) -> Plan:
+        self.events.append((offset, event))
+        return self
+
+
+def command(make: Callable[[], CaseCommand]) -> Event:
+    return lambda _state: make()
+
+
+def tick() -> Event:
+    return lambda _state: None
+
+
+CONTACT = command(lambda: ContactRecord(actor=OFFICER, result=ContactResult.reached))
+
+
+def application(stage: ApplicationStage, number: int | None = None) -> Event:
+    route = Route.appendix_victim_of_domestic_abuse
+    return command(lambda: ApplicationEvent(actor=OFFICER, route=route, stage=stage, number=number))
+
+
+def no_further_action() -> Event:
+    return command(lambda: PoliceUpdate(actor=OFFICER, investigation=InvestigationStatus.no_further_action))
+
+
+def exclusion(verdict: str) -> Event:
+    return command(
+        lambda: ExclusionDecision(actor=SUPERVISOR, verdict=verdict, reason=f"{verdict}: reviewed the record")  # type: ignore[arg-type]
+    )
+
+
+def release() -> Event:
+    return command(lambda: ReleaseDecision(actor=SUPERVISOR, reason="engagement over, no new grounds"))
+
+
+def base_referral() -> Referral:
+    raw = json.loads((EXAMPLES / "referral-domestic-abuse.json").read_text())
+    referral, problems = parse_referral(raw, datetime(2026, 11, 20, tzinfo=UTC))
+    assert referral is not None, problems
+    return referral
+
+
+def referred_at(n: int, total: int) -> datetime:
+    """Spread over the Review's year, the first on its first moment and none on or after its end."""
+    return START + (END - START - HOUR) * n / total
+
+
+def review_population() -> list[Plan]:
+    """The 211 people, in a fixed order, each with the story that gives their figures."""
+    plans: list[Plan] = []
+
+    def add(
+        story: str, count: int, status: Callable[[int], ImmigrationStatus | None], leave: str | None = None
+    ) -> list[Plan]:
+        first = len(plans)
+        made = [Plan(first + i, START, status(first + i), leave, story=story) for i in range(count)]
+        plans.extend(made)
+        return made
+
+    def no_status(n: int) -> ImmigrationStatus | None:
+        # "no status" in the Review's sense, as the Home Office records have it
+        if n % 7 == 0:
+            return None  # no record matched: status unknown
+        if n % 11 == 0:
+            return ImmigrationStatus.asylum_claimant
+        if n % 13 == 0:
+            return ImmigrationStatus.pending_application
+        return ImmigrationStatus.no_status
+
+    leave = ImmigrationStatus.leave_to_remain
+    partner = "partner_of_settled_person"
+    add("secure", BRITISH, lambda n: ImmigrationStatus.british_citizen)
+    add("secure", EU, lambda n: ImmigrationStatus.eu_settlement_scheme)
+    add("secure", LEAVE_SECURE, lambda n: leave, "skilled_worker")
+    leave_applicants = add("applicant", LEAVE_APPLICANTS, lambda n: leave, partner)
+    leave_yet = add("yet to apply", LEAVE_YET_TO_APPLY, lambda n: leave, partner)
+    leave_released = add("released", LEAVE_RELEASED, lambda n: leave, partner)
+    no_status_applicants = add("applicant", NO_STATUS_APPLICANTS, no_status)
+    departed = add("departed", NO_STATUS_DEPARTED, no_status)
+    no_status_yet = add("yet to apply", NO_STATUS_YET_TO_APPLY, no_status)
+    withdrawn = add("withdrawn", NO_STATUS_WITHDRAWN, no_status)
+    released = add("released", NO_STATUS_RELEASED, no_status)
+    excluded = add("excluded", NO_STATUS_EXCLUDED, no_status)
+    assert len(plans) == 211
+
+    for plan in plans:
+        plan.referred_at = referred_at(plan.n, len(plans))
+        if plan.story != "secure":
+            plan.at(HOUR, CONTACT)  # first contact, the day of the referral
+
+    for plan in excluded:
+        plan.indicators = True
+        plan.at(2 * DAY, exclusion("confirm"))
+    for plan in withdrawn:
+        plan.at(5 * DAY, command(lambda: Withdrawal(actor=OFFICER, reason="referral made in error")))
+    for plan in departed:
+        plan.at(60 * DAY, command(lambda: DepartureRecord(actor=OFFICER)))
+    for plan in leave_released + released:
+        # no ground left: pre-decision engagement, its notice period, then a supervisor releases
+        plan.at(20 * DAY, no_further_action()).at(48 * DAY + MINUTE, tick()).at(50 * DAY, release())
+    for i, plan in enumerate(leave_yet + no_status_yet):
+        if i < OVERDUE_YET_TO_APPLY:
+            plan.at(400 * DAY, tick())  # no contact since the first: overdue
+        else:
+            plan.at(400 * DAY, CONTACT)
+
+    applicants = leave_applicants + no_status_applicants
+    for plan in no_status_applicants[:OVERRIDDEN_APPLICANTS]:
+        plan.indicators = True
+        plan.at(90 * MINUTE, exclusion("override"))
+    firsts = (
+        [timedelta(days=i % 30, hours=2) for i in range(FIRST_APPLICATION_SOON)]
+        + [POLICY.application_within] * FIRST_APPLICATION_ON_BOUNDARY
+        + [POLICY.application_within + MINUTE] * FIRST_APPLICATION_JUST_LATE
+        + [timedelta(days=40 + 3 * i) for i in range(FIRST_APPLICATION_LATE)]
+    )
+    stories: list[Callable[[Plan, timedelta], None]] = (
+        [_granted] * GRANTED_DIRECTLY
+        + [_granted_after_rejection] * GRANTED_AFTER_REJECTION
+        + [_awaiting(())] * (AWAITING_SUBMITTED - OVERDUE_AWAITING)
+        + [_awaiting((), overdue=True)] * OVERDUE_AWAITING
+        + [_awaiting((ApplicationStage.refused, ApplicationStage.review_lodged))] * AWAITING_REVIEW
+        + [_awaiting((ApplicationStage.refused, ApplicationStage.appeal_lodged))] * AWAITING_APPEAL
+        + [_awaiting((ApplicationStage.refused,))] * REFUSED
+        + [_awaiting((ApplicationStage.rejected,))] * REJECTED
+    )
+    random.Random(60).shuffle(firsts)  # spread the timing across the outcomes, reproducibly
+    for plan, first, story in zip(applicants, firsts, stories, strict=True):
+        plan.at(first, application(ApplicationStage.submitted))
+        story(plan, first)
+    return plans
+
+
+def _granted(plan: Plan, first: timedelta) -> None:
+    plan.at(first + 60 * DAY, application(ApplicationStage.granted))
+
+
+def _granted_after_rejection(plan: Plan, first: timedelta) -> None:
+    plan.at(first + 20 * DAY, application(ApplicationStage.rejected))
+    plan.at(first + 30 * DAY, application(ApplicationStage.submitted))
+    plan.at(first + 90 * DAY, application(ApplicationStage.granted, number=2))
+
+
+def _awaiting(
+    stages: tuple[ApplicationStage, ...], overdue: bool = False
+) -> Callable[[Plan, timedelta], None]:
+    def story(plan: Plan, first: timedelta) -> None:
+        for k, stage in enumerate(stages, start=1):
+            plan.at(first + 60 * k * DAY, application(stage))
+        plan.at(400 * DAY, tick() if overdue else CONTACT)
+
+    return story
+
+
+def outside_the_period() -> list[Plan]:
+    """Referred a second before the period and on its first excluded moment: counted nowhere."""
+    before = Plan(n=900, referred_at=START - timedelta(seconds=1), status=ImmigrationStatus.no_status)
+    after = Plan(n=901, referred_at=END, status=ImmigrationStatus.leave_to_remain, last_leave="partner")
+    for plan in (before, after):
+        plan.at(HOUR, CONTACT).at(2 * HOUR, application(ApplicationStage.submitted))
+    before.at(DAY, command(lambda: DepartureRecord(actor=OFFICER)))
+    return [before, after]
+
+
+def build(plan: Plan, store: CaseStore, template: Referral) -> None:
+    """Carry the plan out as the workflow would: every step through the lifecycle, written by the
+    workflow's activity with the view as of that step."""
+    t0 = plan.referred_at
+    officer = template.referring_officer.model_copy(update={"force_code": plan.force})
+    person = template.person.model_copy(
+        update={"given_names": f"Person {plan.n}", "home_office_ref": f"HO-{plan.n}"}
+    )
+    referral = template.model_copy(
+        update={
+            "received_at": t0,
+            "referring_officer": officer,
+            "person": person,
+            "crime_reference": f"{plan.force}/20/{plan.n:05d}",
+        }
+    )
+
+    def persist(step: lifecycle.Step, now: datetime, opening: bool = False) -> CaseState:
+        closure = step.state.closure
+        store.persist_step(
+            PersistStep(
+                case_id=plan.case_id,
+                at=now,
+                view=lifecycle.view(step.state, now, POLICY),
+                records=step.records,
+                notices=step.notices,
+                referral=referral if opening else None,
+                lifted_by=closure.by.label() if closure else None,
+            )
+        )
+        return step.state
+
+    state = persist(lifecycle.open_case(plan.case_id, referral, OFFICER, t0, POLICY), t0, opening=True)
+    now = t0 + MINUTE
+    status = None
+    if plan.status is not None:
+        status = ImmigrationStatusRecord(
+            home_office_ref=f"HO-{plan.n}",
+            given_names=person.given_names,
+            family_name=person.family_name,
+            date_of_birth=person.date_of_birth,
+            status=plan.status,
+            last_leave=plan.last_leave,
+            leave_expires=(t0 + 900 * DAY).date() if plan.last_leave else None,
+        )
+    criminality = None
+    if plan.indicators:
+        conviction = Conviction(
+            offence="assault", convicted_on=date(2015, 1, 5), custodial=True, sentence_months=18
+        )
+        criminality = CriminalRecord(
+            home_office_ref=f"HO-{plan.n}",
+            given_names=person.given_names,
+            family_name=person.family_name,
+            date_of_birth=person.date_of_birth,
+            convictions=[conviction],
+        )
+    screening = screen(status, criminality, now, POLICY)
+    routes = signposting(referral, screening, now, POLICY)
+    state = persist(lifecycle.screened(state, screening, routes, now, POLICY), now)
+    for offset, event in sorted(plan.events, key=lambda e: e[0]):
+        now = t0 + offset
+        cmd = event(state)
+        if cmd is None:
+            ticked = lifecycle.tick(state, now, POLICY)
+            assert ticked is not None, f"case {plan.n}: the clock changed nothing at +{offset}"
+            state = persist(ticked, now)
+            continue
+        assert lifecycle.not_permitted(state, cmd) is None
+        assert lifecycle.refusal(state, cmd, now) is None, (
+            plan.n,
+            offset,
+            lifecycle.refusal(state, cmd, now),
+        )
+        state = persist(lifecycle.apply_command(state, cmd, now, POLICY), now)
+
+
+def refused_checks(engine: Engine, plans: list[Plan]) -> None:
+    """Enforcement checks as the enforcement log records them: refused on two cohort cases, refused on
+    a case outside the period, and one permitted (not counted)."""
+    protected = [p.case_id for p in plans if p.story == "yet to apply"]
+    closed = next(p.case_id for p in plans if p.story == "released")
+    outside = next(p.case_id for p in plans if p.referred_at >= END)
+    rows = [
+        (protected[0], "refused"),
+        (protected[0], "refused"),
+        (protected[1], "refused"),
+        (outside, "refused"),
+        (closed, "permitted"),
+    ]
+    with Session(engine) as session, session.begin():
+        for k, (case_id, verdict) in enumerate(rows):
+            session.add(
+                EnforcementCheckRow(
+                    check_id=f"CHK-{k}",
+                    at=datetime(2021, 9, 1, tzinfo=UTC) + k * HOUR,
+                    actor="enforcement:ENF-3",
+                    reason="routine check",
+                    verdict=verdict,
+                    verdict_reason=f"case {case_id}",
+                    case_id=case_id,
+                    case_ids=[case_id],
+                    officers=[],
+                    subject_kind="ho_ref",
+                    subject_key=f"key-{k}",
+                )
+            )
+
+
+@dataclass(frozen=True)
+class Written:
+    database_url: str
+    plans: list[Plan]
+
+
+@pytest.fixture(scope="module")
+def review(postgres: str) -> Iterator[Written]:
+    """The population, written once for this module's read-only tests into a database of its own."""
+    name = "t_review_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(postgres, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE mvp_template")
+    url = postgres.replace("/postgres?", f"/{name}?")
+    engine = engine_for(url)
+    keys = Keys(
+        keyring=Keyring(current_id="test-1", keys={"test-1": secrets.token_bytes(32)}),
+        identity_key=secrets.token_bytes(32),
+        codec_token=None,
+    )
+    plans = review_population() + outside_the_period()
+    store = CaseStore(engine, keys)
+    template = base_referral()
+    with ThreadPoolExecutor(max_workers=8) as pool:  # cases are independent; each one's steps run in order
+        list(pool.map(lambda plan: build(plan, store, template), plans))
+    refused_checks(engine, plans)
+    engine.dispose()
+    yield Written(database_url=url, plans=plans)
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, review: Written, tmp_path: Path) -> list[Plan]:
+    point_cli_at(monkeypatch, review.database_url, tmp_path)
+    return review.plans
+
+
+# --- the report ---------------------------------------------------------------------------------------
+
+
+def test_the_report_reproduces_the_reviews_figures_and_its_groups_add_up(
+    cli_env: list[Plan], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = mvp(capsys, "report", "--from", "2020-04-01", "--to", "2021-04-01", "--json")
+    assert ran.code == 0, ran.err
+    report = json.loads(ran.out)
+    assert report["period"] == {"from": "2020-04-01", "to": "2021-04-01", "to_excluded": True}
+    assert report["figures"] == expected_figures()
+    assert {name: report["figures"][name] for name in REVIEW} == REVIEW
+    assert report["notes"] == []
+
+    by_force = json.loads(
+        mvp(capsys, "report", "--from", "2020-04-01", "--to", "2021-04-01", "--by", "force", "--json").out
+    )
+    assert by_force["figures"] == expected_figures()
+    cohort = [p for p in cli_env if START <= p.referred_at < END]
+    assert {name: g["referrals"] for name, g in by_force["groups"].items()} == {
+        force: sum(1 for p in cohort if p.force == force) for force in sorted(FORCES)
+    }
+    for name, total in expected_figures().items():
+        assert sum(g[name] for g in by_force["groups"].values()) == total, name
+
+    by_crime = json.loads(
+        mvp(
+            capsys, "report", "--from", "2020-04-01", "--to", "2021-04-01", "--by", "crime-type", "--json"
+        ).out
+    )
+    assert list(by_crime["groups"]) == ["domestic_abuse"]  # the Review's referrals were all domestic abuse
+    assert by_crime["groups"]["domestic_abuse"] == expected_figures()
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_the_report_as_csv_and_as_a_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ran = mvp(capsys, "report", "--from", "2020-04-01", "--to", "2021-04-01", "--by", "force", "--csv")
+    assert ran.code == 0, ran.err
+    rows = list(csv.DictReader(io.StringIO(ran.out)))
+    assert [r["figure"] for r in rows] == list(expected_figures())
+    for row in rows:
+        assert int(row["total"]) == expected_figures()[row["figure"]]
+        assert sum(int(row[force]) for force in FORCES) == int(row["total"])
+
+    table = mvp(capsys, "report", "--from", "2020-04-01", "--to", "2021-04-01")
+    assert table.code == 0, table.err
+    assert "Referred 2020-04-01 to 2021-03-31" in table.out
+    lines = {
+        line.split("│")[1].strip(): line.split("│")[2].strip()
+        for line in table.out.splitlines()
+        if line.count("│") == 3
+    }
+    assert lines["Referrals"] == "211"
+    assert lines["Yet to apply (no status or leave to remain)"] == "35"
+    assert lines["of which within one month of referral"] == "39"
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_a_period_outside_the_population_counts_only_what_was_referred_in_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    before = json.loads(mvp(capsys, "report", "--from", "2020-03-01", "--to", "2020-04-01", "--json").out)
+    assert before["figures"]["referrals"] == 1
+    assert before["figures"]["voluntary_departures"] == 1
+    assert before["figures"]["applications_made"] == 1
+    nothing = json.loads(mvp(capsys, "report", "--from", "2019-01-01", "--to", "2019-02-01", "--json").out)
+    assert set(nothing["figures"].values()) == {0}
+
+
+@pytest.fixture
+def empty_cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
+    point_cli_at(monkeypatch, database_url, tmp_path)
+
+
+@pytest.mark.usefixtures("empty_cli_env")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2020-04-31", "--to", "2021-04-01"], "--from '2020-04-31' is not a date"),
+        (["--from", "2020-04-01", "--to", "April"], "--to 'April' is not a date"),
+        (["--from", "2021-04-01", "--to", "2020-04-01"], "must be before --to"),
+        (["--from", "2021-04-01", "--to", "2021-04-01"], "must be before --to"),
+        (["--from", "2020-04-01", "--to", "2021-04-01", "--by", "region"], "--by 'region'"),
+        (["--from", "2020-04-01", "--to", "2021-04-01", "--json", "--csv"], "not both"),
+    ],
+)
+def test_bad_periods_and_options_exit_2_with_a_clear_message(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ran = mvp(capsys, "report", *args)
+    assert ran.code == 2
+    assert message in " ".join(ran.err.split())
+    assert "Traceback" not in ran.err

@@ -1,0 +1,315 @@
+"""Enforcement checks and actions, and facts from the alleged perpetrator, on the real servers.
+
+A check on a protected person or dependant is refused with the case and the officer to contact, is
+recorded, and reaches the case's record and its officer; a person with no case, or whose hold a
+supervisor lifted, is permitted. An enforcement action is recorded only after a permitted check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
+from sqlmodel import Session
+
+from models.case import (
+    Actor,
+    ActorRole,
+    ExclusionDecision,
+    FactKind,
+    FactReported,
+    FactSource,
+    FactVerified,
+    Outcome,
+    Phase,
+)
+from models.enforcement import CheckRequest, CheckResult, EnforcementAction
+from models.referral import Referral
+from models.tables import CaseRow, EnforcementActionRow, EnforcementCheckRow, HoldRow, OutboxRow, RecordRow
+from protocol.enforcement import parse_person
+from service import cases, enforcement
+from service.errors import Refused
+from tests.conftest import Running
+from tests.workflows.test_intake import OFFICER, example_referral, load_example_records, open_case
+
+ENFORCER = Actor(role=ActorRole.enforcement, id="ENF-3")
+SUPERVISOR = Actor(role=ActorRole.supervisor, id="SUP-7")
+TODAY = datetime.now(UTC).date()
+
+
+async def check(running: Running, person: str, reason: str = "Planned visit to the address") -> CheckResult:
+    return await enforcement.check(
+        running.client,
+        running.keys,
+        running.settings.task_queue,
+        ENFORCER,
+        parse_person(person, TODAY),
+        reason,
+    )
+
+
+async def act(running: Running, check_id: str, action: EnforcementAction) -> object:
+    return await enforcement.act(running.client, running.settings.task_queue, ENFORCER, check_id, action)
+
+
+def rows(running: Running, query: object) -> list[object]:
+    with Session(running.engine) as session:
+        return list(session.execute(query).scalars().all())  # type: ignore[call-overload]
+
+
+def record_actions(running: Running, case_id: str) -> list[str]:
+    return [r.action for r in rows(running, select(RecordRow).where(RecordRow.case_id == case_id))]  # type: ignore[attr-defined]
+
+
+async def eventually(condition: Callable[[], bool], within: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.1)
+
+
+def marco() -> Referral:
+    """Marco Vidal, as in examples/records.json: 54 months for wounding with intent, a deportation order."""
+    base = example_referral("referral-domestic-abuse.json")
+    person = base.person.model_copy(
+        update={
+            "given_names": "Marco",
+            "family_name": "Vidal",
+            "date_of_birth": date(1979, 1, 21),
+            "home_office_ref": "HO-3301877",
+        }
+    )
+    return base.model_copy(
+        update={
+            "person": person,
+            "crime_reference": "WMP/26/11/00912",
+            "dependants": [],
+            "additional_information": None,
+        }
+    )
+
+
+async def open_marco(running: Running) -> str:
+    load_example_records(running)
+    case_id = await cases.start_referral(
+        running.client, running.keys, running.settings.task_queue, marco(), OFFICER
+    )
+    view = await cases.wait_until_open(running.client, case_id)
+    assert view is not None and view.pending_decisions == ["exclusion"]
+    return case_id
+
+
+# --- refused -----------------------------------------------------------------------------------------
+
+
+async def test_a_check_on_the_protected_person_is_refused_recorded_and_reported_to_her_officer(
+    running: Running,
+) -> None:
+    load_example_records(running)
+    case_id = await open_case(running)
+
+    result = await check(running, "HO-7781203")
+
+    verdict = result.verdict
+    assert not verdict.permitted
+    assert verdict.case_ids == [case_id]
+    assert verdict.officers == [OFFICER.label()]
+    assert "the person is protected" in verdict.reason
+    assert result.check_id.startswith("check-")
+
+    # the attempt is recorded: who asked, when, why, the answer; the person only as a keyed hash
+    [row] = rows(running, select(EnforcementCheckRow))
+    assert isinstance(row, EnforcementCheckRow)
+    assert (row.check_id, row.actor, row.verdict) == (result.check_id, "enforcement:ENF-3", "refused")
+    assert row.reason == "Planned visit to the address"
+    assert row.case_id == case_id and row.case_ids == [case_id] and row.officers == [OFFICER.label()]
+    assert row.subject_kind == "ho_ref"
+    assert row.subject_key == running.keys.identity_hash("HO-7781203")
+    assert "7781203" not in json.dumps(row.model_dump(mode="json"))
+
+    # ...in the case's own record, and the case officer is told
+    await eventually(lambda: "enforcement_check_refused" in record_actions(running, case_id))
+    [entry] = [
+        r
+        for r in rows(running, select(RecordRow).where(RecordRow.case_id == case_id))  # type: ignore[attr-defined]
+        if isinstance(r, RecordRow) and r.action == "enforcement_check_refused"
+    ]
+    assert entry.actor == "enforcement:ENF-3" and result.check_id in entry.summary
+    outbox = rows(running, select(OutboxRow).where(OutboxRow.case_id == case_id))  # type: ignore[attr-defined]
+    [notice] = [n for n in outbox if isinstance(n, OutboxRow) and n.kind == "enforcement_check_refused"]
+    assert notice.recipient == "case_officer" and notice.channel == "internal"
+    assert notice.facts["check_id"] == result.check_id
+
+    # the hold itself is untouched
+    view = await cases.state(running.client, case_id)
+    assert view.phase is Phase.protection and view.hold.active
+
+
+async def test_a_check_on_her_dependant_by_name_and_birth_date_is_refused_whatever_the_case(
+    running: Running,
+) -> None:
+    load_example_records(running)
+    case_id = await open_case(running)
+
+    result = await check(running, "  rahman ,  ZARA, 2021-06-30")
+
+    assert not result.verdict.permitted
+    assert result.verdict.case_ids == [case_id] and result.verdict.officers == [OFFICER.label()]
+    assert "a dependant is protected" in result.verdict.reason
+    [row] = rows(running, select(EnforcementCheckRow))
+    assert isinstance(row, EnforcementCheckRow)
+    assert row.subject_kind == "name_dob"
+    assert "zara" not in json.dumps(row.model_dump(mode="json")).lower()
+    await eventually(lambda: "enforcement_check_refused" in record_actions(running, case_id))
+
+
+async def test_no_personal_data_enters_the_check_workflow(running: Running) -> None:
+    load_example_records(running)
+    await open_case(running)
+    result = await check(running, "Rahman, Zara, 2021-06-30")
+
+    history = await running.client.get_workflow_handle(result.check_id).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    [request] = await running.client.data_converter.decode(started.input.payloads, [CheckRequest])
+    seen = json.dumps(request.model_dump(mode="json")).lower()
+    for personal in ("rahman", "zara", "2021-06-30"):
+        assert personal not in seen
+
+
+# --- permitted -----------------------------------------------------------------------------------------
+
+
+async def test_a_person_with_no_case_is_permitted_and_the_check_is_recorded(running: Running) -> None:
+    load_example_records(running)
+    await open_case(running)
+
+    result = await check(running, "HO-5550912")
+
+    assert result.verdict.permitted and result.verdict.case_ids == []
+    [row] = rows(running, select(EnforcementCheckRow))
+    assert isinstance(row, EnforcementCheckRow)
+    assert row.verdict == "permitted" and row.case_id is None
+
+
+async def test_the_check_is_refused_while_the_exclusion_decision_is_pending_and_permitted_once_confirmed(
+    running: Running,
+) -> None:
+    case_id = await open_marco(running)
+
+    pending = await check(running, "HO-3301877")
+    assert not pending.verdict.permitted
+    assert "exclusion decision is pending" in pending.verdict.reason
+    await eventually(lambda: "enforcement_check_refused" in record_actions(running, case_id))
+
+    await cases.send(
+        running.client,
+        case_id,
+        ExclusionDecision(
+            actor=SUPERVISOR, verdict="confirm", reason="Serious offender: 54 months, deportation order."
+        ),
+    )
+    with Session(running.engine) as session:
+        hold = session.get(HoldRow, (case_id, "person"))
+    assert hold is not None and not hold.active and hold.lifted_by == "supervisor:SUP-7"
+
+    lifted = await check(running, "vidal, marco, 1979-01-21")
+    assert lifted.verdict.permitted
+    assert lifted.verdict.case_ids == [case_id]
+    assert "supervisor:SUP-7" in lifted.verdict.reason
+    verdicts = {
+        r.check_id: r.verdict
+        for r in rows(running, select(EnforcementCheckRow))
+        if isinstance(r, EnforcementCheckRow)
+    }
+    assert verdicts == {pending.check_id: "refused", lifted.check_id: "permitted"}
+
+    # an action after the refused check is rejected; after the permitted one it is recorded, once
+    with pytest.raises(Refused, match="was refused"):
+        await act(running, pending.check_id, EnforcementAction.detained)
+    recorded = await act(running, lifted.check_id, EnforcementAction.detained)
+    with pytest.raises(Refused, match="already recorded"):
+        await act(running, lifted.check_id, EnforcementAction.detained)
+    [action] = rows(running, select(EnforcementActionRow))
+    assert isinstance(action, EnforcementActionRow)
+    assert (action.check_id, action.action, action.case_id) == (lifted.check_id, "detained", case_id)
+    assert action.actor == "enforcement:ENF-3" and action.subject_key == running.keys.identity_hash(
+        "Vidal", "Marco", "1979-01-21"
+    )
+    assert getattr(recorded, "action_id", None) == action.action_id
+
+
+async def test_an_action_after_an_unknown_check_is_rejected(running: Running) -> None:
+    with pytest.raises(Refused, match="no enforcement check"):
+        await act(running, "check-00000000-0000-0000-0000-000000000000", EnforcementAction.removed)
+    assert rows(running, select(EnforcementActionRow)) == []
+
+
+async def test_checks_and_actions_are_append_only(running: Running) -> None:
+    permitted = await check(running, "HO-5550912")
+    await act(running, permitted.check_id, EnforcementAction.detained)
+    for table in ("enforcement_checks", "enforcement_actions"):
+        for statement in (
+            f"UPDATE {table} SET actor = 'x'",
+            f"DELETE FROM {table}",
+            f"TRUNCATE {table} CASCADE",
+        ):
+            with pytest.raises(DBAPIError, match="append-only"), running.engine.begin() as connection:
+                connection.execute(text(statement))
+    assert len(rows(running, select(EnforcementActionRow))) == 1
+
+
+# --- a fact from the alleged perpetrator -------------------------------------------------------------
+
+
+async def test_the_perpetrator_saying_she_left_the_uk_changes_nothing_until_an_officer_verifies_it(
+    running: Running,
+) -> None:
+    load_example_records(running)
+    case_id = await open_case(running)
+
+    told = await cases.send(
+        running.client,
+        case_id,
+        FactReported(actor=OFFICER, fact_kind=FactKind.person_left_uk, source=FactSource.perpetrator),
+    )
+    assert "unverified" in told.accepted
+    assert told.view.phase is Phase.protection and told.view.hold.active
+    assert not (await check(running, "HO-7781203")).verdict.permitted  # still protected
+
+    verified = await cases.send(
+        running.client, case_id, FactVerified(actor=OFFICER, fact_number=1, verified=True)
+    )
+
+    assert verified.view.phase is Phase.closed and verified.view.outcome is Outcome.departed
+    with Session(running.engine) as session:
+        row = session.get(CaseRow, case_id)
+    assert row is not None and row.outcome == "departed" and not row.hold_active
+    actions = record_actions(running, case_id)
+    assert actions.index("fact_reported") < actions.index("fact_verified") < actions.index("case_closed")
+    # closed as departed, not lifted by a supervisor: enforcement must still ask the case officer
+    after = await check(running, "HO-7781203")
+    assert not after.verdict.permitted and "departed" in after.verdict.reason
+
+
+async def test_a_rejected_perpetrator_fact_leaves_the_case_protected(running: Running) -> None:
+    load_example_records(running)
+    case_id = await open_case(running)
+    await cases.send(
+        running.client,
+        case_id,
+        FactReported(actor=OFFICER, fact_kind=FactKind.relationship_ended, source=FactSource.perpetrator),
+    )
+    rejected = await cases.send(
+        running.client, case_id, FactVerified(actor=OFFICER, fact_number=1, verified=False)
+    )
+    assert rejected.view.phase is Phase.protection and rejected.view.hold.active
+    with pytest.raises(Refused, match="already rejected"):
+        await cases.send(running.client, case_id, FactVerified(actor=OFFICER, fact_number=1, verified=True))
+    police = Actor(role=ActorRole.police, id="WMP-4471", force="WMP")
+    with pytest.raises(Refused, match="only officer"):
+        await cases.send(running.client, case_id, FactVerified(actor=police, fact_number=1, verified=True))
