@@ -81,7 +81,9 @@ enforcement_app = typer.Typer(no_args_is_help=True, help="Enforcement teams: che
 db_app = typer.Typer(no_args_is_help=True, help="The Postgres schema.")
 audit_app = typer.Typer(no_args_is_help=True, help="The append-only case record.")
 retention_app = typer.Typer(no_args_is_help=True, help="Retention of personal data (PROTOCOL.md §10).")
+keys_app = typer.Typer(no_args_is_help=True, help="Encryption keys.")
 for sub, name in [
+    (keys_app, "keys"),
     (retention_app, "retention"),
     (audit_app, "audit"),
     (db_app, "db"),
@@ -287,6 +289,22 @@ def retention_purge(
               "Temporal histories deleted; statistics kept.")
     for p in purged:
         out.print(f"  {p.case_id}  {p.outcome}  closed {p.closed_at:%Y-%m-%d}  holds removed {p.holds_removed}")
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Add a new current key to the key file; old keys stay so running cases' payloads still open.
+    Restart the worker and the codec server afterwards. (With MVP_ENCRYPTION_KEYS, put the new
+    `id:key` first instead.)"""
+    from service.keys import rotate_key_file
+
+    settings = _settings()
+    if settings.encryption_keys is not None:
+        raise InputError("Keys come from MVP_ENCRYPTION_KEYS: put the new id:key first there and restart.")
+    path = settings.resolved_key_file
+    if not path.is_file():
+        raise Unavailable(f"No key file at {path}.")
+    out.print(f"New current key {rotate_key_file(path)} in {path}; restart the worker to use it.")
 
 
 # --- records and referrals -----------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy.exc
 from sqlalchemy import text
@@ -67,3 +69,25 @@ async def test_a_removed_entry_is_named(running: Running) -> None:
         session.execute(text("ALTER TABLE case_record ENABLE TRIGGER case_record_append_only"))
     report = verify(running.engine, case_id)[0]
     assert report.first_broken == 3 and "missing" in (report.problem or "")
+
+
+def test_keys_rotate_adds_a_current_key_and_keeps_the_old(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from service.keys import ensure_development_keys, load_keys
+    from service.settings import Settings
+
+    key_file = tmp_path / "keys.json"
+    assert ensure_development_keys(key_file)
+    before = load_keys(Settings(data_dir=tmp_path, env="development"))
+    sealed = before.keyring.seal_text("kept under the old key")
+    monkeypatch.setenv("MVP_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MVP_ENCRYPTION_KEYS", raising=False)
+    assert run(["keys", "rotate"]) == 0
+    after = load_keys(Settings(data_dir=tmp_path, env="development"))
+    assert after.keyring.current_id != before.keyring.current_id
+    assert set(before.keyring.keys) < set(after.keyring.keys)
+    assert after.keyring.open_text(sealed) == "kept under the old key"
+    assert after.identity_key == before.identity_key  # case ids must not change
+    assert (key_file.stat().st_mode & 0o777) == 0o600
+    assert json.loads(key_file.read_text())["current"] == after.keyring.current_id

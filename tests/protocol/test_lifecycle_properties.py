@@ -386,4 +386,4 @@ class CaseHistory(RuleBasedStateMachine):
 
 
 TestCaseHistory = CaseHistory.TestCase
-TestCaseHistory.settings = settings(max_examples=3000, deadline=None, stateful_step_count=40)
+TestCaseHistory.settings = settings(max_examples=150, deadline=None, stateful_step_count=40)
