@@ -198,6 +198,7 @@ class RouteClock(Message):
     started_at: datetime
     ends_at: datetime
     note: str | None = None
+    ended_recorded: bool = False
 
 
 class Application(Message):

@@ -226,6 +226,10 @@ class _Change:
         """Move between protection, engagement and awaiting release as grounds come and go; escalate
         an overdue contact."""
         s, now = self.s, self.now
+        for clock in s.route_clocks:
+            if clock.ends_at <= now and not clock.ended_recorded:
+                clock.ended_recorded = True
+                self.record(SYSTEM, "route_clock_ended", f"{clock.route.value} clock ended")
         grounds = hold.substantive_grounds(s, now)
         if grounds and s.phase in (Phase.engagement, Phase.awaiting_release):
             s.phase = Phase.protection
@@ -662,6 +666,7 @@ def _fact_reported(change: _Change, report: FactReported) -> Step:
         shared_what=[f"reported fact: {fact.kind.value}"] if police else None,
         shared_with=IE if police else None,
         shared_why=["PROTOCOL §3: the source of each fact is recorded"] if police else None,
+        note=report.detail,
     )
     if needs:
         change.notify(
@@ -682,9 +687,10 @@ def _fact_verified(change: _Change, verification: FactVerified) -> Step:
     fact.verified = verification.verified
     fact.verified_by, fact.verified_at, fact.note = actor.label(), now, verification.note
     if not verification.verified:
-        change.record(actor, "fact_rejected", f"{facts.describe(fact)} rejected: it changes nothing")
+        said = f"{facts.describe(fact)} rejected: it changes nothing"
+        change.record(actor, "fact_rejected", said, note=verification.note)
         return change.done(f"fact {fact.number} rejected: nothing changes")
-    change.record(actor, "fact_verified", f"{facts.describe(fact)} verified")
+    change.record(actor, "fact_verified", f"{facts.describe(fact)} verified", note=verification.note)
     return _fact_takes_effect(change, fact, actor)
 
 

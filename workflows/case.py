@@ -71,7 +71,8 @@ class ProtocolCaseWorkflow:
         self._state: CaseState | None = start.state
         self._lock = asyncio.Lock()
         self._poke = False
-        self._undelivered = False
+        # A run continued from an earlier one retries whatever that run left undelivered in the outbox.
+        self._undelivered = start.state is not None
 
     # --- the run ---------------------------------------------------------------------------------
 
@@ -85,6 +86,9 @@ class ProtocolCaseWorkflow:
                 )
                 await self._carry_out(step, opening=True)
                 await self._screen("referral")
+        elif self._undelivered:
+            async with self._lock:
+                await self._deliver()
         while self._case.phase is not Phase.closed:
             await self._sleep_until_something_happens()
             async with self._lock:

@@ -19,11 +19,14 @@ class Ran:
     err: str
 
 
-def point_cli_at(monkeypatch: pytest.MonkeyPatch, database_url: str, data_dir: Path) -> None:
-    """Settings from the environment as the CLI reads them: this database, no stack files, and a wide
-    console so that tables are not wrapped."""
-    for name in ("MVP_TASK_QUEUE", "MVP_ACTOR", "MVP_ENCRYPTION_KEYS", "MVP_IDENTITY_KEY"):
+def point_cli_at(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, data_dir: Path, actor: str = "supervisor:NCCU-SUP-7"
+) -> None:
+    """Settings from the environment as the CLI reads them: this database, no stack files, a reader
+    (`--as`), and a wide console so that tables are not wrapped."""
+    for name in ("MVP_TASK_QUEUE", "MVP_ENCRYPTION_KEYS", "MVP_IDENTITY_KEY"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MVP_ACTOR", actor)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("MVP_DATA_DIR", str(data_dir))
     monkeypatch.setenv("MVP_ENV", "test")

@@ -114,7 +114,8 @@ def test_the_perpetrator_saying_she_left_the_uk_is_recorded_unverified_and_chang
     [entry] = step.records
     assert entry.action == "fact_reported"
     assert "unverified" in entry.summary and "changes nothing" in entry.summary
-    assert "told the HO" not in entry.summary  # the detail stays in the (encrypted) state
+    assert "told the HO" not in entry.summary  # free text goes in the sealed note, never the summary
+    assert entry.note == "told the HO by phone"
     [notice] = step.notices
     assert (notice.recipient, notice.kind) == (Recipient.case_officer, NoticeKind.fact_to_verify)
     assert "unverified" in step.accepted

@@ -41,6 +41,10 @@ from models.case import (
     EnforcementCheckNotice,
     ExclusionDecision,
     ExclusionIndicator,
+    FactKind,
+    FactReported,
+    FactSource,
+    FactVerified,
     InvestigationStatus,
     Outcome,
     Phase,
@@ -53,7 +57,7 @@ from models.case import (
 )
 from models.records import ImmigrationStatus
 from models.referral import Referral
-from protocol import hold, lifecycle
+from protocol import facts, hold, lifecycle
 from protocol.intake import parse_referral
 from protocol.lifecycle import Step
 from protocol.policy import policy
@@ -65,11 +69,13 @@ T0 = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
 CLOCK = "tick"
 SCREENING = "screening"
 
-EXPLICIT_CLOSURES = {
-    Outcome.regularised: ApplicationEvent,
-    Outcome.excluded: ExclusionDecision,
-    Outcome.departed: DepartureRecord,
-    Outcome.withdrawn: Withdrawal,
+# The commands that may close a case explicitly, by outcome (a verified report that the person left
+# the UK closes it as departed, as a departure does).
+EXPLICIT_CLOSURES: dict[Outcome, tuple[type, ...]] = {
+    Outcome.regularised: (ApplicationEvent,),
+    Outcome.excluded: (ExclusionDecision,),
+    Outcome.departed: (DepartureRecord, FactReported, FactVerified),
+    Outcome.withdrawn: (Withdrawal,),
 }
 
 
@@ -121,6 +127,10 @@ RARELY = st.sampled_from([*[False] * 9, True])
 STATUSES = st.sampled_from(InvestigationStatus) | st.sampled_from(
     [InvestigationStatus.concluded, InvestigationStatus.no_further_action]
 )
+
+
+# Kinds of reported fact, with the one that can close the case (the person left the UK) given rarely.
+FACT_KINDS = st.sampled_from([*[k for k in FactKind if k is not FactKind.person_left_uk] * 4, FactKind.person_left_uk])
 
 
 def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -191,6 +201,9 @@ class CaseHistory(RuleBasedStateMachine):
             assert cause.stage is ApplicationStage.granted
         if isinstance(cause, ExclusionDecision):
             assert cause.verdict == "confirm" and cause.actor.role is ActorRole.supervisor
+        if isinstance(cause, FactReported | FactVerified):
+            [fact] = [f for f in after.facts if facts.closes_case(f)]
+            assert fact.kind is FactKind.person_left_uk and fact.verified is True
 
     def command(self, command: CaseCommand, rescreen: dict[str, Any] | None = None) -> None:
         state = self.case
@@ -206,6 +219,13 @@ class CaseHistory(RuleBasedStateMachine):
         assert state.phase is not Phase.closed, "a closed case accepted a command"
         event(f"applied {command.kind}")
         step = lifecycle.apply_command(state, command, self.now, POLICY)
+        unverified = isinstance(command, FactReported) and step.state.facts[-1].needs_verification
+        rejected = isinstance(command, FactVerified) and not command.verified
+        if unverified or rejected:
+            # PROTOCOL §3: a fact not (yet) verified by an officer is never acted on
+            after = step.state
+            assert (after.phase, after.hold_grounds, after.pending) == (state.phase, state.hold_grounds, state.pending)
+            assert after.closure is None and after.departed == state.departed
         self.carry(step, command)
         if step.rescreen:
             assert rescreen is not None
@@ -314,6 +334,15 @@ class CaseHistory(RuleBasedStateMachine):
     def departure(self, actor: Actor, now: bool) -> None:
         if now:
             self.command(DepartureRecord(actor=actor))
+
+    @rule(data=st.data(), kind=FACT_KINDS, source=st.sampled_from(FactSource))
+    def fact_reported(self, data: st.DataObject, kind: FactKind, source: FactSource) -> None:
+        actor = data.draw(actors_for(police_of(self.referral), OFFICER))
+        self.command(FactReported(actor=actor, fact_kind=kind, source=source, detail="told by phone"))
+
+    @rule(actor=actors_for(OFFICER), number=st.integers(1, 3), verified=st.booleans())
+    def fact_verified(self, actor: Actor, number: int, verified: bool) -> None:
+        self.command(FactVerified(actor=actor, fact_number=number, verified=verified))
 
     @rule(actor=actors_for(ENFORCER))
     def enforcement_check(self, actor: Actor) -> None:
