@@ -457,7 +457,12 @@ def refusal(state: CaseState, command: CaseCommand, now: datetime) -> str | None
         return f"case {state.case_id} is still being screened; try again in a moment"
     match command:
         case PoliceUpdate():
+            if command.trial_date is not None and command.trial_date < now.date():
+                return "the trial date is in the past: give the date the person is due to give evidence"
             return _police_update_refusal(state, command)
+        case ContactRecord():
+            if command.support_active is not None and command.result not in contact.MEETS_CONTACT:
+                return "support can only be confirmed or ended at a contact in which the person was reached"
         case ApplicationEvent():
             return _application_refusal(state, command)
         case ExclusionDecision():
@@ -489,9 +494,16 @@ def _police_update_refusal(state: CaseState, update: PoliceUpdate) -> str | None
         update.person_charged,
         update.trial_date,
     ]
-    if all(value is None for value in changes):
+    unchanged = (
+        update.investigation in (None, state.investigation)
+        and not (update.protective_measures or "").strip()
+        and update.person_is_suspect in (None, state.person_is_suspect)
+        and update.person_charged in (None, state.person_charged)
+        and update.trial_date is None
+    )
+    if all(value is None for value in changes) or unchanged:
         return (
-            "the update changes nothing: give an investigation status, protective measures, "
+            "the update changes nothing: give a new investigation status, protective measures, "
             "suspect/charge or a trial date"
         )
     new = update.investigation

@@ -24,6 +24,10 @@ from models.case import (
     EnforcementCheckNotice,
     ExclusionDecision,
     ExclusionIndicator,
+    FactKind,
+    FactReported,
+    FactSource,
+    FactVerified,
     Ground,
     InvestigationStatus,
     NoticeKind,
@@ -228,7 +232,11 @@ def test_secure_status_closes_the_case_as_status_confirmed() -> None:
     assert state.status_at_referral is ImmigrationStatus.british_citizen
     assert state.hold_lifted_at == T0 and state.hold_grounds == []
     assert not lifecycle.view(state, T0, POLICY).hold.active
-    assert [a for a in actions(step) if a != "information_shared"] == ["screened", "case_closed", "hold_lifted"]
+    assert [a for a in actions(step) if a != "information_shared"] == [
+        "screened",
+        "case_closed",
+        "hold_lifted",
+    ]
 
 
 def test_secure_status_tells_the_person_and_the_referring_officer() -> None:
@@ -343,7 +351,9 @@ def test_new_indicators_are_raised_on_rescreening_after_an_override() -> None:
 
 def test_rescreening_does_not_send_the_first_notices_again_or_close_a_secure_case() -> None:
     state = protected()
-    again = screening(status=ImmigrationStatus.settled, secure=True, trigger="person_became_suspect_or_charged")
+    again = screening(
+        status=ImmigrationStatus.settled, secure=True, trigger="person_became_suspect_or_charged"
+    )
     step = lifecycle.screened(state, again, [], T0, POLICY)
     assert step.state.phase is Phase.protection
     assert step.notices == []
@@ -373,8 +383,9 @@ def test_police_update_moves_the_investigation_forward_and_records_the_sharing()
         step = do(state, police(status))
         state = step.state
         assert state.investigation is status
-        [entry] = step.records[:1]
+        entry = step.records[0]
         assert entry.action == "police_update" and entry.shared_with == lifecycle.IE
+        assert entry.shared_why == ["NPCC §5.4.3: assist the investigation"]
         assert entry.actor == "police:WMP-4471:WMP"
     assert state.phase is Phase.engagement
 
@@ -430,9 +441,13 @@ def test_protective_measures_are_recorded() -> None:
     assert "protective measures updated" in step.records[0].summary
 
 
-@pytest.mark.parametrize("change", [{"person_is_suspect": True}, {"person_charged": True}])
-def test_a_person_who_becomes_a_suspect_is_rescreened_and_keeps_the_hold(change: dict[str, bool]) -> None:
-    step = do(protected(), police(**change))
+@pytest.mark.parametrize(
+    "update",
+    [PoliceUpdate(actor=POLICE, person_is_suspect=True), PoliceUpdate(actor=POLICE, person_charged=True)],
+    ids=["suspect", "charged"],
+)
+def test_a_person_who_becomes_a_suspect_is_rescreened_and_keeps_the_hold(update: PoliceUpdate) -> None:
+    step = do(protected(), update)
     assert step.rescreen is True
     assert step.state.person_is_suspect
     assert step.state.phase is Phase.protection
@@ -442,7 +457,8 @@ def test_a_person_who_becomes_a_suspect_is_rescreened_and_keeps_the_hold(change:
 
 def test_a_suspect_charged_later_is_rescreened_again_but_not_for_a_repeat() -> None:
     state = do(protected(), police(person_is_suspect=True)).state
-    assert do(state, police(person_is_suspect=True)).rescreen is False
+    repeat = lifecycle.refusal(state, police(person_is_suspect=True), T0)
+    assert repeat is not None and "changes nothing" in repeat
     charged = do(state, police(person_charged=True))
     assert charged.rescreen is True and charged.state.person_charged
 
@@ -588,6 +604,7 @@ def test_a_running_route_clock_holds_after_the_investigation_ends_and_its_end_st
     assert early.state.phase is Phase.protection and early.state.hold_grounds == [Ground.route_clock]
     step = lifecycle.tick(early.state, ends, POLICY)
     assert step is not None
+    assert actions(step).count("route_clock_ended") == 1
     assert step.state.phase is Phase.engagement
     assert step.state.engagement_ends_at == ends + POLICY.engagement_notice
 
@@ -789,6 +806,8 @@ def closed() -> CaseState:
         ExclusionDecision(actor=SUPERVISOR, verdict="confirm", reason="s.32 automatic deportation"),
         ReleaseDecision(actor=SUPERVISOR, reason="no grounds remain after engagement"),
         EnforcementCheckNotice(actor=ENFORCER, check_id="chk-2", reason="pre-removal check"),
+        FactReported(actor=OFFICER, fact_kind=FactKind.person_left_uk, source=FactSource.person),
+        FactVerified(actor=OFFICER, fact_number=1, verified=True),
     ],
 )
 def test_a_closed_case_refuses_every_command(command: CaseCommand) -> None:
@@ -873,3 +892,26 @@ def test_tick_never_lifts_the_hold() -> None:
         state = step.state if step is not None else state
         assert state.phase is not Phase.closed
     assert state.phase is Phase.awaiting_release
+
+
+def test_support_is_only_confirmed_or_ended_at_a_contact_in_which_the_person_was_reached() -> None:
+    state = protected()
+    for result in (ContactResult.no_answer, ContactResult.unsafe_to_talk):
+        reason = lifecycle.refusal(
+            state, ContactRecord(actor=OFFICER, result=result, support_active=False), T0
+        )
+        assert reason is not None and "reached" in reason
+    assert do(
+        state, ContactRecord(actor=OFFICER, result=ContactResult.reached, support_active=True)
+    ).state.support_active
+
+
+def test_a_police_update_that_changes_nothing_is_refused() -> None:
+    state = protected()
+    reason = lifecycle.refusal(state, police(state.investigation), T0)
+    assert reason is not None and "changes nothing" in reason
+
+
+def test_a_trial_date_in_the_past_is_refused() -> None:
+    reason = lifecycle.refusal(protected(), police(trial_date=(T0 - timedelta(days=1)).date()), T0)
+    assert reason is not None and "past" in reason

@@ -7,11 +7,16 @@ After every step:
 
 (a) the hold is lifted only by closing the case: as *hold released* only by a supervisor's release decision
     while the case awaited one and no substantive ground held; otherwise only by an explicit closure
-    (regularised, excluded, departed, withdrawn, status confirmed) carried out by its own command;
+    (regularised, excluded, departed, withdrawn, status confirmed) carried out by its own command, and
+    closing tells the person and the referring officer;
 (b) neither the clock alone nor a contact record ever lifts the hold;
 (c) an open case always has a ground and an active hold, and its phase matches its grounds;
 (d) a closed case has exactly one closure, which never changes, and refuses every further command;
-(e) record seq numbers stay contiguous and notice keys unique.
+(e) record seq numbers stay contiguous and notice keys unique, and every notice that leaves IE is
+    recorded as a sharing.
+
+Besides: a reported fact that is not (yet) verified changes nothing (PROTOCOL §3), and the clock changes
+nothing before `next_wakeup`.
 """
 
 from __future__ import annotations
@@ -46,9 +51,11 @@ from models.case import (
     FactSource,
     FactVerified,
     InvestigationStatus,
+    NoticeKind,
     Outcome,
     Phase,
     PoliceUpdate,
+    Recipient,
     ReleaseDecision,
     Route,
     RouteStarted,
@@ -130,7 +137,9 @@ STATUSES = st.sampled_from(InvestigationStatus) | st.sampled_from(
 
 
 # Kinds of reported fact, with the one that can close the case (the person left the UK) given rarely.
-FACT_KINDS = st.sampled_from([*[k for k in FactKind if k is not FactKind.person_left_uk] * 4, FactKind.person_left_uk])
+FACT_KINDS = st.sampled_from(
+    [*[k for k in FactKind if k is not FactKind.person_left_uk] * 4, FactKind.person_left_uk]
+)
 
 
 def maybe(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
@@ -163,9 +172,13 @@ class CaseHistory(RuleBasedStateMachine):
             assert entry.seq == self.seq, (entry.seq, self.seq)
             assert entry.at == self.now
         assert after.record_seq == self.seq
+        shared = [e.summary for e in step.records if e.action == "information_shared"]
         for notice in step.notices:
             assert notice.key not in self.keys, notice.key
             self.keys.add(notice.key)
+            if notice.recipient in (Recipient.person, Recipient.referring_officer):
+                # NPCC §10: whatever leaves IE is recorded as a sharing, in the same step
+                assert f"{notice.kind.value} notice queued for {notice.recipient.value}" in shared
         self.closures += sum(1 for entry in step.records if entry.action == "case_closed")
 
         if before is not None and before.phase is Phase.closed:
@@ -188,6 +201,8 @@ class CaseHistory(RuleBasedStateMachine):
         assert [e.action for e in step.records].count("case_closed") == 1
         assert "hold_lifted" in [e.action for e in step.records]
         assert after.hold_lifted_at == self.now
+        told = {n.recipient for n in step.notices if n.kind is NoticeKind.outcome}
+        assert told == {Recipient.person, Recipient.referring_officer}, "§8: closing tells both"
         if outcome is Outcome.hold_released:
             assert isinstance(cause, ReleaseDecision)
             assert cause.actor.role is ActorRole.supervisor
@@ -224,7 +239,11 @@ class CaseHistory(RuleBasedStateMachine):
         if unverified or rejected:
             # PROTOCOL §3: a fact not (yet) verified by an officer is never acted on
             after = step.state
-            assert (after.phase, after.hold_grounds, after.pending) == (state.phase, state.hold_grounds, state.pending)
+            assert (after.phase, after.hold_grounds, after.pending) == (
+                state.phase,
+                state.hold_grounds,
+                state.pending,
+            )
             assert after.closure is None and after.departed == state.departed
         self.carry(step, command)
         if step.rescreen:
@@ -307,10 +326,14 @@ class CaseHistory(RuleBasedStateMachine):
     def route_started(self, actor: Actor, route: Route, days: int | None) -> None:
         self.command(RouteStarted(actor=actor, route=route, days=days))
 
-    @rule(actor=actors_for(SUPERVISOR), verdict=st.sampled_from(["override", "override", "override", "confirm"]))
+    @rule(
+        actor=actors_for(SUPERVISOR), verdict=st.sampled_from(["override", "override", "override", "confirm"])
+    )
     def exclusion_decision(self, actor: Actor, verdict: str) -> None:
         self.command(
-            ExclusionDecision.model_validate({"actor": actor, "verdict": verdict, "reason": "decided on file"})
+            ExclusionDecision.model_validate(
+                {"actor": actor, "verdict": verdict, "reason": "decided on file"}
+            )
         )
 
     @rule(actor=actors_for(SUPERVISOR))
