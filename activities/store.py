@@ -34,6 +34,13 @@ class CaseStore:
                 self._open(session, step)
             referral = step.referral or self._referral(session, step.case_id)
             self._project(session, step)
+            if step.matched_home_office_ref:
+                session.execute(
+                    update(HoldRow)
+                    .where(HoldRow.case_id == step.case_id, HoldRow.subject == "person")  # type: ignore[arg-type]
+                    .where(HoldRow.ho_ref_key.is_(None))  # type: ignore[union-attr]
+                    .values(ho_ref_key=self.keys.identity_hash(step.matched_home_office_ref))
+                )
             for entry in step.records:
                 self.append_entry(session, step.case_id, entry)
                 if entry.note:

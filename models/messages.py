@@ -19,6 +19,9 @@ class PersistStep(Message):
     notices: list[Notice]
     referral: Referral | None = None
     lifted_by: str | None = None
+    # the Home Office reference screening matched, so that a check by reference finds a person referred
+    # without one
+    matched_home_office_ref: str | None = None
 
 
 class DeliverNotices(Message):

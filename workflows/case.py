@@ -251,9 +251,10 @@ class ProtocolCaseWorkflow:
         now = workflow.now()
         result = screen(found.immigration_status, found.criminal_record, now, self._policy, trigger=trigger)
         routes = signposting(self._case.referral, result, now, self._policy)
-        await self._carry_out(lifecycle.screened(self._case, result, routes, now, self._policy))
+        matched = found.immigration_status.home_office_ref if found.immigration_status else None
+        await self._carry_out(lifecycle.screened(self._case, result, routes, now, self._policy), matched_ref=matched)
 
-    async def _carry_out(self, step: lifecycle.Step, opening: bool = False) -> None:
+    async def _carry_out(self, step: lifecycle.Step, opening: bool = False, matched_ref: str | None = None) -> None:
         now = workflow.now()
         view = lifecycle.view(step.state, now, policy(step.state.policy_version))
         closure = step.state.closure
@@ -267,6 +268,7 @@ class ProtocolCaseWorkflow:
                 notices=step.notices,
                 referral=step.state.referral if opening else None,
                 lifted_by=closure.by.label() if closure else None,
+                matched_home_office_ref=matched_ref,
             ),
             **WRITE,  # type: ignore[arg-type]
         )

@@ -313,3 +313,17 @@ async def test_a_rejected_perpetrator_fact_leaves_the_case_protected(running: Ru
     police = Actor(role=ActorRole.police, id="WMP-4471", force="WMP")
     with pytest.raises(Refused, match="only officer"):
         await cases.send(running.client, case_id, FactVerified(actor=police, fact_number=1, verified=True))
+
+
+async def test_a_person_referred_without_a_reference_is_found_by_the_reference_screening_matched(
+    running: Running,
+) -> None:
+    """Dariusz was referred with no Home Office reference; screening matched his record by name and date
+    of birth, so a check by that reference must find his case too."""
+    load_example_records(running)
+    case_id = await open_case(running, "referral-trafficking.json")
+
+    result = await check(running, "HO-5550912")
+
+    assert not result.verdict.permitted
+    assert result.verdict.case_ids == [case_id]
