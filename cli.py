@@ -550,17 +550,22 @@ def report_command(
     by: str | None = typer.Option(None, "--by", help="A column per group: force or crime-type."),
     as_json: bool = JsonOption,
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one row per figure."),
+    actor: str | None = AsOption,
 ) -> None:
-    """The Review's figures (paras 60-61) and more for the cases referred in a period, from Postgres."""
+    """The Review's figures (paras 60-61) and more for the cases referred in a period, from Postgres.
+    The read is recorded in the access log."""
     from protocol.policy import policy
     from protocol.statistics import FIGURE_NAMES, LABELS
     from service.report import build_report, parse_grouping, parse_period
 
     if as_json and as_csv:
         raise InputError("Give --json or --csv, not both.")
+    who = _reader(actor)
     first, after = parse_period(start, end)
     grouping = parse_grouping(by)
-    result = build_report(make_engine(_settings(), pooled=False), first, after, policy(), grouping)
+    engine = make_engine(_settings(), pooled=False)
+    readmodel.record_access(engine, who.label(), "report", None, {"from": start, "to": end, "by": by})
+    result = build_report(engine, first, after, policy(), grouping)
     if as_json:
         _print_json(result.as_json())
         return
