@@ -80,7 +80,7 @@ def settings(database_url: str, tmp_path: Path, keys: Keys) -> Settings:
         data_dir=tmp_path,
         database_url=database_url,
         task_queue="q-" + uuid.uuid4().hex[:8],
-        encryption_keys=f"{keys.keyring.current_id}:{base64.b64encode(keys.keyring.keys['test-1']).decode()}",
+        encryption_keys=f"{keys.keyring.current_id}:{base64.b64encode(keys.keyring.keys[keys.keyring.current_id]).decode()}",
         identity_key=base64.b64encode(keys.identity_key).decode(),
     )
 

@@ -188,6 +188,9 @@ async def test_every_read_is_recorded_and_authorised_readers_see_the_circumstanc
     assert any(entry["note"] == note for entry in case["record"])
     listed = await mvp(running, "cases", "list", "--overdue", actor="supervisor:SUP-7")
     assert listed.returncode == 0, listed.stderr
+    reported = await mvp(running, "report", "--from", "2026-01-01", "--to", "2027-01-01", "--json",
+                         actor="supervisor:SUP-7")
+    assert reported.returncode == 0, reported.stderr
 
     refused = await mvp(running, "case", "show", case_id, actor="enforcement:ENF-1")
     assert refused.returncode == 3
@@ -198,6 +201,7 @@ async def test_every_read_is_recorded_and_authorised_readers_see_the_circumstanc
     assert [(r.actor, r.action, r.case_id) for r in reads if r.actor.startswith("supervisor")] == [
         ("supervisor:SUP-7", "case_show", case_id),
         ("supervisor:SUP-7", "cases_list", None),
+        ("supervisor:SUP-7", "report", None),
     ]
-    assert reads[-1].detail == {"filters": {"overdue": "True"}}
+    assert reads[-2].detail == {"filters": {"overdue": "True"}}
     assert sealed and all(note not in s for s in sealed)  # kept, but not in clear

@@ -1,0 +1,34 @@
+"""Every change to the case workflow must replay the histories of cases already running (STYLE.md
+habit 6): a change that would break them is caught here, and must be guarded with `workflow.patched`.
+
+`histories/regularised_case.json` is a real history from this workflow (referral, police update,
+contacts, an overdue escalation after 40 simulated days, an application granted), recorded on the dev
+server with the test-only key below.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from service.codec import data_converter
+from service.keys import Keyring
+from workflows.case import ProtocolCaseWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+TEST_ONLY_KEY = Keyring(
+    current_id="replay", keys={"replay": base64.b64decode("dGVzdC1vbmx5LXJlcGxheS1rZXktMzItYnl0ZXMhISE=")}
+)
+
+
+async def test_recorded_case_histories_replay_without_nondeterminism() -> None:
+    replayer = Replayer(workflows=[ProtocolCaseWorkflow], data_converter=data_converter(TEST_ONLY_KEY))
+    histories = sorted(HISTORIES.glob("*.json"))
+    assert histories, "no recorded histories to replay"
+    for path in histories:
+        history = WorkflowHistory.from_json(path.stem, path.read_text())
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
