@@ -32,7 +32,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -84,14 +84,11 @@ class _StopRequested(Exception):
     """SIGINT or SIGTERM arrived while the stack was starting."""
 
 
-def run_stack(settings: Settings, *, worker_command: Sequence[str] | None = None) -> int:
-    """Run Postgres, the Temporal dev server and the worker until SIGINT/SIGTERM; returns the exit code.
-
-    `worker_command` replaces `mvp worker` (tests only).
-    """
+def run_stack(settings: Settings) -> int:
+    """Run Postgres, the Temporal dev server and the worker until SIGINT/SIGTERM; returns the exit code."""
     out = Console(highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    stack = _Stack(settings, out, list(worker_command or [str(BIN / "mvp"), "worker"]))
+    stack = _Stack(settings, out)
     previous = {sig: signal.signal(sig, stack.request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         try:
@@ -158,11 +155,11 @@ def stack_env_text(database_url: str, temporal_address: str) -> str:
 
 
 class _Stack:
-    def __init__(self, settings: Settings, out: Console, worker_command: list[str]) -> None:
+    def __init__(self, settings: Settings, out: Console) -> None:
         self.settings = settings
         self.data_dir = settings.data_dir
         self.out = out
-        self.worker_command = worker_command
+        self.worker_command = [str(BIN / "mvp"), "worker"]
         self.stop_signal: int | None = None
         self.started_anything = False
         self.lock_fd: int | None = None
@@ -194,10 +191,10 @@ class _Stack:
                 "`mvp stack run` is the development stack; production uses real Postgres and Temporal "
                 "services (MVP_ENV is 'production')."
             )
-        port = temporal_port(self.settings)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock_data_dir()
         self.started_anything = True
+        port = temporal_port(self.settings)
         self._refuse_leftover_temporal()
         self._refuse_busy_ports(port)
         if ensure_development_keys(self.settings.resolved_key_file):
@@ -227,8 +224,11 @@ class _Stack:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self.lock_fd = fd
-        if self.settings.stack_env_file.exists():  # left by a stack that was killed
+        if self.settings.stack_env_file.exists():
+            # Left by a stack that was killed. load_settings read it too, and its TEMPORAL_ADDRESS would
+            # outrank an MVP_TEMPORAL_ADDRESS set since: take the address from the environment alone.
             self.settings.stack_env_file.unlink()
+            self.settings = self.settings.model_copy(update={"temporal_address": Settings().temporal_address})
 
     def _refuse_leftover_temporal(self) -> None:
         sqlite = str(self.data_dir / "temporal.sqlite")
