@@ -82,7 +82,8 @@ def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, then `.data/stack.env` for what the environment leaves unset."""
     data_dir = Path(str(overrides.get("data_dir", default_data_dir())))
     stack = _read_env_file(data_dir / "stack.env")
-    merged = {k: v for k, v in stack.items() if k not in os.environ}
+    # the environment wins, under either of a setting's names
+    merged = {k: v for k, v in stack.items() if k not in os.environ and f"MVP_{k}" not in os.environ}
     with _temporarily_set(merged):
         return Settings(**overrides)  # type: ignore[arg-type]
 

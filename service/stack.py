@@ -171,6 +171,7 @@ class _Stack:
         self.worker: subprocess.Popen[bytes] | None = None
         self.database_url = ""
         self.temporal_address = ""
+        self.codec_server: Any = None  # service.codec_server's ThreadingHTTPServer, for the UI
 
     # signals ------------------------------------------------------------------------------------------
 
@@ -207,6 +208,7 @@ class _Stack:
         self._start_temporal(port)
         self._write_stack_env()
         self._start_worker()
+        self._start_codec_server()
 
     def _lock_data_dir(self) -> None:
         pid_file = self.data_dir / "stack.pid"
@@ -405,6 +407,24 @@ class _Stack:
             f"{WORKER_READY_SECONDS:.0f} s; carrying on, but cases will wait until it does.[/yellow]"
         )
 
+    def _start_codec_server(self) -> None:
+        """Serve the UI's codec endpoint in this process, so the UI shows decrypted payloads to holders of
+        the development codec token (in .data/keys.json)."""
+        from service.codec import EncryptionCodec
+        from service.codec_server import make_server, serve_in_thread
+        from service.keys import load_keys
+
+        keys = load_keys(self.settings)
+        if keys.codec_token is None or _port_in_use(self.settings.codec_port):
+            self.out.print(f"[yellow]No codec server (port {self.settings.codec_port} busy or no token): the UI "
+                           "will show encrypted payloads.[/yellow]")
+            return
+        origin = f"http://localhost:{self.settings.temporal_ui_port}"
+        self.codec_server = make_server(
+            "127.0.0.1", self.settings.codec_port, EncryptionCodec(keys.keyring), keys.codec_token, origin
+        )
+        serve_in_thread(self.codec_server)
+
     def ready_text(self) -> str:
         lines = [
             f"[bold green]{READY_LINE}[/bold green]",
@@ -412,6 +432,8 @@ class _Stack:
             f"  Data folder   {self.data_dir}  (kept between runs; `make clean-data` starts afresh)",
             f"  Temporal      {self.temporal_address}, namespace {self.settings.temporal_namespace}",
             f"  Postgres      {self.database_url}",
+            f"  Codec server  http://127.0.0.1:{self.settings.codec_port} (bearer token: codec_token in "
+            f"{self.settings.resolved_key_file})",
             "",
             "In a second terminal, from the project folder, try:",
         ]
@@ -459,6 +481,9 @@ class _Stack:
         self.out.print("Stopping the stack (the data stays)…")
         with contextlib.suppress(FileNotFoundError):
             self.settings.stack_env_file.unlink()
+        if self.codec_server is not None:
+            self.codec_server.shutdown()
+            self.codec_server.server_close()
         _terminate(self.worker, signal.SIGTERM, WORKER_STOP_SECONDS)
         _terminate(self.temporal, signal.SIGTERM, TEMPORAL_STOP_SECONDS)
         self._stop_postgres()

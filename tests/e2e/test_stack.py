@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 from datetime import date
@@ -87,3 +88,38 @@ def test_the_stack_stops_everything_when_the_worker_dies(tmp_path: Path) -> None
     assert "The worker stopped unexpectedly (killed by SIGKILL)" in stack.output
     assert not (stack.data_dir / "stack.env").exists()
     assert not processes_using(stack.data_dir)
+
+
+def test_a_new_user_walks_the_quick_start_and_a_second_run_finds_the_case(tmp_path: Path) -> None:
+    """README steps 2–4 as typed in a second terminal, then Ctrl-C, `make run` again, and the case is
+    there, still protected, and the workflow still answers."""
+    ports = StackPorts.free()
+    officer = "officer:NCCU-0042"
+    with running_stack(tmp_path, ports=ports) as stack:
+        loaded = stack.mvp("records", "load", "examples/records.json", actor=officer)
+        assert "Loaded 3 immigration status record(s)" in loaded.stdout
+
+        started = stack.mvp("referral", "start", "examples/referral-domestic-abuse.json", actor=officer)
+        case_id = next(word for word in started.stdout.split() if word.startswith("MVP-"))
+        assert "first contact due" in started.stdout
+
+        shown = json.loads(stack.mvp("case", "show", case_id, "--json", actor=officer).stdout)
+        assert shown["phase"] == "protection" and shown["hold"]["active"] is True
+        assert shown["next_contact_due"] and shown["outcome"] is None
+        listed = json.loads(stack.mvp("cases", "list", "--json", actor=officer).stdout)
+        assert [(c["case_id"], c["phase"], c["hold"]) for c in listed] == [(case_id, "protection", True)]
+
+        duplicate = stack.mvp("referral", "start", "examples/referral-domestic-abuse.json", actor=officer,
+                              check=False)
+        assert duplicate.returncode == 3 and case_id in duplicate.stderr
+        assert stack.stop(signal.SIGINT) == 0
+
+    assert not processes_using(stack.data_dir)
+
+    with running_stack(tmp_path, ports=ports) as again:
+        shown = json.loads(again.mvp("case", "show", case_id, "--json", actor=officer).stdout)
+        assert shown["phase"] == "protection" and shown["hold"]["active"] is True
+        # the workflow itself survived the restart: it takes a command and answers
+        contact = again.mvp("officer", "contact", case_id, "--result", "reached", "--json", actor=officer)
+        assert json.loads(contact.stdout)["view"]["contact_overdue"] is False
+        assert again.stop(signal.SIGINT) == 0
