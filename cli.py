@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,7 +77,9 @@ cases_app = typer.Typer(no_args_is_help=True, help="Many cases.")
 police_app = typer.Typer(no_args_is_help=True, help="What police signal on a case they referred.")
 officer_app = typer.Typer(no_args_is_help=True, help="What the dedicated IE officer records.")
 supervisor_app = typer.Typer(no_args_is_help=True, help="Decisions only an IE supervisor takes.")
-enforcement_app = typer.Typer(no_args_is_help=True, help="Enforcement teams: check before any enforcement step.")
+enforcement_app = typer.Typer(
+    no_args_is_help=True, help="Enforcement teams: check before any enforcement step."
+)
 db_app = typer.Typer(no_args_is_help=True, help="The Postgres schema.")
 audit_app = typer.Typer(no_args_is_help=True, help="The append-only case record.")
 retention_app = typer.Typer(no_args_is_help=True, help="Retention of personal data (PROTOCOL.md §10).")
@@ -115,14 +117,18 @@ def _settings() -> Settings:
     try:
         return load_settings()
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
+        )
         raise Unavailable(f"Settings are not valid: {problems}") from error
 
 
 def parse_actor(value: str | None) -> Actor:
     """`ROLE:ID[:FORCE]` as given by --as or MVP_ACTOR."""
     if not value:
-        raise InputError("Say who you are: --as ROLE:ID[:FORCE] (or set MVP_ACTOR), e.g. --as officer:NCCU-0042.")
+        raise InputError(
+            "Say who you are: --as ROLE:ID[:FORCE] (or set MVP_ACTOR), e.g. --as officer:NCCU-0042."
+        )
     role, _, rest = value.partition(":")
     ident, _, force = rest.partition(":")
     roles = ", ".join(r.value for r in ActorRole if r is not ActorRole.system)
@@ -141,7 +147,9 @@ def _read_json(path: Path) -> Any:
     except FileNotFoundError as error:
         raise InputError(f"{path}: no such file.") from error
     except json.JSONDecodeError as error:
-        raise InputError(f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg}).") from error
+        raise InputError(
+            f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
+        ) from error
 
 
 async def _with_client(settings: Settings, keys: Keys, work: Callable[[Client], Awaitable[T]]) -> T:
@@ -167,7 +175,9 @@ def _send(case_id: str, command: CaseCommand, as_json: bool) -> None:
     view = result.view
     hold = "in force" if view.hold.active else "lifted"
     out.print(f"[bold]{case_id}[/]: {result.accepted}.")
-    out.print(f"  phase {view.phase.value}; hold {hold} ({', '.join(g.value for g in view.hold.grounds) or '-'})")
+    out.print(
+        f"  phase {view.phase.value}; hold {hold} ({', '.join(g.value for g in view.hold.grounds) or '-'})"
+    )
     if view.outcome:
         out.print(f"  outcome: {view.outcome.value}")
     elif view.next_contact_due:
@@ -230,8 +240,10 @@ def codec_server(host: str = typer.Option("127.0.0.1", help="Address to listen o
 
 
 @audit_app.command("verify")
-def audit_verify(case_id: str | None = typer.Argument(None, help="One case; default every case."),
-                 as_json: bool = JsonOption) -> None:
+def audit_verify(
+    case_id: str | None = typer.Argument(None, help="One case; default every case."),
+    as_json: bool = JsonOption,
+) -> None:
     """Recompute the record's hash chain and name the first broken entry of any case."""
     from service.audit import verify
 
@@ -240,11 +252,25 @@ def audit_verify(case_id: str | None = typer.Argument(None, help="One case; defa
         raise NotFound(f"No record for case {case_id}.")
     broken = [r for r in reports if not r.intact]
     if as_json:
-        _print_json([{"case_id": r.case_id, "entries": r.entries, "intact": r.intact,
-                      "first_broken": r.first_broken, "problem": r.problem} for r in reports])
+        _print_json(
+            [
+                {
+                    "case_id": r.case_id,
+                    "entries": r.entries,
+                    "intact": r.intact,
+                    "first_broken": r.first_broken,
+                    "problem": r.problem,
+                }
+                for r in reports
+            ]
+        )
     else:
         for report in reports:
-            verdict = "intact" if report.intact else f"[bold red]BROKEN at entry {report.first_broken}[/]: {report.problem}"
+            verdict = (
+                "intact"
+                if report.intact
+                else f"[bold red]BROKEN at entry {report.first_broken}[/]: {report.problem}"
+            )
             out.print(f"{report.case_id}: {report.entries} entries, {verdict}")
     if broken:
         first = broken[0]
@@ -275,7 +301,9 @@ def retention_purge(
         if as_json:
             _print_json([{"case_id": r.case_id, "outcome": r.outcome, "closed_at": r.closed_at} for r in due])
         else:
-            out.print(f"{len(due)} case(s) due for purge" + (" (dry run: nothing changed)." if dry_run else "."))
+            out.print(
+                f"{len(due)} case(s) due for purge" + (" (dry run: nothing changed)." if dry_run else ".")
+            )
             for row in due:
                 out.print(f"  {row.case_id}  {row.outcome}  closed {row.closed_at:%Y-%m-%d}")
         return
@@ -285,10 +313,14 @@ def retention_purge(
     if as_json:
         _print_json([p.__dict__ for p in purged])
         return
-    out.print(f"Purged {len(purged)} case(s): referral data, hold identities and notice addresses removed; "
-              "Temporal histories deleted; statistics kept.")
+    out.print(
+        f"Purged {len(purged)} case(s): referral data, hold identities and notice addresses removed; "
+        "Temporal histories deleted; statistics kept."
+    )
     for p in purged:
-        out.print(f"  {p.case_id}  {p.outcome}  closed {p.closed_at:%Y-%m-%d}  holds removed {p.holds_removed}")
+        out.print(
+            f"  {p.case_id}  {p.outcome}  closed {p.closed_at:%Y-%m-%d}  holds removed {p.holds_removed}"
+        )
 
 
 @keys_app.command("rotate")
@@ -311,14 +343,18 @@ def keys_rotate() -> None:
 
 
 @records_app.command("load")
-def records_load(path: Path = typer.Argument(..., help="A records file shaped as examples/records.json.")) -> None:
+def records_load(
+    path: Path = typer.Argument(..., help="A records file shaped as examples/records.json."),
+) -> None:
     """Load or refresh Home Office reference records (status and criminality) for screening."""
     from activities.records import load_records
 
     records, problems = parse_records(_read_json(path), datetime.now(UTC))
     if records is None:
         listed = "\n".join(f"  - {p}" for p in problems)
-        raise InputError(f"{path}: the records were refused ({len(problems)} problem(s)); nothing was loaded:\n{listed}")
+        raise InputError(
+            f"{path}: the records were refused ({len(problems)} problem(s)); nothing was loaded:\n{listed}"
+        )
     statuses, criminal = load_records(make_engine(_settings(), pooled=False), records)
     out.print(f"Loaded {statuses} immigration status record(s) and {criminal} criminal record(s).")
 
@@ -350,7 +386,9 @@ def referral_start(
         out.print("  The worker has not screened it yet (is `make run` or `mvp worker` running?).")
         return
     hold = "in force" if view.hold.active else "not needed"
-    out.print(f"  phase {view.phase.value}; status at referral {view.status_at_referral or 'unknown'}; hold {hold}")
+    out.print(
+        f"  phase {view.phase.value}; status at referral {view.status_at_referral or 'unknown'}; hold {hold}"
+    )
     if view.next_contact_due:
         out.print(f"  first contact due {view.next_contact_due:%Y-%m-%d %H:%M} UTC")
 
@@ -398,38 +436,63 @@ def case_show(
     readmodel.record_access(engine, who.label(), "case_show", row.case_id, {"personal_data_shown": True})
     keys = load_keys(settings)
     record = readmodel.case_record(engine, row.case_id)
-    notes = {seq: keys.keyring.open_text(sealed) for seq, sealed in readmodel.case_notes(engine, row.case_id).items()}
+    notes = {
+        seq: keys.keyring.open_text(sealed)
+        for seq, sealed in readmodel.case_notes(engine, row.case_id).items()
+    }
     referral = _circumstances(keys, row)
     if as_json:
         data = _row_json(row)
         data["circumstances"] = referral
         data["record"] = [
-            {"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor, "action": r.action, "summary": r.summary,
-             "shared_what": r.shared_what, "shared_with": r.shared_with, "shared_why": r.shared_why,
-             "note": notes.get(r.seq)}
+            {
+                "seq": r.seq,
+                "at": r.at.isoformat(),
+                "actor": r.actor,
+                "action": r.action,
+                "summary": r.summary,
+                "shared_what": r.shared_what,
+                "shared_with": r.shared_with,
+                "shared_why": r.shared_why,
+                "note": notes.get(r.seq),
+            }
             for r in record
         ]
         _print_json(data)
         return
     view = _row_json(row)
     hold = "IN FORCE" if row.hold_active else "lifted"
-    out.print(f"[bold]{row.case_id}[/]  {row.crime_type}  referred by {row.force_code} on {row.referred_at:%Y-%m-%d}")
+    out.print(
+        f"[bold]{row.case_id}[/]  {row.crime_type}  referred by {row.force_code} on {row.referred_at:%Y-%m-%d}"
+    )
     out.print(f"  phase      {row.phase}")
     out.print(f"  hold       {hold} — grounds: {', '.join(row.hold_grounds) or '-'}")
     out.print(f"  status     at referral: {row.status_at_referral or 'being screened'}")
     if referral is not None:
         person = referral["person"]
         contact = referral["safe_contact"]
-        out.print(f"  person     {person['given_names']} {person['family_name']}, born {person['date_of_birth']}, "
-                  f"{person.get('nationality') or 'nationality unknown'}; {referral['role']}", markup=False)
-        out.print(f"  where      {person.get('location') or '-'}; address: {person.get('address') or '-'}", markup=False)
-        out.print(f"  contact    {contact['channel']} in {contact['language']}"
-                  f"{' with interpreter' if contact.get('interpreter_needed') else ''}; "
-                  f"safe times: {contact.get('safe_times') or '-'}; never via: "
-                  f"{', '.join(contact.get('never_contact_via') or []) or '-'}", markup=False)
+        out.print(
+            f"  person     {person['given_names']} {person['family_name']}, born {person['date_of_birth']}, "
+            f"{person.get('nationality') or 'nationality unknown'}; {referral['role']}",
+            markup=False,
+        )
+        out.print(
+            f"  where      {person.get('location') or '-'}; address: {person.get('address') or '-'}",
+            markup=False,
+        )
+        out.print(
+            f"  contact    {contact['channel']} in {contact['language']}"
+            f"{' with interpreter' if contact.get('interpreter_needed') else ''}; "
+            f"safe times: {contact.get('safe_times') or '-'}; never via: "
+            f"{', '.join(contact.get('never_contact_via') or []) or '-'}",
+            markup=False,
+        )
         for dependant in referral.get("dependants") or []:
-            out.print(f"  dependant  {dependant['given_names']} {dependant['family_name']} "
-                      f"({dependant['relationship']}), born {dependant['date_of_birth']}", markup=False)
+            out.print(
+                f"  dependant  {dependant['given_names']} {dependant['family_name']} "
+                f"({dependant['relationship']}), born {dependant['date_of_birth']}",
+                markup=False,
+            )
     else:
         out.print("  person     personal data purged at the end of the retention period")
     if row.exclusion_indicators:
@@ -437,9 +500,17 @@ def case_show(
     if row.pending_decisions:
         out.print(f"  [bold red]pending    supervisor decision: {', '.join(row.pending_decisions)}[/]")
     if row.outcome:
-        out.print(f"  outcome    {row.outcome} ({row.closed_at:%Y-%m-%d})" if row.closed_at else f"  outcome    {row.outcome}")
+        out.print(
+            f"  outcome    {row.outcome} ({row.closed_at:%Y-%m-%d})"
+            if row.closed_at
+            else f"  outcome    {row.outcome}"
+        )
     elif row.next_contact_due:
-        overdue = f"  [bold red]OVERDUE since {row.overdue_since:%Y-%m-%d}[/]" if row.contact_overdue and row.overdue_since else ""
+        overdue = (
+            f"  [bold red]OVERDUE since {row.overdue_since:%Y-%m-%d}[/]"
+            if row.contact_overdue and row.overdue_since
+            else ""
+        )
         out.print(f"  contact    next due {row.next_contact_due:%Y-%m-%d}{overdue}")
     for sign in view.get("signposting", []):
         deadline = f" (by {sign['deadline'][:10]})" if sign.get("deadline") else ""
@@ -453,14 +524,20 @@ def case_show(
         for r in record:
             shared = f"{r.shared_with}: {', '.join(r.shared_why)}" if r.shared_with else ""
             note = f"\n  note: {notes[r.seq]}" if r.seq in notes else ""
-            table.add_row(str(r.seq), f"{r.at:%Y-%m-%d %H:%M}", r.actor, f"{r.action}: {r.summary}{note}", shared)
+            table.add_row(
+                str(r.seq), f"{r.at:%Y-%m-%d %H:%M}", r.actor, f"{r.action}: {r.summary}{note}", shared
+            )
         out.print(table)
 
 
 @cases_app.command("list")
 def cases_list(
-    phase: str | None = typer.Option(None, help="screening, protection, engagement, awaiting_release, closed."),
-    hold: bool | None = typer.Option(None, "--hold/--no-hold", help="Only cases whose hold is (or is not) in force."),
+    phase: str | None = typer.Option(
+        None, help="screening, protection, engagement, awaiting_release, closed."
+    ),
+    hold: bool | None = typer.Option(
+        None, "--hold/--no-hold", help="Only cases whose hold is (or is not) in force."
+    ),
     overdue: bool = typer.Option(False, "--overdue", help="Only cases with contact overdue."),
     pending: str | None = typer.Option(
         None, "--pending", help="Only cases awaiting a supervisor's decision: any, exclusion or release."
@@ -499,8 +576,21 @@ def cases_list(
     filters = {k: str(v) for k, v in where.__dict__.items() if v is not None}
     readmodel.record_access(engine, who.label(), "cases_list", None, {"filters": filters})
     rows = readmodel.list_cases(engine, where, now)
-    columns = ["case_id", "phase", "hold", "grounds", "next_contact_due", "overdue", "overdue_since",
-               "days_overdue", "pending", "force", "crime_type", "referred", "outcome"]
+    columns = [
+        "case_id",
+        "phase",
+        "hold",
+        "grounds",
+        "next_contact_due",
+        "overdue",
+        "overdue_since",
+        "days_overdue",
+        "pending",
+        "force",
+        "crime_type",
+        "referred",
+        "outcome",
+    ]
     records = [
         {
             "case_id": r.case_id,
@@ -531,15 +621,34 @@ def cases_list(
             )
         return
     table = Table(title=f"{len(rows)} case(s)")
-    for column in ("case", "phase", "hold", "grounds", "next contact", "pending", "force", "crime", "outcome"):
+    for column in (
+        "case",
+        "phase",
+        "hold",
+        "grounds",
+        "next contact",
+        "pending",
+        "force",
+        "crime",
+        "outcome",
+    ):
         table.add_column(column)
     for r in rows:
         due = f"{r.next_contact_due:%Y-%m-%d}" if r.next_contact_due else "-"
         if r.contact_overdue:
             days = readmodel.days_overdue(r, now)
             due = f"[bold red]{due} OVERDUE{f' {days}d' if days is not None else ''}[/]"
-        table.add_row(r.case_id, r.phase, "in force" if r.hold_active else "lifted", ", ".join(r.hold_grounds) or "-",
-                      due, ", ".join(r.pending_decisions) or "-", r.force_code, r.crime_type, r.outcome or "-")
+        table.add_row(
+            r.case_id,
+            r.phase,
+            "in force" if r.hold_active else "lifted",
+            ", ".join(r.hold_grounds) or "-",
+            due,
+            ", ".join(r.pending_decisions) or "-",
+            r.force_code,
+            r.crime_type,
+            r.outcome or "-",
+        )
     out.print(table)
 
 
@@ -597,11 +706,15 @@ def report_command(
 @police_app.command("update")
 def police_update(
     case_id: str = typer.Argument(...),
-    status: InvestigationStatus | None = typer.Option(None, "--status", help="The investigation's status now."),
+    status: InvestigationStatus | None = typer.Option(
+        None, "--status", help="The investigation's status now."
+    ),
     protective_measures: str | None = typer.Option(None, "--protective-measures"),
     suspect: bool | None = typer.Option(None, "--suspect/--not-suspect", help="The person is now a suspect."),
     charged: bool = typer.Option(False, "--charged", help="The person has been charged."),
-    trial_date: datetime | None = typer.Option(None, "--trial-date", help="The person is due to give evidence then."),
+    trial_date: datetime | None = typer.Option(
+        None, "--trial-date", help="The person is due to give evidence then."
+    ),
     note: str | None = typer.Option(None, "--note"),
     actor: str | None = AsOption,
     as_json: bool = JsonOption,
@@ -642,14 +755,20 @@ def officer_contact(
     case_id: str = typer.Argument(...),
     result: ContactResult = typer.Option(..., "--result"),
     support: bool | None = typer.Option(
-        None, "--support/--no-support", help="Is the person receiving support and advice towards an application?"
+        None,
+        "--support/--no-support",
+        help="Is the person receiving support and advice towards an application?",
     ),
     note: str | None = typer.Option(None, "--note"),
     actor: str | None = AsOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Record a contact attempt: reached, no_answer, unsafe_to_talk or declined."""
-    _send(case_id, ContactRecord(actor=parse_actor(actor), result=result, support_active=support, note=note), as_json)
+    _send(
+        case_id,
+        ContactRecord(actor=parse_actor(actor), result=result, support_active=support, note=note),
+        as_json,
+    )
 
 
 @officer_app.command("application")
@@ -670,8 +789,12 @@ def officer_application(
 @officer_app.command("route")
 def officer_route(
     case_id: str = typer.Argument(...),
-    route: Route = typer.Option(..., "--route", help="e.g. domestic_abuse_concession, national_referral_mechanism."),
-    days: int | None = typer.Option(None, "--days", help="Length of the route's clock (default from the policy)."),
+    route: Route = typer.Option(
+        ..., "--route", help="e.g. domestic_abuse_concession, national_referral_mechanism."
+    ),
+    days: int | None = typer.Option(
+        None, "--days", help="Length of the route's clock (default from the policy)."
+    ),
     note: str | None = typer.Option(None, "--note"),
     actor: str | None = AsOption,
     as_json: bool = JsonOption,
@@ -741,7 +864,9 @@ def officer_verify_fact(
 @supervisor_app.command("exclusion")
 def supervisor_exclusion(
     case_id: str = typer.Argument(...),
-    confirm: bool = typer.Option(False, "--confirm", help="Confirm the exclusion: the case closes as excluded."),
+    confirm: bool = typer.Option(
+        False, "--confirm", help="Confirm the exclusion: the case closes as excluded."
+    ),
     override: bool = typer.Option(False, "--override", help="Override it: protection continues."),
     reason: str = typer.Option(..., "--reason"),
     actor: str | None = AsOption,
@@ -797,8 +922,15 @@ def enforcement_check(
     result = asyncio.run(_with_client(settings, keys, ask))
     verdict = result.verdict
     if as_json:
-        _print_json({"check_id": result.check_id, "at": result.at.isoformat(), "actor": result.actor,
-                     "verdict": verdict.word, **verdict.model_dump(mode="json")})
+        _print_json(
+            {
+                "check_id": result.check_id,
+                "at": result.at.isoformat(),
+                "actor": result.actor,
+                "verdict": verdict.word,
+                **verdict.model_dump(mode="json"),
+            }
+        )
     else:
         out.print(f"[bold]{verdict.word.upper()}[/]  check {result.check_id}")
         out.print(f"  why: {verdict.reason}", markup=False, highlight=False)

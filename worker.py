@@ -52,7 +52,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     engine = make_engine(settings)
     client = await connect(settings, keys.keyring)
     with httpx.Client() as http, ThreadPoolExecutor(max_workers=16) as executor:
-        worker = make_worker(client, settings.task_queue, build_activities(settings, engine, keys, http), executor)
+        worker = make_worker(
+            client, settings.task_queue, build_activities(settings, engine, keys, http), executor
+        )
         async with worker:
             log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
             await stop.wait()

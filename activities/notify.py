@@ -22,7 +22,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 from temporalio import activity
 
-from models.messages import DeliverNotices, Delivered
+from models.messages import Delivered, DeliverNotices
 from models.tables import OutboxRow
 from protocol.notices import INTERNAL, render
 from service.keys import Keyring
@@ -44,8 +44,19 @@ class MailboxChannel:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / (key.replace("/", "_") + ".json")
         masked = "*" * max(len(address) - 3, 0) + address[-3:]
-        path.write_text(json.dumps({"key": key, "channel": channel, "to": masked, "language": language,
-                                    "kind": kind, "text": text}, indent=2))
+        path.write_text(
+            json.dumps(
+                {
+                    "key": key,
+                    "channel": channel,
+                    "to": masked,
+                    "language": language,
+                    "kind": kind,
+                    "text": text,
+                },
+                indent=2,
+            )
+        )
         return f"mailbox:{path.name}"
 
 
@@ -112,10 +123,14 @@ class NoticeActivities:
         with Session(self.engine) as session:
             rows = session.execute(select(OutboxRow.status).where(OutboxRow.case_id == request.case_id)).all()
         statuses = [r[0] for r in rows]
-        return Delivered(sent=sent, suppressed=statuses.count("suppressed"), pending=statuses.count("pending"))
+        return Delivered(
+            sent=sent, suppressed=statuses.count("suppressed"), pending=statuses.count("pending")
+        )
 
     def _send(self, row: OutboxRow) -> str:
         if row.channel == INTERNAL:
             return "ie-work-queue"
         address = self.keyring.open_text(row.address_sealed) if row.address_sealed else ""
-        return self.channel.send(row.key, row.channel, address, row.language, row.kind, render(row.kind, row.facts))
+        return self.channel.send(
+            row.key, row.channel, address, row.language, row.kind, render(row.kind, row.facts)
+        )

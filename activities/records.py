@@ -24,7 +24,6 @@ from models.messages import LookUpPerson, RecordsFound
 from models.records import CriminalRecord, ImmigrationStatusRecord, RecordsFile
 from models.tables import CriminalRecordRow, ImmigrationStatusRow
 
-
 Row = TypeVar("Row", ImmigrationStatusRow, CriminalRecordRow)
 
 
@@ -41,7 +40,9 @@ class PostgresRecords:
             status = self._match(session, ImmigrationStatusRow, person)
             crime = self._match(session, CriminalRecordRow, person)
             return RecordsFound(
-                immigration_status=ImmigrationStatusRecord.model_validate(status.model_dump()) if status else None,
+                immigration_status=ImmigrationStatusRecord.model_validate(status.model_dump())
+                if status
+                else None,
                 criminal_record=CriminalRecord.model_validate(crime.model_dump()) if crime else None,
             )
 
@@ -49,13 +50,17 @@ class PostgresRecords:
     def _match(session: Session, table: type[Row], person: LookUpPerson) -> Row | None:
         if person.home_office_ref:
             return session.get(table, person.home_office_ref)
-        rows = session.execute(
-            select(table).where(
-                table.family_name == person.family_name,  # type: ignore[arg-type]
-                table.given_names == person.given_names,  # type: ignore[arg-type]
-                table.date_of_birth == person.date_of_birth,  # type: ignore[arg-type]
+        rows = (
+            session.execute(
+                select(table).where(
+                    table.family_name == person.family_name,  # type: ignore[arg-type]
+                    table.given_names == person.given_names,  # type: ignore[arg-type]
+                    table.date_of_birth == person.date_of_birth,  # type: ignore[arg-type]
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         return rows[0] if len(rows) == 1 else None  # two people alike: no safe match
 
 
@@ -65,7 +70,9 @@ class HttpRecords:
         self.base_url = base_url.rstrip("/")
 
     def look_up(self, person: LookUpPerson) -> RecordsFound:
-        response = self.client.post(f"{self.base_url}/lookup", json=person.model_dump(mode="json"), timeout=10.0)
+        response = self.client.post(
+            f"{self.base_url}/lookup", json=person.model_dump(mode="json"), timeout=10.0
+        )
         response.raise_for_status()
         return RecordsFound.model_validate(response.json())
 
@@ -85,15 +92,15 @@ def load_records(engine: Engine, records: RecordsFile) -> tuple[int, int]:
         for status in records.immigration_status:
             values = status.model_dump(mode="json")
             session.execute(
-                insert(ImmigrationStatusRow).values(**values).on_conflict_do_update(
-                    index_elements=["home_office_ref"], set_=values
-                )
+                insert(ImmigrationStatusRow)
+                .values(**values)
+                .on_conflict_do_update(index_elements=["home_office_ref"], set_=values)
             )
         for crime in records.criminal_records:
             values = crime.model_dump(mode="json")
             session.execute(
-                insert(CriminalRecordRow).values(**values).on_conflict_do_update(
-                    index_elements=["home_office_ref"], set_=values
-                )
+                insert(CriminalRecordRow)
+                .values(**values)
+                .on_conflict_do_update(index_elements=["home_office_ref"], set_=values)
             )
     return len(records.immigration_status), len(records.criminal_records)

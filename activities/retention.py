@@ -34,7 +34,8 @@ def due_for_purge(engine: Engine, now: datetime) -> list[CaseRow]:
         return [
             row
             for row in closed
-            if row.closed_at is not None and row.closed_at + policy(row.policy_version).retention_after_closure <= now
+            if row.closed_at is not None
+            and row.closed_at + policy(row.policy_version).retention_after_closure <= now
         ]
 
 

@@ -101,7 +101,9 @@ class CaseStore:
             )
 
     def _referral(self, session: Session, case_id: str) -> Referral:
-        sealed = session.execute(select(CaseRow.referral_sealed).where(CaseRow.case_id == case_id)).scalar_one()
+        sealed = session.execute(
+            select(CaseRow.referral_sealed).where(CaseRow.case_id == case_id)
+        ).scalar_one()
         return Referral.model_validate_json(self.keys.keyring.open_text(sealed))
 
     def _project(self, session: Session, step: PersistStep) -> None:
@@ -166,7 +168,9 @@ class CaseStore:
         prev = GENESIS
         if entry.seq > 1:
             prev = session.execute(
-                select(RecordRow.entry_hash).where(RecordRow.case_id == case_id, RecordRow.seq == entry.seq - 1)
+                select(RecordRow.entry_hash).where(
+                    RecordRow.case_id == case_id, RecordRow.seq == entry.seq - 1
+                )
             ).scalar_one()
         fields = entry.model_dump(mode="json", include=set(CHAINED_FIELDS))
         session.add(
@@ -181,7 +185,9 @@ class CaseStore:
         )
         session.flush()
 
-    def _queue(self, session: Session, case_id: str, notice: Notice, referral: Referral, at: datetime) -> None:
+    def _queue(
+        self, session: Session, case_id: str, notice: Notice, referral: Referral, at: datetime
+    ) -> None:
         routing = route(notice.recipient, referral)
         session.execute(
             insert(OutboxRow)
@@ -201,4 +207,3 @@ class CaseStore:
             )
             .on_conflict_do_nothing(index_elements=["key"])
         )
-

@@ -581,7 +581,10 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
                 else f"; support {'active' if command.support_active else 'ended'}"
             )
             change.record(
-                actor, "contact_recorded", f"contact attempt: {command.result.value}{support}", note=command.note
+                actor,
+                "contact_recorded",
+                f"contact attempt: {command.result.value}{support}",
+                note=command.note,
             )
             return change.done(f"contact recorded ({command.result.value})")
         case ApplicationEvent():
@@ -773,7 +776,10 @@ def _application(change: _Change, event: ApplicationEvent) -> Step:
     app = [a for a in s.applications if event.number in (None, a.number)][-1]
     app.stage, app.updated_at = event.stage, now
     change.record(
-        actor, f"application_{event.stage.value}", f"application {app.number} ({app.route.value})", note=event.note
+        actor,
+        f"application_{event.stage.value}",
+        f"application {app.number} ({app.route.value})",
+        note=event.note,
     )
     if event.stage is ApplicationStage.granted:
         change.close(Outcome.regularised, actor, f"application {app.number} ({app.route.value}) granted")

@@ -48,9 +48,13 @@ def _check(rows: list[RecordRow]) -> ChainReport:
         if row.seq != expected_seq:
             return ChainReport(case_id, len(rows), expected_seq, f"entry {expected_seq} is missing")
         if row.prev_hash != prev:
-            return ChainReport(case_id, len(rows), row.seq, f"entry {row.seq} does not follow entry {row.seq - 1}")
+            return ChainReport(
+                case_id, len(rows), row.seq, f"entry {row.seq} does not follow entry {row.seq - 1}"
+            )
         fields = {name: getattr(row, name) for name in CHAINED_FIELDS}
         if entry_hash(prev, case_id, row.seq, row.at, fields) != row.entry_hash:
-            return ChainReport(case_id, len(rows), row.seq, f"entry {row.seq} was altered after it was written")
+            return ChainReport(
+                case_id, len(rows), row.seq, f"entry {row.seq} was altered after it was written"
+            )
         prev = row.entry_hash
     return ChainReport(case_id, len(rows))

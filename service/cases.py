@@ -13,7 +13,12 @@ from typing import Any
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -45,7 +50,9 @@ def case_id_for(keys: Keys, referral: Referral) -> str:
     )
 
 
-async def start_referral(client: Client, keys: Keys, task_queue: str, referral: Referral, actor: Actor) -> str:
+async def start_referral(
+    client: Client, keys: Keys, task_queue: str, referral: Referral, actor: Actor
+) -> str:
     """Start the case for a referral; a second referral of the same person for the same crime
     reference raises DuplicateReferral with the existing case id."""
     if actor.role.value != "officer":
@@ -73,7 +80,9 @@ async def start_referral(client: Client, keys: Keys, task_queue: str, referral: 
     return case_id
 
 
-async def wait_until_open(client: Client, case_id: str, within: timedelta = timedelta(seconds=20)) -> CaseView | None:
+async def wait_until_open(
+    client: Client, case_id: str, within: timedelta = timedelta(seconds=20)
+) -> CaseView | None:
     """The case once the worker has opened and screened it, or None if that takes longer than `within`."""
     deadline = asyncio.get_running_loop().time() + within.total_seconds()
     while asyncio.get_running_loop().time() < deadline:
@@ -114,7 +123,9 @@ async def send(client: Client, case_id: str, command: CaseCommand) -> CommandRes
 
 async def signal_enforcement_check(client: Client, case_id: str, notice: EnforcementCheckNotice) -> None:
     try:
-        await client.get_workflow_handle(case_id).signal(ProtocolCaseWorkflow.enforcement_check_refused, notice)
+        await client.get_workflow_handle(case_id).signal(
+            ProtocolCaseWorkflow.enforcement_check_refused, notice
+        )
     except RPCError as err:
         raise _rpc_error(case_id, err) from err
 

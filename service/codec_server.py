@@ -24,7 +24,9 @@ from service.codec import EncryptionCodec
 log = logging.getLogger("mvp.codec")
 
 
-def make_server(host: str, port: int, codec: EncryptionCodec, token: str, ui_origin: str) -> ThreadingHTTPServer:
+def make_server(
+    host: str, port: int, codec: EncryptionCodec, token: str, ui_origin: str
+) -> ThreadingHTTPServer:
     if not token:
         raise ValueError("the codec server needs a bearer token")
 
@@ -61,7 +63,7 @@ def make_server(host: str, port: int, codec: EncryptionCodec, token: str, ui_ori
                 length = int(self.headers.get("Content-Length", "0"))
                 payloads = json_format.Parse(self.rfile.read(length), Payloads()).payloads
             except (ValueError, json_format.ParseError):
-                self._reply(HTTPStatus.BAD_REQUEST, {"error": "the body must be {\"payloads\": [...]}"})
+                self._reply(HTTPStatus.BAD_REQUEST, {"error": 'the body must be {"payloads": [...]}'})
                 return
             work = codec.decode if self.path == "/decode" else codec.encode
             try:

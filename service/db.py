@@ -32,7 +32,9 @@ def engine_for(url: str, pooled: bool = True) -> Engine:
 
 def make_engine(settings: Settings, pooled: bool = True) -> Engine:
     if not settings.database_url:
-        raise Unavailable("DATABASE_URL is not set and no embedded stack is running (start it with `make run`).")
+        raise Unavailable(
+            "DATABASE_URL is not set and no embedded stack is running (start it with `make run`)."
+        )
     return engine_for(settings.database_url, pooled)
 
 

@@ -145,7 +145,9 @@ def load_keys(settings: Settings) -> Keys:
     file_content: dict[str, object] = {}
     key_file = settings.resolved_key_file
     if settings.env == "production" and settings.encryption_keys is None and settings.key_file is None:
-        raise Unavailable("Production needs its keys: set MVP_ENCRYPTION_KEYS and MVP_IDENTITY_KEY (or MVP_KEY_FILE).")
+        raise Unavailable(
+            "Production needs its keys: set MVP_ENCRYPTION_KEYS and MVP_IDENTITY_KEY (or MVP_KEY_FILE)."
+        )
     if key_file.is_file():
         file_content = json.loads(key_file.read_text())
 

@@ -106,7 +106,9 @@ def get_case(engine: Engine, case_id: str) -> CaseRow:
     with Session(engine) as session:
         row = session.get(CaseRow, case_id)
     if row is None:
-        raise NotFound(f"No case {case_id} in the case list. (Just referred? The worker writes it within seconds.)")
+        raise NotFound(
+            f"No case {case_id} in the case list. (Just referred? The worker writes it within seconds.)"
+        )
     return row
 
 
@@ -119,7 +121,9 @@ def case_record(engine: Engine, case_id: str) -> list[RecordRow]:
 def case_notices(engine: Engine, case_id: str) -> list[OutboxRow]:
     with Session(engine) as session:
         rows = session.execute(
-            select(OutboxRow).where(OutboxRow.case_id == case_id).order_by(OutboxRow.created_at, OutboxRow.key)
+            select(OutboxRow)
+            .where(OutboxRow.case_id == case_id)
+            .order_by(OutboxRow.created_at, OutboxRow.key)
         )
         return list(rows.scalars().all())
 
@@ -127,11 +131,15 @@ def case_notices(engine: Engine, case_id: str) -> list[OutboxRow]:
 READERS = frozenset({"officer", "supervisor"})
 
 
-def record_access(engine: Engine, actor: str, action: str, case_id: str | None, detail: dict[str, object]) -> None:
+def record_access(
+    engine: Engine, actor: str, action: str, case_id: str | None, detail: dict[str, object]
+) -> None:
     """Append a read to the access log (PROTOCOL.md §10): who read what, when. Written before the data is
     shown, so an unrecorded read cannot happen."""
     with Session(engine) as session, session.begin():
-        session.add(AccessRow(at=datetime.now(UTC), actor=actor, action=action, case_id=case_id, detail=detail))
+        session.add(
+            AccessRow(at=datetime.now(UTC), actor=actor, action=action, case_id=case_id, detail=detail)
+        )
 
 
 def case_notes(engine: Engine, case_id: str) -> dict[int, str]:

@@ -416,8 +416,10 @@ class _Stack:
 
         keys = load_keys(self.settings)
         if keys.codec_token is None or _port_in_use(self.settings.codec_port):
-            self.out.print(f"[yellow]No codec server (port {self.settings.codec_port} busy or no token): the UI "
-                           "will show encrypted payloads.[/yellow]")
+            self.out.print(
+                f"[yellow]No codec server (port {self.settings.codec_port} busy or no token): the UI "
+                "will show encrypted payloads.[/yellow]"
+            )
             return
         origin = f"http://localhost:{self.settings.temporal_ui_port}"
         self.codec_server = make_server(

@@ -47,20 +47,10 @@ with workflow.unsafe.imports_passed_through():
     from protocol.screening import screen
     from protocol.signposting import signposting
 
-# A write to Postgres must land: retry without limit, backing off to a minute.
-WRITE = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
-}
-LOOK_UP = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
-}
-# Delivery is tried for a while; what is not delivered stays in the outbox and is tried again later.
-DELIVER = {
-    "start_to_close_timeout": timedelta(seconds=60),
-    "retry_policy": RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30)),
-}
+# Writes to Postgres and record look-ups must land: retried without limit, backing off to a minute.
+UNTIL_DONE = RetryPolicy(maximum_interval=timedelta(minutes=1))
+# Delivery is tried a few times; what is not delivered stays in the outbox and is tried again later.
+A_FEW_TIMES = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
 REDELIVER_AFTER = timedelta(hours=1)
 
 
@@ -94,9 +84,9 @@ class ProtocolCaseWorkflow:
             async with self._lock:
                 if self._undelivered:
                     await self._deliver()
-                step = lifecycle.tick(self._case, workflow.now(), self._policy)
-                if step is not None:
-                    await self._carry_out(step)
+                ticked = lifecycle.tick(self._case, workflow.now(), self._policy)
+                if ticked is not None:
+                    await self._carry_out(ticked)
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(OpenCase(case_id=self._case.case_id, state=self._case))
@@ -205,7 +195,9 @@ class ProtocolCaseWorkflow:
     async def enforcement_check_refused(self, notice: EnforcementCheckNotice) -> None:
         async with self._lock:
             if self._state is not None and self._state.phase is not Phase.closed:
-                await self._carry_out(lifecycle.apply_command(self._state, notice, workflow.now(), self._policy))
+                await self._carry_out(
+                    lifecycle.apply_command(self._state, notice, workflow.now(), self._policy)
+                )
 
     def _validate(self, command: CaseCommand) -> None:
         """Refuse an impossible command before it touches history. (A command the actor's role does
@@ -246,15 +238,20 @@ class ProtocolCaseWorkflow:
                 given_names=person.given_names,
                 date_of_birth=person.date_of_birth,
             ),
-            **LOOK_UP,  # type: ignore[arg-type]
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=UNTIL_DONE,
         )
         now = workflow.now()
         result = screen(found.immigration_status, found.criminal_record, now, self._policy, trigger=trigger)
         routes = signposting(self._case.referral, result, now, self._policy)
         matched = found.immigration_status.home_office_ref if found.immigration_status else None
-        await self._carry_out(lifecycle.screened(self._case, result, routes, now, self._policy), matched_ref=matched)
+        await self._carry_out(
+            lifecycle.screened(self._case, result, routes, now, self._policy), matched_ref=matched
+        )
 
-    async def _carry_out(self, step: lifecycle.Step, opening: bool = False, matched_ref: str | None = None) -> None:
+    async def _carry_out(
+        self, step: lifecycle.Step, opening: bool = False, matched_ref: str | None = None
+    ) -> None:
         now = workflow.now()
         view = lifecycle.view(step.state, now, policy(step.state.policy_version))
         closure = step.state.closure
@@ -270,7 +267,8 @@ class ProtocolCaseWorkflow:
                 lifted_by=closure.by.label() if closure else None,
                 matched_home_office_ref=matched_ref,
             ),
-            **WRITE,  # type: ignore[arg-type]
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=UNTIL_DONE,
         )
         self._state = step.state
         workflow.upsert_search_attributes(
@@ -294,7 +292,8 @@ class ProtocolCaseWorkflow:
             await workflow.execute_activity_method(
                 NoticeActivities.deliver_notices,
                 DeliverNotices(case_id=self._case.case_id),
-                **DELIVER,  # type: ignore[arg-type]
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=A_FEW_TIMES,
             )
             self._undelivered = False
         except ActivityError:

@@ -18,8 +18,13 @@ from tests.workflows.test_intake import OFFICER, example_referral
 
 
 async def open_case(running: Running) -> str:
-    case_id = await cases.start_referral(running.client, running.keys, running.settings.task_queue,
-                                         example_referral("referral-domestic-abuse.json"), OFFICER)
+    case_id = await cases.start_referral(
+        running.client,
+        running.keys,
+        running.settings.task_queue,
+        example_referral("referral-domestic-abuse.json"),
+        OFFICER,
+    )
     assert await cases.wait_until_open(running.client, case_id) is not None
     return case_id
 
@@ -31,7 +36,10 @@ async def test_postgres_refuses_to_update_or_delete_a_record_entry(running: Runn
         "DELETE FROM case_record WHERE case_id = :c",
         "TRUNCATE case_record",
     ):
-        with Session(running.engine) as session, pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"):
+        with (
+            Session(running.engine) as session,
+            pytest.raises(sqlalchemy.exc.DBAPIError, match="append-only"),
+        ):
             session.execute(text(statement), {"c": case_id})
     assert verify(running.engine, case_id)[0].intact
 
@@ -46,8 +54,10 @@ async def test_an_entry_altered_directly_in_postgres_is_named_by_audit_verify(
     # someone with the database owner's rights switches the trigger off and rewrites history
     with Session(running.engine) as session, session.begin():
         session.execute(text("ALTER TABLE case_record DISABLE TRIGGER case_record_append_only"))
-        session.execute(text("UPDATE case_record SET shared_with = 'nobody' WHERE case_id = :c AND seq = 2"),
-                        {"c": case_id})
+        session.execute(
+            text("UPDATE case_record SET shared_with = 'nobody' WHERE case_id = :c AND seq = 2"),
+            {"c": case_id},
+        )
         session.execute(text("ALTER TABLE case_record ENABLE TRIGGER case_record_append_only"))
 
     report = verify(running.engine, case_id)[0]
@@ -71,7 +81,9 @@ async def test_a_removed_entry_is_named(running: Running) -> None:
     assert report.first_broken == 3 and "missing" in (report.problem or "")
 
 
-def test_keys_rotate_adds_a_current_key_and_keeps_the_old(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_keys_rotate_adds_a_current_key_and_keeps_the_old(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import json
 
     from service.keys import ensure_development_keys, load_keys

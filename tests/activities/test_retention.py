@@ -21,11 +21,18 @@ from tests.workflows.test_intake import OFFICER, example_referral, load_example_
 async def test_purge_removes_personal_data_of_long_closed_cases_only(running: Running) -> None:
     load_example_records(running)
     queue = running.settings.task_queue
-    closed = await cases.start_referral(running.client, running.keys, queue,
-                                        example_referral("referral-domestic-abuse.json"), OFFICER)
-    still_open = await cases.start_referral(running.client, running.keys, queue,
-                                            example_referral("referral-domestic-abuse.json").model_copy(
-                                                update={"crime_reference": "WMP/26/11/99999"}), OFFICER)
+    closed = await cases.start_referral(
+        running.client, running.keys, queue, example_referral("referral-domestic-abuse.json"), OFFICER
+    )
+    still_open = await cases.start_referral(
+        running.client,
+        running.keys,
+        queue,
+        example_referral("referral-domestic-abuse.json").model_copy(
+            update={"crime_reference": "WMP/26/11/99999"}
+        ),
+        OFFICER,
+    )
     for case_id in (closed, still_open):
         assert await cases.wait_until_open(running.client, case_id) is not None
     await cases.send(running.client, closed, Withdrawal(actor=OFFICER, reason="Referral made in error."))
@@ -62,8 +69,13 @@ async def test_purge_removes_personal_data_of_long_closed_cases_only(running: Ru
 
 
 async def test_an_open_case_history_is_never_deleted(running: Running) -> None:
-    case_id = await cases.start_referral(running.client, running.keys, running.settings.task_queue,
-                                         example_referral("referral-domestic-abuse.json"), OFFICER)
+    case_id = await cases.start_referral(
+        running.client,
+        running.keys,
+        running.settings.task_queue,
+        example_referral("referral-domestic-abuse.json"),
+        OFFICER,
+    )
     assert await cases.wait_until_open(running.client, case_id) is not None
     from service.errors import Refused
 

@@ -56,7 +56,9 @@ def cases_in_postgres(running: Running) -> int:
 async def start_example_case(running: Running) -> str:
     loaded = await mvp(running, "records", "load", str(EXAMPLES / "records.json"))
     assert loaded.returncode == 0, loaded.stderr
-    started = await mvp(running, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"), "--json")
+    started = await mvp(
+        running, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"), "--json"
+    )
     assert started.returncode == 0, started.stderr
     return str(json.loads(started.stdout)["case_id"])
 
@@ -142,8 +144,15 @@ async def test_an_unknown_case_exits_4(running: Running) -> None:
 
 async def test_a_refused_command_exits_3_with_the_reason(running: Running) -> None:
     case_id = await start_example_case(running)
-    result = await mvp(running, "supervisor", "release", case_id, "--reason", "No grounds remain at all.",
-                       actor="supervisor:SUP-7")
+    result = await mvp(
+        running,
+        "supervisor",
+        "release",
+        case_id,
+        "--reason",
+        "No grounds remain at all.",
+        actor="supervisor:SUP-7",
+    )
     assert result.returncode == 3
     assert "pre-decision engagement" in result.stderr
 
@@ -158,7 +167,9 @@ async def test_police_of_another_force_are_refused(running: Running) -> None:
 
 
 @pytest.mark.parametrize("args", [["case", "show"], ["cases", "list", "--json"]])
-async def test_commands_that_use_temporal_or_postgres_exit_0_every_time(running: Running, args: list[str]) -> None:
+async def test_commands_that_use_temporal_or_postgres_exit_0_every_time(
+    running: Running, args: list[str]
+) -> None:
     """The Temporal client's runtime can crash at interpreter exit (sdk-python#300): a command that
     succeeded must exit 0 and print no fatal error, every time."""
     case_id = await start_example_case(running)
@@ -188,8 +199,9 @@ async def test_every_read_is_recorded_and_authorised_readers_see_the_circumstanc
     assert any(entry["note"] == note for entry in case["record"])
     listed = await mvp(running, "cases", "list", "--overdue", actor="supervisor:SUP-7")
     assert listed.returncode == 0, listed.stderr
-    reported = await mvp(running, "report", "--from", "2026-01-01", "--to", "2027-01-01", "--json",
-                         actor="supervisor:SUP-7")
+    reported = await mvp(
+        running, "report", "--from", "2026-01-01", "--to", "2027-01-01", "--json", actor="supervisor:SUP-7"
+    )
     assert reported.returncode == 0, reported.stderr
 
     refused = await mvp(running, "case", "show", case_id, actor="enforcement:ENF-1")

@@ -109,8 +109,9 @@ def test_a_new_user_walks_the_quick_start_and_a_second_run_finds_the_case(tmp_pa
         listed = json.loads(stack.mvp("cases", "list", "--json", actor=officer).stdout)
         assert [(c["case_id"], c["phase"], c["hold"]) for c in listed] == [(case_id, "protection", True)]
 
-        duplicate = stack.mvp("referral", "start", "examples/referral-domestic-abuse.json", actor=officer,
-                              check=False)
+        duplicate = stack.mvp(
+            "referral", "start", "examples/referral-domestic-abuse.json", actor=officer, check=False
+        )
         assert duplicate.returncode == 3 and case_id in duplicate.stderr
         assert stack.stop(signal.SIGINT) == 0
 

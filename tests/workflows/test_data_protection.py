@@ -44,18 +44,37 @@ def distinctive_referral() -> Referral:
             "location": "Larkspur refuge",
         }
     )
-    person = person.model_copy(update={"date_of_birth": person.date_of_birth.replace(year=1990, month=7, day=13)})
-    dependant = referral.dependants[0].model_copy(update={"given_names": "Ottoline", "family_name": "Quillfeather"})
+    person = person.model_copy(
+        update={"date_of_birth": person.date_of_birth.replace(year=1990, month=7, day=13)}
+    )
+    dependant = referral.dependants[0].model_copy(
+        update={"given_names": "Ottoline", "family_name": "Quillfeather"}
+    )
     contact = referral.safe_contact.model_copy(update={"phone": "+44 7700 900777"})
     return referral.model_copy(
-        update={"person": person, "dependants": [dependant], "safe_contact": contact,
-                "suspected_offence_reason": "Says her husband Bartholomew Quillfeather kept her papers."}
+        update={
+            "person": person,
+            "dependants": [dependant],
+            "safe_contact": contact,
+            "suspected_offence_reason": "Says her husband Bartholomew Quillfeather kept her papers.",
+        }
     )
 
 
 PERSONAL = [
-    "Zephyrine", "Quillfeather", "Ottoline", "Bartholomew", "1990-07-13", "13/07/1990", "Larkspur",
-    "WV1 4QQ", "7700 900777", "+447700900777", "HO-9911223", "blue flat", "launderette",
+    "Zephyrine",
+    "Quillfeather",
+    "Ottoline",
+    "Bartholomew",
+    "1990-07-13",
+    "13/07/1990",
+    "Larkspur",
+    "WV1 4QQ",
+    "7700 900777",
+    "+447700900777",
+    "HO-9911223",
+    "blue flat",
+    "launderette",
 ]
 
 
@@ -68,36 +87,55 @@ async def test_history_visibility_failures_and_logs_hold_no_personal_data_in_cle
 ) -> None:
     caplog.set_level(logging.DEBUG)
     referral = distinctive_referral()
-    case_id = await cases.start_referral(running.client, running.keys, running.settings.task_queue, referral, OFFICER)
+    case_id = await cases.start_referral(
+        running.client, running.keys, running.settings.task_queue, referral, OFFICER
+    )
     assert await cases.wait_until_open(running.client, case_id) is not None
-    await cases.send(running.client, case_id, PoliceUpdate(actor=POLICE, investigation="charged", note=SECRET_NOTE))
-    await cases.send(running.client, case_id, ContactRecord(actor=OFFICER, result=ContactResult.reached,
-                                                            note=SECRET_NOTE))
+    await cases.send(
+        running.client, case_id, PoliceUpdate(actor=POLICE, investigation="charged", note=SECRET_NOTE)
+    )
+    await cases.send(
+        running.client, case_id, ContactRecord(actor=OFFICER, result=ContactResult.reached, note=SECRET_NOTE)
+    )
     with pytest.raises(Refused):  # a refusal's failure message is stored too
-        await cases.send(running.client, case_id, PoliceUpdate(actor=POLICE, investigation="reported",
-                                                               note=SECRET_NOTE))
+        await cases.send(
+            running.client, case_id, PoliceUpdate(actor=POLICE, investigation="reported", note=SECRET_NOTE)
+        )
 
     # Read everything back with a client that has no codec, as anyone with access to the server could.
-    raw = await Client.connect(running.client.service_client.config.target_host,
-                               namespace=running.client.namespace)
+    raw = await Client.connect(
+        running.client.service_client.config.target_host, namespace=running.client.namespace
+    )
     handle = raw.get_workflow_handle(case_id)
     history = await handle.fetch_history()
     history_json = json_format.MessageToJson(History(events=history.events))
     history_bytes = History(events=history.events).SerializeToString().decode("latin-1")
     description = await handle.describe()
     visibility = json_format.MessageToJson(description.raw_description)
-    listed = [json_format.MessageToJson(w.raw_info) async for w in raw.list_workflows(f"WorkflowId = '{case_id}'")]
+    listed = [
+        json_format.MessageToJson(w.raw_info) async for w in raw.list_workflows(f"WorkflowId = '{case_id}'")
+    ]
 
     assert "binary/encrypted" in history_json or base64.b64encode(ENCODING).decode() in history_json
-    for where, text in [("history", history_json), ("history bytes", history_bytes), ("visibility", visibility),
-                        ("listing", " ".join(listed)), ("worker and client logs", caplog.text)]:
+    for where, text in [
+        ("history", history_json),
+        ("history bytes", history_bytes),
+        ("visibility", visibility),
+        ("listing", " ".join(listed)),
+        ("worker and client logs", caplog.text),
+    ]:
         assert leaks(text) == [], f"personal data in clear in the {where}"
 
 
 async def test_a_rotated_key_keeps_running_cases_readable(running: Running) -> None:
     old = running.keys.keyring
-    case_id = await cases.start_referral(running.client, running.keys, running.settings.task_queue,
-                                         example_referral("referral-domestic-abuse.json"), OFFICER)
+    case_id = await cases.start_referral(
+        running.client,
+        running.keys,
+        running.settings.task_queue,
+        example_referral("referral-domestic-abuse.json"),
+        OFFICER,
+    )
     assert await cases.wait_until_open(running.client, case_id) is not None
 
     new_id = "test-2"
@@ -110,10 +148,13 @@ async def test_a_rotated_key_keeps_running_cases_readable(running: Running) -> N
     # the running case moves to a worker that has the new key current and the old one still held
     with httpx.Client() as http, ThreadPoolExecutor(max_workers=4) as executor:
         settings = running.settings.model_copy(update={"task_queue": queue})
-        async with make_worker(client, queue, build_activities(settings, running.engine, keys, http), executor):
+        async with make_worker(
+            client, queue, build_activities(settings, running.engine, keys, http), executor
+        ):
             # a new case on the new key, and a command to the old case on the new key
-            second = await cases.start_referral(client, keys, queue,
-                                                example_referral("referral-trafficking.json"), OFFICER)
+            second = await cases.start_referral(
+                client, keys, queue, example_referral("referral-trafficking.json"), OFFICER
+            )
             assert await cases.wait_until_open(client, second) is not None
             view = await cases.state(client, second)
             assert view.case_id == second
@@ -161,7 +202,9 @@ def free_port() -> int:
 
 async def test_the_codec_server_decrypts_only_for_holders_of_the_token(keys: Keys) -> None:
     codec = EncryptionCodec(keys.keyring)
-    plain = Payload(metadata={"encoding": b"json/plain"}, data=json.dumps({"given_names": "Zephyrine"}).encode())
+    plain = Payload(
+        metadata={"encoding": b"json/plain"}, data=json.dumps({"given_names": "Zephyrine"}).encode()
+    )
     encoded = await codec.encode([plain])
     body = {"payloads": [json_format.MessageToDict(p) for p in encoded]}
     port = free_port()
@@ -170,7 +213,9 @@ async def test_the_codec_server_decrypts_only_for_holders_of_the_token(keys: Key
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             assert (await http.post("/decode", json=body)).status_code == 401
-            assert (await http.post("/decode", json=body, headers={"Authorization": "Bearer wrong"})).status_code == 401
+            assert (
+                await http.post("/decode", json=body, headers={"Authorization": "Bearer wrong"})
+            ).status_code == 401
             ok = await http.post("/decode", json=body, headers={"Authorization": "Bearer s3cret-token"})
             assert ok.status_code == 200
             decoded = json_format.ParseDict(ok.json()["payloads"][0], Payload())

@@ -92,8 +92,11 @@ async def test_intake_writes_one_case_one_sharing_record_and_one_hold_per_person
         activities[0] = StoreThatCrashesAfterCommitting(running.engine, running.keys).persist_step
         async with make_worker(running.client, settings.task_queue, activities, executor):
             case_id = await cases.start_referral(
-                running.client, running.keys, settings.task_queue,
-                example_referral("referral-domestic-abuse.json"), OFFICER,
+                running.client,
+                running.keys,
+                settings.task_queue,
+                example_referral("referral-domestic-abuse.json"),
+                OFFICER,
             )
             assert await cases.wait_until_open(running.client, case_id) is not None
 
@@ -127,8 +130,12 @@ async def test_a_second_referral_of_the_same_person_and_crime_is_refused_with_th
 
 async def test_the_same_person_for_another_crime_gets_another_case(running: Running) -> None:
     first = await open_case(running)
-    other = example_referral("referral-domestic-abuse.json").model_copy(update={"crime_reference": "WMP/26/12/00001"})
-    second = await cases.start_referral(running.client, running.keys, running.settings.task_queue, other, OFFICER)
+    other = example_referral("referral-domestic-abuse.json").model_copy(
+        update={"crime_reference": "WMP/26/12/00001"}
+    )
+    second = await cases.start_referral(
+        running.client, running.keys, running.settings.task_queue, other, OFFICER
+    )
     assert second != first
 
 
@@ -137,9 +144,15 @@ async def test_workflow_id_and_search_attributes_carry_no_personal_data(running:
     case_id = await open_case(running)
     description = await running.client.get_workflow_handle(case_id).describe()
 
-    visible = case_id + " " + json.dumps(
-        {key.name: str(value) for key, value in description.typed_search_attributes}
-    ) + " " + str(description.raw_description.execution_config) + " " + str(description.raw_description.workflow_execution_info.memo)
+    visible = (
+        case_id
+        + " "
+        + json.dumps({key.name: str(value) for key, value in description.typed_search_attributes})
+        + " "
+        + str(description.raw_description.execution_config)
+        + " "
+        + str(description.raw_description.workflow_execution_info.memo)
+    )
     personal = [
         referral.person.given_names,
         referral.person.family_name,
@@ -153,4 +166,8 @@ async def test_workflow_id_and_search_attributes_carry_no_personal_data(running:
     for value in filter(None, personal):
         assert value.lower() not in visible.lower()
     assert case_id.startswith("MVP-")
-    assert {key.name for key, _ in description.typed_search_attributes} >= {"MvpPhase", "MvpHoldActive", "MvpForce"}
+    assert {key.name for key, _ in description.typed_search_attributes} >= {
+        "MvpPhase",
+        "MvpHoldActive",
+        "MvpForce",
+    }
