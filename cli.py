@@ -396,6 +396,11 @@ def referral_start(
 # --- reading cases -------------------------------------------------------------------------------
 
 
+def _words(code: str) -> str:
+    """A code as words for a table (`investigation_live` → `investigation live`), so it wraps at spaces."""
+    return code.replace("_", " ")
+
+
 def _row_json(row: CaseRow) -> dict[str, Any]:
     view = dict(row.view) if row.view else {}
     view.setdefault("case_id", row.case_id)
@@ -481,7 +486,7 @@ def case_show(
             markup=False,
         )
         out.print(
-            f"  contact    {contact['channel']} in {contact['language']}"
+            f"  reach via  {contact['channel']} in {contact['language']}"
             f"{' with interpreter' if contact.get('interpreter_needed') else ''}; "
             f"safe times: {contact.get('safe_times') or '-'}; never via: "
             f"{', '.join(contact.get('never_contact_via') or []) or '-'}",
@@ -621,17 +626,12 @@ def cases_list(
             )
         return
     table = Table(title=f"{len(rows)} case(s)")
-    for column in (
-        "case",
-        "phase",
-        "hold",
-        "grounds",
-        "next contact",
-        "pending",
-        "force",
-        "crime",
-        "outcome",
-    ):
+    table.add_column("case", no_wrap=True, min_width=15)  # an id is read out over the phone: never cut
+    for column in ("phase", "hold"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("grounds")
+    table.add_column("next contact", no_wrap=True)
+    for column in ("pending", "force", "crime", "outcome"):
         table.add_column(column)
     for r in rows:
         due = f"{r.next_contact_due:%Y-%m-%d}" if r.next_contact_due else "-"
@@ -640,14 +640,14 @@ def cases_list(
             due = f"[bold red]{due} OVERDUE{f' {days}d' if days is not None else ''}[/]"
         table.add_row(
             r.case_id,
-            r.phase,
+            _words(r.phase),
             "in force" if r.hold_active else "lifted",
-            ", ".join(r.hold_grounds) or "-",
+            "\n".join(map(_words, r.hold_grounds)) or "-",
             due,
             ", ".join(r.pending_decisions) or "-",
             r.force_code,
-            r.crime_type,
-            r.outcome or "-",
+            _words(r.crime_type),
+            _words(r.outcome or "-"),
         )
     out.print(table)
 
@@ -939,7 +939,8 @@ def enforcement_check(
         if not verdict.permitted:
             contact = ", ".join(verdict.officers) or "the case officer (none on record)"
             out.print(f"  contact: {contact}", markup=False, highlight=False)
-            out.print("  The attempt is recorded and the case officer has been told.")
+            told = " and the case officer has been told" if verdict.notify_case_ids else " (the case is closed)"
+            out.print(f"  The attempt is recorded{told}.")
     if not verdict.permitted:
         raise typer.Exit(Refused.exit_code)
 
