@@ -10,23 +10,10 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from cli import run
-from service import cases
 from service.audit import verify
 from tests.cli.test_cli import cli_env
 from tests.conftest import Running
-from tests.workflows.test_intake import OFFICER, example_referral
-
-
-async def open_case(running: Running) -> str:
-    case_id = await cases.start_referral(
-        running.client,
-        running.keys,
-        running.settings.task_queue,
-        example_referral("referral-domestic-abuse.json"),
-        OFFICER,
-    )
-    assert await cases.wait_until_open(running.client, case_id) is not None
-    return case_id
+from tests.workflows.test_intake import open_case
 
 
 async def test_postgres_refuses_to_update_or_delete_a_record_entry(running: Running) -> None:

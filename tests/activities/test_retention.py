@@ -14,8 +14,9 @@ from models.tables import CaseRow, HoldRow, OutboxRow
 from protocol.policy import policy
 from service import cases
 from service.audit import verify
+from service.errors import Refused
 from tests.conftest import Running
-from tests.workflows.test_intake import OFFICER, example_referral, load_example_records
+from tests.workflows.test_intake import OFFICER, example_referral, load_example_records, open_case
 
 
 async def test_purge_removes_personal_data_of_long_closed_cases_only(running: Running) -> None:
@@ -69,15 +70,7 @@ async def test_purge_removes_personal_data_of_long_closed_cases_only(running: Ru
 
 
 async def test_an_open_case_history_is_never_deleted(running: Running) -> None:
-    case_id = await cases.start_referral(
-        running.client,
-        running.keys,
-        running.settings.task_queue,
-        example_referral("referral-domestic-abuse.json"),
-        OFFICER,
-    )
-    assert await cases.wait_until_open(running.client, case_id) is not None
-    from service.errors import Refused
+    case_id = await open_case(running)
 
     with pytest.raises(Refused, match="still running"):
         await cases.delete_histories(running.client, [case_id])
