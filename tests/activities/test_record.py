@@ -90,3 +90,13 @@ def test_keys_rotate_adds_a_current_key_and_keeps_the_old(
     assert after.identity_key == before.identity_key  # case ids must not change
     assert (key_file.stat().st_mode & 0o777) == 0o600
     assert json.loads(key_file.read_text())["current"] == after.keyring.current_id
+
+
+def test_production_refuses_to_run_without_its_keys(tmp_path: Path) -> None:
+    from service.errors import Unavailable
+    from service.keys import ensure_development_keys, load_keys
+    from service.settings import Settings
+
+    ensure_development_keys(tmp_path / "keys.json")  # a development key file lying about is not enough
+    with pytest.raises(Unavailable, match="Production needs its keys"):
+        load_keys(Settings(data_dir=tmp_path, env="production"))

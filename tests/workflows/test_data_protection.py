@@ -97,7 +97,14 @@ async def test_history_visibility_failures_and_logs_hold_no_personal_data_in_cle
     await cases.send(
         running.client, case_id, ContactRecord(actor=OFFICER, result=ContactResult.reached, note=SECRET_NOTE)
     )
-    with pytest.raises(Refused):  # a refusal's failure message is stored too
+    other_force = Actor(role=ActorRole.police, id="MPS-1", force="MPS")
+    with pytest.raises(Refused):  # refused in the handler: recorded, and its failure stored in the history
+        await cases.send(
+            running.client,
+            case_id,
+            PoliceUpdate(actor=other_force, investigation="charged", note=SECRET_NOTE),
+        )
+    with pytest.raises(Refused):  # refused by the validator, before history
         await cases.send(
             running.client, case_id, PoliceUpdate(actor=POLICE, investigation="reported", note=SECRET_NOTE)
         )
@@ -117,6 +124,9 @@ async def test_history_visibility_failures_and_logs_hold_no_personal_data_in_cle
     ]
 
     assert "binary/encrypted" in history_json or base64.b64encode(ENCODING).decode() in history_json
+    assert "workflowExecutionUpdateCompletedEventAttributes" in history_json
+    assert '"failure"' in history_json  # the not-permitted update's failure is there…
+    assert "own force" not in history_json  # …with its message encrypted
     for where, text in [
         ("history", history_json),
         ("history bytes", history_bytes),
