@@ -71,7 +71,7 @@ def make_server(
             except Exception:  # a payload under a key we do not hold; say so without details
                 self._reply(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": "cannot decode these payloads"})
                 return
-            self._reply(HTTPStatus.OK, json_format.MessageToDict(Payloads(payloads=result)))
+            self._reply(HTTPStatus.OK, {"payloads": [json_format.MessageToDict(p) for p in result]})
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             log.info("codec %s", format % args)  # request lines only: paths and status codes
