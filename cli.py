@@ -446,9 +446,22 @@ def case_show(
         for seq, sealed in readmodel.case_notes(engine, row.case_id).items()
     }
     referral = _circumstances(keys, row)
+    notices = readmodel.case_notices(engine, row.case_id)
     if as_json:
         data = _row_json(row)
         data["circumstances"] = referral
+        data["notices"] = [
+            {
+                "key": n.key,
+                "to": n.recipient,
+                "kind": n.kind,
+                "channel": n.channel,
+                "language": n.language,
+                "status": n.status,
+                "suppressed_reason": n.suppressed_reason,
+            }
+            for n in notices
+        ]
         data["record"] = [
             {
                 "seq": r.seq,
@@ -522,6 +535,9 @@ def case_show(
         out.print(f"  signpost   {sign['route']}{deadline}: {sign['why']}")
     for application in view.get("applications", []):
         out.print(f"  application {application['number']}: {application['route']} {application['stage']}")
+    for n in notices:
+        why = f" ({n.suppressed_reason})" if n.suppressed_reason else ""
+        out.print(f"  notice     {n.kind} to {n.recipient} by {n.channel} in {n.language}: {n.status}{why}")
     if record:
         table = Table(title="Record", show_lines=False)
         for column in ("#", "when (UTC)", "who", "what", "shared with / why"):
@@ -939,7 +955,9 @@ def enforcement_check(
         if not verdict.permitted:
             contact = ", ".join(verdict.officers) or "the case officer (none on record)"
             out.print(f"  contact: {contact}", markup=False, highlight=False)
-            told = " and the case officer has been told" if verdict.notify_case_ids else " (the case is closed)"
+            told = (
+                " and the case officer has been told" if verdict.notify_case_ids else " (the case is closed)"
+            )
             out.print(f"  The attempt is recorded{told}.")
     if not verdict.permitted:
         raise typer.Exit(Refused.exit_code)

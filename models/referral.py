@@ -6,7 +6,7 @@ Unknown fields are refused so that a misspelt field is reported instead of silen
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -140,7 +140,3 @@ class Referral(Contract):
     @property
     def force_code(self) -> str:
         return self.referring_officer.force_code
-
-
-def referral_received_at(referral: Referral) -> datetime:
-    return referral.received_at

@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models import search_attributes as attrs
-from models.case import Actor, CaseCommand, CaseView, CommandResult, EnforcementCheckNotice, OpenCase, Phase
+from models.case import Actor, CaseCommand, CaseView, CommandResult, OpenCase, Phase
 from models.referral import Referral
 from service.errors import DuplicateReferral, NotFound, Refused, Unavailable
 from service.keys import Keys
@@ -117,15 +117,6 @@ async def send(client: Client, case_id: str, command: CaseCommand) -> CommandRes
         cause = err.cause
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
         raise Refused(f"Refused: {message}.") from err
-    except RPCError as err:
-        raise _rpc_error(case_id, err) from err
-
-
-async def signal_enforcement_check(client: Client, case_id: str, notice: EnforcementCheckNotice) -> None:
-    try:
-        await client.get_workflow_handle(case_id).signal(
-            ProtocolCaseWorkflow.enforcement_check_refused, notice
-        )
     except RPCError as err:
         raise _rpc_error(case_id, err) from err
 

@@ -8,7 +8,6 @@ production platforms set by convention: `DATABASE_URL` and `TEMPORAL_ADDRESS`.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -98,8 +97,3 @@ class _temporarily_set:
     def __exit__(self, *exc: object) -> None:
         for key in self.values:
             os.environ.pop(key, None)
-
-
-@lru_cache(maxsize=1)
-def settings() -> Settings:
-    return load_settings()

@@ -114,6 +114,8 @@ async def test_start_show_and_list_a_case(running: Running) -> None:
     assert case["outcome"] is None
     assert case["next_contact_due"]
     assert any(entry["action"] == "information_received" for entry in case["record"])
+    to_her = [n for n in case["notices"] if n["to"] == "person"]
+    assert [(n["kind"], n["channel"], n["language"]) for n in to_her] == [("protocol_notice", "phone", "bn")]
 
     table = await mvp(running, "case", "show", case_id)
     assert table.returncode == 0

@@ -32,7 +32,6 @@ from models.case import (
     CaseView,
     ContactRecord,
     ContactResult,
-    EnforcementCheckNotice,
     ExclusionDecision,
     ExclusionIndicator,
     Ground,
@@ -54,7 +53,8 @@ from models.records import (
 )
 from models.referral import CrimeType, Dependant, PersonRole, Referral
 from models.tables import CaseRow, HoldRow, OutboxRow, RecordRow
-from service import audit, cases, readmodel
+from protocol.enforcement import parse_person
+from service import audit, cases, enforcement, readmodel
 from service.codec import data_converter
 from service.errors import Refused
 from service.keys import Keys
@@ -523,14 +523,19 @@ async def test_asylum_dependants_split_from_the_perpetrators_claim_are_held_and_
         ),
     )
     await reached(running, case_id, support=True)
-    await cases.signal_enforcement_check(
+    # an enforcement team asks about the younger child, by name and date of birth
+    result = await enforcement.check(
         running.client,
-        case_id,
-        EnforcementCheckNotice(actor=ENFORCEMENT, check_id="CHK-2026-0091", reason="address visit planned"),
+        running.keys,
+        running.settings.task_queue,
+        ENFORCEMENT,
+        parse_person("Jabbar, Ali, 2019-08-23", date.today()),
+        "address visit planned",
     )
+    assert not result.verdict.permitted and result.verdict.case_ids == [case_id]
     await eventually(lambda: "enforcement_check_refused" in actions(running, case_id))
     [check] = notices_to(running, case_id, "case_officer", "enforcement_check_refused")
-    assert check.facts["check_id"] == "CHK-2026-0091" and check.channel == "internal"
+    assert check.facts["check_id"] == result.check_id and check.channel == "internal"
 
     await later(running, case_id, 27)
     await reached(running, case_id)
