@@ -17,7 +17,7 @@ from models.case import Notice, RecordEntry
 from models.messages import PersistStep
 from models.referral import Referral
 from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow
-from protocol.notices import SUPPRESSED, route
+from protocol.notices import SUPPRESSED, route, undeliverable
 from service.chain import CHAINED_FIELDS, GENESIS, entry_hash
 from service.keys import Keys
 
@@ -189,6 +189,9 @@ class CaseStore:
         self, session: Session, case_id: str, notice: Notice, referral: Referral, at: datetime
     ) -> None:
         routing = route(notice.recipient, referral)
+        fallback = undeliverable(notice, routing)
+        if fallback is not None:
+            self._queue(session, case_id, fallback, referral, at)
         session.execute(
             insert(OutboxRow)
             .values(

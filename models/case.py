@@ -167,6 +167,7 @@ class NoticeKind(StrEnum):
     outcome = "outcome"
     enforcement_check_refused = "enforcement_check_refused"
     fact_to_verify = "fact_to_verify"
+    deliver_by_hand = "deliver_by_hand"  # a notice to the person had no safe channel: the officer must act
 
 
 # --- parts of the state ----------------------------------------------------------------------------

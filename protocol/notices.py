@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from models.case import Recipient
+from models.case import Notice, NoticeKind, Recipient
 from models.referral import ContactChannel, Referral
 
 INTERNAL = "internal"  # an IE work queue: supervisors, the case officer
@@ -18,6 +18,23 @@ class Routing:
     address: str | None
     language: str
     suppressed_reason: str | None = None
+
+
+def undeliverable(notice: Notice, routing: Routing) -> Notice | None:
+    """A notice to the person that no safe channel can carry becomes a task for the case officer: the
+    person is still told, by a safe means the officer chooses, and never through an unsafe one."""
+    if routing.channel != SUPPRESSED or notice.recipient is not Recipient.person:
+        return None
+    return Notice(
+        key=f"{notice.key}/by-hand",
+        recipient=Recipient.case_officer,
+        kind=NoticeKind.deliver_by_hand,
+        facts={
+            "case_id": notice.facts.get("case_id", ""),
+            "undelivered": notice.kind.value,
+            "why": routing.suppressed_reason or "no safe channel",
+        },
+    )
 
 
 def route(recipient: Recipient, referral: Referral) -> Routing:
@@ -70,6 +87,8 @@ TEMPLATES: dict[str, str] = {
     "outcome": "Case {case_id} has closed: {outcome}.",
     "enforcement_check_refused": "Case {case_id}: enforcement check {check_id} was refused because the case is "
     "protected.",
+    "deliver_by_hand": "Case {case_id}: the {undelivered} notice to the person was not sent because {why}. "
+    "Give it to them by a safe means and record the contact.",
     "fact_to_verify": "Case {case_id}: fact {fact_number} ({fact_kind}, from the {source}) is unverified and "
     "changes nothing until an officer verifies or rejects it.",
 }
