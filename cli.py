@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+import sqlalchemy.exc
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -999,6 +1000,14 @@ def run(argv: list[str]) -> int:
     except ServiceError as error:
         err.print(str(error), markup=False, highlight=False)
         return error.exit_code
+    except sqlalchemy.exc.DBAPIError as error:  # parameters are hidden by the engine: no personal data
+        err.print(
+            f"Postgres could not be used ({type(error.orig).__name__}): is `make run` running, and is "
+            "DATABASE_URL right?",
+            markup=False,
+            highlight=False,
+        )
+        return Unavailable.exit_code
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 GENESIS = "0" * 64
@@ -13,7 +13,7 @@ GENESIS = "0" * 64
 
 def entry_hash(prev_hash: str, case_id: str, seq: int, at: datetime, fields: dict[str, Any]) -> str:
     canonical = json.dumps(
-        {"prev": prev_hash, "case_id": case_id, "seq": seq, "at": at.isoformat(), **fields},
+        {"prev": prev_hash, "case_id": case_id, "seq": seq, "at": at.astimezone(UTC).isoformat(), **fields},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,

@@ -25,9 +25,11 @@ def sqlalchemy_url(url: str) -> str:
 def engine_for(url: str, pooled: bool = True) -> Engine:
     """A pooled engine for long-lived processes (the worker); unpooled for one-shot commands, whose
     connections then close with their sessions."""
+    # hide_parameters: a failed query's message (which Temporal logs with a failed activity) must never
+    # carry the values it was run with — names and dates of birth among them.
     if pooled:
-        return create_engine(sqlalchemy_url(url), pool_pre_ping=True)
-    return create_engine(sqlalchemy_url(url), poolclass=NullPool)
+        return create_engine(sqlalchemy_url(url), pool_pre_ping=True, hide_parameters=True)
+    return create_engine(sqlalchemy_url(url), poolclass=NullPool, hide_parameters=True)
 
 
 def make_engine(settings: Settings, pooled: bool = True) -> Engine:

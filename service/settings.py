@@ -51,6 +51,22 @@ class Settings(BaseSettings):
     notify_api_key: SecretStr | None = None
 
     @model_validator(mode="after")
+    def _production_is_production(self) -> Settings:
+        """Outside development, no placeholder secret and no development mailbox for notices."""
+        if self.env != "production":
+            return self
+        if self.notify_channel == "outbox":
+            raise ValueError(
+                "production sends notices through a Notify-style API: set MVP_NOTIFY_CHANNEL=http, "
+                "MVP_NOTIFY_URL and MVP_NOTIFY_API_KEY (the development mailbox is refused)"
+            )
+        for name in ("codec_token", "notify_api_key", "encryption_keys", "identity_key"):
+            secret = getattr(self, name)
+            if secret is not None and _is_placeholder(secret.get_secret_value()):
+                raise ValueError(f"MVP_{name.upper()} looks like a placeholder; set a real secret")
+        return self
+
+    @model_validator(mode="after")
     def _adapters_are_configured(self) -> Settings:
         if self.records_source == "http" and not self.records_url:
             raise ValueError("MVP_RECORDS_SOURCE=http needs MVP_RECORDS_URL")
@@ -65,6 +81,14 @@ class Settings(BaseSettings):
     @property
     def resolved_key_file(self) -> Path:
         return self.key_file or self.data_dir / "keys.json"
+
+
+PLACEHOLDERS = ("changeme", "change-me", "secret", "password", "placeholder", "example", "xxx", "todo")
+
+
+def _is_placeholder(value: str) -> bool:
+    lowered = value.strip().lower()
+    return len(lowered) < 16 or any(word in lowered for word in PLACEHOLDERS)
 
 
 def _read_env_file(path: Path) -> dict[str, str]:

@@ -98,5 +98,28 @@ def test_production_refuses_to_run_without_its_keys(tmp_path: Path) -> None:
     from service.settings import Settings
 
     ensure_development_keys(tmp_path / "keys.json")  # a development key file lying about is not enough
+    production = Settings(
+        data_dir=tmp_path,
+        env="production",
+        notify_channel="http",
+        notify_url="https://notify.example.gov.uk",
+        notify_api_key="k-" + "7f3a9c1e5b2d8a40" * 2,
+    )
     with pytest.raises(Unavailable, match="Production needs its keys"):
-        load_keys(Settings(data_dir=tmp_path, env="production"))
+        load_keys(production)
+
+
+def test_production_refuses_the_development_mailbox_and_placeholder_secrets(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from service.settings import Settings
+
+    with pytest.raises(ValidationError, match="Notify-style API"):
+        Settings(data_dir=tmp_path, env="production")
+    notify = {"notify_channel": "http", "notify_url": "https://notify.example.gov.uk"}
+    with pytest.raises(ValidationError, match="placeholder"):
+        Settings(data_dir=tmp_path, env="production", notify_api_key="changeme", **notify)
+    real = Settings(
+        data_dir=tmp_path, env="production", notify_api_key="k-" + "7f3a9c1e5b2d8a40" * 2, **notify
+    )
+    assert real.notify_channel == "http"
