@@ -55,8 +55,10 @@ from protocol.intake import parse_records, parse_referral
 from service import cases as case_ops
 from service import enforcement as enforcement_ops
 from service import readmodel
+from service.chain import note_binding
 from service.db import make_engine
 from service.errors import (
+    DuplicateReferral,
     InputError,
     NotFound,
     RecordTampered,
@@ -373,6 +375,11 @@ def referral_start(
         raise ReferralInvalid(problems)
     settings = _settings()
     keys = load_keys(settings)
+    # Temporal refuses a duplicate while it holds the earlier case's history; the case list remembers
+    # it for good (histories go at retention), so a re-referral never reopens a closed case by its id.
+    known = case_ops.case_id_for(keys, referral)
+    if readmodel.case_exists(make_engine(settings, pooled=False), known):
+        raise DuplicateReferral(known)
 
     async def start(client: Client) -> tuple[str, Any]:
         case_id = await case_ops.start_referral(client, keys, settings.task_queue, referral, who)
@@ -443,7 +450,7 @@ def case_show(
     keys = load_keys(settings)
     record = readmodel.case_record(engine, row.case_id)
     notes = {
-        seq: keys.keyring.open_text(sealed)
+        seq: keys.keyring.open_text(sealed, note_binding(row.case_id, seq))
         for seq, sealed in readmodel.case_notes(engine, row.case_id).items()
     }
     referral = _circumstances(keys, row)

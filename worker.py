@@ -34,7 +34,7 @@ def build_activities(settings: Settings, engine: Engine, keys: Keys, http: httpx
         if settings.notify_channel == "http" and settings.notify_api_key
         else MailboxChannel(settings.data_dir / "notices")
     )
-    enforcement = EnforcementActivities(engine)
+    enforcement = EnforcementActivities(engine, keys)
     return [
         CaseStore(engine, keys).persist_step,
         RecordsActivities(records).look_up_person,

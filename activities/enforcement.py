@@ -4,11 +4,23 @@ record of every check and every enforcement action.
 The person arrives as a keyed hash only (`models.enforcement.Subject`), computed at the edge with
 `Keys.identity_hash` exactly as `activities.store` keys the holds. Each write is keyed by its id, so a
 retried activity writes nothing twice.
+
+A hold carries the keyed hash of a name and date of birth, and (the person only, when the referral or
+screening gave one) of a Home Office reference. A check gives one of the two, so the Home Office
+reference records bridge them: a check by reference also matches the holds of the name and date of birth
+the records give that reference (a dependant, or a person referred with no reference or a mistyped
+one); a check by name and date of birth also matches the holds of every reference the records give that
+name and date of birth. The subject is a hash, so the records are hashed here with the same key and
+compared (`_bridged_keys`); matching more holds can only refuse a check, never permit one.
+
+The reason enforcement gives for a check is free text about a person: it is kept sealed
+(`Keyring.seal_text`) in `enforcement_check_reasons`, apart from the append-only log, so that retention
+can remove it with the cases it concerned (`activities.retention`).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select, union
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col
 from temporalio import activity
@@ -28,26 +40,70 @@ from models.enforcement import (
     Subject,
     SubjectKind,
 )
-from models.tables import CaseRow, EnforcementActionRow, EnforcementCheckRow, HoldRow, RecordRow
+from models.tables import (
+    CaseRow,
+    CriminalRecordRow,
+    EnforcementActionRow,
+    EnforcementCheckReasonRow,
+    EnforcementCheckRow,
+    HoldRow,
+    ImmigrationStatusRow,
+    RecordRow,
+)
+from service.keys import Keys
 
 
 class EnforcementActivities:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, keys: Keys) -> None:
         self.engine = engine
+        self.keys = keys
+
+    def _bridged_keys(self, session: Session, subject: Subject) -> set[str]:
+        """The keys of the other kind that the Home Office reference records give this subject: for a
+        reference, the identity keys of the name and date of birth on its records; for a name and date
+        of birth, the reference keys of every record under them (two people alike both count: a wider
+        match only refuses). Each record is hashed exactly as `activities.store` hashes a referral."""
+        people = union(
+            *(
+                select(
+                    col(table.home_office_ref),
+                    col(table.family_name),
+                    col(table.given_names),
+                    col(table.date_of_birth),
+                )
+                for table in (ImmigrationStatusRow, CriminalRecordRow)
+            )
+        )
+        bridged: set[str] = set()
+        for ref, family, given, born in session.execute(people):
+            ref_key = self.keys.identity_hash(ref)
+            identity_key = self.keys.identity_hash(family, given, born.isoformat())
+            if subject.kind is SubjectKind.ho_ref and ref_key == subject.key:
+                bridged.add(identity_key)
+            elif subject.kind is SubjectKind.name_dob and identity_key == subject.key:
+                bridged.add(ref_key)
+        return bridged
 
     @activity.defn
     def find_holds(self, request: FindHolds) -> HoldMatches:
-        """Every hold row whose person or dependant matches, with its case as the read model has it.
-        The case officer is the actor of the case record's first entry (the officer who opened it)."""
+        """Every hold row whose person or dependant matches, directly or through the Home Office
+        reference records (see the module docstring), with its case as the read model has it. The case
+        officer is the actor of the case record's first entry (the officer who opened it)."""
         subject = request.subject
-        column = col(HoldRow.ho_ref_key) if subject.kind is SubjectKind.ho_ref else col(HoldRow.identity_key)
-        query = (
-            select(HoldRow, CaseRow)
-            .join(CaseRow, col(CaseRow.case_id) == col(HoldRow.case_id))
-            .where(column == subject.key)
-            .order_by(col(HoldRow.case_id), col(HoldRow.subject))
+        by_ref = subject.kind is SubjectKind.ho_ref
+        given, other = (
+            (col(HoldRow.ho_ref_key), col(HoldRow.identity_key))
+            if by_ref
+            else (col(HoldRow.identity_key), col(HoldRow.ho_ref_key))
         )
         with Session(self.engine) as session:
+            bridged = self._bridged_keys(session, subject)
+            query = (
+                select(HoldRow, CaseRow)
+                .join(CaseRow, col(CaseRow.case_id) == col(HoldRow.case_id))
+                .where(or_(given == subject.key, other.in_(sorted(bridged))))
+                .order_by(col(HoldRow.case_id), col(HoldRow.subject))
+            )
             rows = session.execute(query).all()
             case_ids = sorted({hold.case_id for hold, _ in rows})
             first_entries = select(col(RecordRow.case_id), col(RecordRow.actor)).where(
@@ -80,7 +136,6 @@ class EnforcementActivities:
                     check_id=request.check_id,
                     at=request.at,
                     actor=request.actor.label(),
-                    reason=request.reason,
                     verdict=verdict.word,
                     verdict_reason=verdict.reason,
                     case_id=verdict.case_ids[0] if verdict.case_ids else None,
@@ -89,6 +144,11 @@ class EnforcementActivities:
                     subject_kind=request.subject.kind.value,
                     subject_key=request.subject.key,
                 )
+                .on_conflict_do_nothing(index_elements=["check_id"])
+            )
+            session.execute(
+                insert(EnforcementCheckReasonRow)
+                .values(check_id=request.check_id, reason_sealed=self.keys.keyring.seal_text(request.reason))
                 .on_conflict_do_nothing(index_elements=["check_id"])
             )
 

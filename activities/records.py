@@ -7,7 +7,9 @@ Two sources, chosen by `MVP_RECORDS_SOURCE`: the Postgres tables that `mvp recor
     200 {"immigration_status": <record or null>, "criminal_record": <record or null>}
 
 A person is matched by `home_office_ref` when the referral has one, else by exact family name, given
-names and date of birth.
+names and date of birth. A reference that neither table has (mistyped, or not the Home Office's) falls
+back to the name and date of birth, so a mistyped reference does not hide the person's records; two
+people alike are still no safe match.
 """
 
 from __future__ import annotations
@@ -37,6 +39,13 @@ class PostgresRecords:
 
     def look_up(self, person: LookUpPerson) -> RecordsFound:
         with Session(self.engine) as session:
+            ref = person.home_office_ref
+            if (
+                ref
+                and session.get(ImmigrationStatusRow, ref) is None
+                and session.get(CriminalRecordRow, ref) is None
+            ):
+                person = person.model_copy(update={"home_office_ref": None})  # unknown: by name and birth
             status = self._match(session, ImmigrationStatusRow, person)
             crime = self._match(session, CriminalRecordRow, person)
             return RecordsFound(

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, delete, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.case import RecordEntry
-from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow
+from models.tables import CaseRow, EnforcementCheckReasonRow, EnforcementCheckRow, HoldRow, NoteRow, OutboxRow
 from protocol.policy import policy
 from service.keys import Keys
 
@@ -57,6 +57,14 @@ def purge_case(engine: Engine, keys: Keys, row: CaseRow, now: datetime, actor: s
             .values(address_sealed=None)
         )
         session.execute(delete(NoteRow).where(NoteRow.case_id == row.case_id))  # type: ignore[arg-type]
+        # why enforcement checked the person, for every check on this case (refused, or permitted after
+        # a supervisor lifted the hold)
+        checked = select(col(EnforcementCheckRow.check_id)).where(
+            col(EnforcementCheckRow.case_ids).contains([row.case_id])
+        )
+        session.execute(
+            delete(EnforcementCheckReasonRow).where(col(EnforcementCheckReasonRow.check_id).in_(checked))
+        )
         locked.referral_sealed = None
         locked.purged_at = now
         seq = CaseStore.last_seq(session, row.case_id) + 1
@@ -68,7 +76,10 @@ def purge_case(engine: Engine, keys: Keys, row: CaseRow, now: datetime, actor: s
                 at=now,
                 actor=actor,
                 action="personal_data_purged",
-                summary="retention period ended: referral, notes, hold identities and notice addresses removed",
+                summary=(
+                    "retention period ended: referral, notes, hold identities, notice addresses and "
+                    "enforcement check reasons removed"
+                ),
             ),
         )
     return Purged(row.case_id, row.outcome, row.closed_at, holds.rowcount, addresses.rowcount)  # type: ignore[attr-defined]

@@ -12,13 +12,14 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from models.case import Notice, RecordEntry
 from models.messages import PersistStep
 from models.referral import Referral
 from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow
 from protocol.notices import SUPPRESSED, route, undeliverable
-from service.chain import CHAINED_FIELDS, GENESIS, entry_hash
+from service.chain import CHAINED_FIELDS, GENESIS, entry_hash, note_binding, note_digest
 from service.keys import Keys
 
 
@@ -42,9 +43,12 @@ class CaseStore:
                     .values(ho_ref_key=self.keys.identity_hash(step.matched_home_office_ref))
                 )
             for entry in step.records:
-                self.append_entry(session, step.case_id, entry)
-                if entry.note:
-                    self._keep_note(session, step.case_id, entry.seq, entry.note)
+                sealed = (
+                    self.keys.keyring.seal_text(entry.note, note_binding(step.case_id, entry.seq))
+                    if entry.note
+                    else None
+                )
+                self.append_entry(session, step.case_id, entry, sealed)
             for notice in step.notices:
                 self._queue(session, step.case_id, notice, referral, step.at)
 
@@ -75,6 +79,16 @@ class CaseStore:
             )
             .on_conflict_do_nothing(index_elements=["case_id"])
         )
+        opened = session.execute(
+            select(CaseRow.opened_at).where(CaseRow.case_id == step.case_id)
+        ).scalar_one()
+        if opened != view.opened_at:  # not a retry of this opening: an earlier case had this id
+            raise ApplicationError(
+                f"Case id {step.case_id} belongs to an earlier case (opened {opened:%Y-%m-%d}); this run was "
+                "refused so that it cannot overwrite that case's record.",
+                type="CaseIdTaken",
+                non_retryable=True,
+            )
         person = referral.person
         subjects = [("person", person.family_name, person.given_names, person.date_of_birth.isoformat())]
         subjects += [
@@ -145,13 +159,6 @@ class CaseStore:
             )
         )
 
-    def _keep_note(self, session: Session, case_id: str, seq: int, note: str) -> None:
-        session.execute(
-            insert(NoteRow)
-            .values(case_id=case_id, seq=seq, note_sealed=self.keys.keyring.seal_text(note))
-            .on_conflict_do_nothing(index_elements=["case_id", "seq"])
-        )
-
     @staticmethod
     def last_seq(session: Session, case_id: str) -> int:
         found = session.execute(
@@ -160,11 +167,16 @@ class CaseStore:
         return int(found or 0)
 
     @staticmethod
-    def append_entry(session: Session, case_id: str, entry: RecordEntry) -> None:
-        """Append one entry to a case's hash chain; an entry already there is left as it is."""
+    def append_entry(
+        session: Session, case_id: str, entry: RecordEntry, note_sealed: str | None = None
+    ) -> None:
+        """Append one entry to a case's hash chain, with its sealed note kept beside it and the note's digest
+        in the chain; an entry already there is left as it is (a retried step)."""
         exists = session.get(RecordRow, (case_id, entry.seq))
         if exists is not None:
             return
+        if note_sealed is not None:
+            session.add(NoteRow(case_id=case_id, seq=entry.seq, note_sealed=note_sealed))
         prev = GENESIS
         if entry.seq > 1:
             prev = session.execute(
@@ -172,7 +184,8 @@ class CaseStore:
                     RecordRow.case_id == case_id, RecordRow.seq == entry.seq - 1
                 )
             ).scalar_one()
-        fields = entry.model_dump(mode="json", include=set(CHAINED_FIELDS))
+        fields = entry.model_dump(mode="json", include=set(CHAINED_FIELDS) - {"note_digest"})
+        fields["note_digest"] = note_digest(note_sealed) if note_sealed is not None else None
         session.add(
             RecordRow(
                 case_id=case_id,

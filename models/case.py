@@ -183,6 +183,7 @@ class Screening(Message):
     indicators: list[ExclusionIndicator] = Field(default_factory=list)
     rules_version: str
     trigger: str = "referral"
+    complete: bool = True  # False when the records could not be read: status unknown, screening retried
 
 
 class Signpost(Message):
@@ -357,6 +358,9 @@ class OpenCase(Message):
     case_id: str
     referral: Referral | None = None
     opened_by: Actor | None = None
+    # the policy a new case runs under, chosen when it is started so that a later policy never changes it
+    # on replay; cases started before this field existed ran under 2026.1
+    policy_version: str = "2026.1"
     state: CaseState | None = None
 
 

@@ -85,6 +85,7 @@ class RecordRow(SQLModel, table=True):
     shared_what: list[str] = _json()
     shared_with: str | None = None
     shared_why: list[str] = _json()
+    note_digest: str | None = None  # sha256 of the entry's sealed note in case_notes, if it has one
     prev_hash: str
     entry_hash: str
 
@@ -138,15 +139,15 @@ class CriminalRecordRow(SQLModel, table=True):
 
 
 class EnforcementCheckRow(SQLModel, table=True):
-    """Every enforcement check, permitted or refused: who asked, when, why, and the answer (PROTOCOL.md
-    §6). Append-only. The person is named only by the keyed hash of what was given (`subject_key`)."""
+    """Every enforcement check, permitted or refused: who asked, when, and the answer (PROTOCOL.md §6);
+    why they asked is kept sealed apart (`EnforcementCheckReasonRow`). Append-only. The person is named
+    only by the keyed hash of what was given (`subject_key`)."""
 
     __tablename__ = "enforcement_checks"
 
     check_id: str = Field(primary_key=True)
     at: datetime = _tz(nullable=False)
     actor: str
-    reason: str  # why enforcement asked, as they gave it
     verdict: str = Field(index=True)  # permitted | refused
     verdict_reason: str  # case ids and codes only
     case_id: str | None = Field(default=None, index=True)  # the first of case_ids, for statistics
@@ -154,6 +155,16 @@ class EnforcementCheckRow(SQLModel, table=True):
     officers: list[str] = _json()
     subject_kind: str  # ho_ref | name_dob
     subject_key: str = Field(index=True)
+
+
+class EnforcementCheckReasonRow(SQLModel, table=True):
+    """Why enforcement asked, as they gave it: free text that may name or describe the person, so sealed,
+    and removed at retention with the cases the check concerned. Not append-only."""
+
+    __tablename__ = "enforcement_check_reasons"
+
+    check_id: str = Field(primary_key=True, foreign_key="enforcement_checks.check_id")
+    reason_sealed: str
 
 
 class EnforcementActionRow(SQLModel, table=True):

@@ -345,10 +345,13 @@ def screened(
     change = _Change(state, now, policy)
     s = change.s
     first = s.screening is None
+    settling = s.screening is None or not s.screening.complete  # status being established, now or at a retry
     s.screening = screening
-    if first:
+    if settling:
         s.status_at_referral = screening.status
     found = "record found" if screening.record_found else "no Home Office record matched: status unknown"
+    if not screening.complete:
+        found = "Home Office records could not be read: status not yet known, screening will be retried"
     indicators = ", ".join(i.value for i in screening.indicators) or "none"
     change.record(
         SYSTEM,
@@ -357,7 +360,7 @@ def screened(
         f"exclusion indicators: {indicators}; rules {screening.rules_version}",
     )
 
-    if first and screening.secure:
+    if settling and screening.secure:
         # Establishing status is itself the protection (Review paras 21, 27; PROTOCOL §4): the person and
         # the police are told what it is, and the person gets what signposting still applies (the consulate).
         for recipient in (Recipient.person, Recipient.referring_officer):
@@ -400,6 +403,12 @@ def screened(
             signposting=routes,
             hold="in force",
         )
+    elif settling and screening.complete and signposts != s.signposting:
+        # the records could be read at last: the person is told what routes their status opens
+        s.signposting = signposts
+        routes = ",".join(sp.route.value for sp in signposts)
+        change.record(SYSTEM, "signposting_given", "routes: " + routes)
+        change.notify(Recipient.person, NoticeKind.signposting, "PROTOCOL §5", signposting=routes)
 
     decided = {i for d in s.decisions if d.kind is DecisionKind.exclusion for i in d.indicators}
     new = [i for i in screening.indicators if i not in decided]

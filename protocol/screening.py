@@ -150,6 +150,19 @@ def screen(
     )
 
 
+def unavailable(now: datetime, trigger: str = "referral") -> Screening:
+    """The records could not be read: status unknown for now, nothing concluded, screening to be retried.
+    The hold stays, as it does for a person with no record."""
+    return Screening(
+        screened_at=now,
+        record_found=False,
+        status=ImmigrationStatus.unknown,
+        rules_version=RULES_VERSION,
+        trigger=trigger,
+        complete=False,
+    )
+
+
 def _years_before(day: date, years: int) -> date:
     """The same calendar day `years` years earlier; 29 February becomes 28 February in a common year."""
     try:

@@ -45,7 +45,10 @@ Beyond the Review
 
 - ``holds_in_force``: cohort cases whose hold is in force now.
 - ``enforcement_checks_refused``: enforcement checks refused because a cohort person (or a dependant)
-  was protected; each check counts once.
+  was protected, counted per case: a check refused on several cases (the same person referred for two
+  crimes, or a dependant protected in another case too) counts once for each cohort case it was refused
+  on, and never twice for one case. So a force's or crime type's column counts the refusals on its own
+  cases, and the columns add up to the total.
 - ``contacts_overdue``: cohort cases whose periodic contact is overdue now.
 - ``exclusions_confirmed``: cohort cases closed as *excluded* by a supervisor.
 - ``exclusions_overridden``: cohort cases in which a supervisor overrode an exclusion (protection
@@ -128,7 +131,8 @@ class CaseFacts:
 @dataclass(frozen=True)
 class EnforcementFact:
     """An enforcement check refused on a case, or an action (detention, removal) against its person.
-    `at` is None where the source does not say when; such an action counts whenever it happened."""
+    A check refused on several cases is one fact for each of them. `at` is None where the source does
+    not say when; such an action counts whenever it happened."""
 
     case_id: str
     kind: EnforcementKind

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
-from models.tables import RecordRow
-from service.chain import CHAINED_FIELDS, GENESIS, entry_hash
+from models.tables import CaseRow, NoteRow, RecordRow
+from service.chain import CHAINED_FIELDS, GENESIS, entry_hash, note_digest
 
 
 @dataclass(frozen=True)
@@ -24,21 +24,39 @@ class ChainReport:
 
 
 def verify(engine: Engine, case_id: str | None = None) -> list[ChainReport]:
-    """Recompute every case's chain (or one case's) and name the first broken entry of each."""
+    """Recompute every case's chain (or one case's), and check each sealed note against the digest the
+    chain carries; name the first broken entry of each case."""
     query = select(RecordRow).order_by(RecordRow.case_id, RecordRow.seq)
     if case_id is not None:
         query = query.where(RecordRow.case_id == case_id)
     reports: list[ChainReport] = []
     with Session(engine) as session:
-        current: list[RecordRow] = []
+        by_case: dict[str, list[RecordRow]] = {}
         for row in session.execute(query).scalars():
-            if current and current[0].case_id != row.case_id:
-                reports.append(_check(current))
-                current = []
-            current.append(row)
-        if current:
-            reports.append(_check(current))
+            by_case.setdefault(row.case_id, []).append(row)
+        for case, rows in by_case.items():
+            report = _check(rows)
+            if report.intact:
+                report = _check_notes(session, case, rows)
+            reports.append(report)
     return reports
+
+
+def _check_notes(session: Session, case_id: str, rows: list[RecordRow]) -> ChainReport:
+    notes = {
+        n.seq: n.note_sealed
+        for n in session.execute(select(NoteRow).where(NoteRow.case_id == case_id)).scalars()
+    }
+    purged = session.execute(select(CaseRow.purged_at).where(CaseRow.case_id == case_id)).scalar_one_or_none()
+    for row in rows:
+        if row.note_digest is None:
+            continue
+        sealed = notes.get(row.seq)
+        if sealed is None and purged is None:
+            return ChainReport(case_id, len(rows), row.seq, f"the note of entry {row.seq} was removed")
+        if sealed is not None and note_digest(sealed) != row.note_digest:
+            return ChainReport(case_id, len(rows), row.seq, f"the note of entry {row.seq} was replaced")
+    return ChainReport(case_id, len(rows))
 
 
 def _check(rows: list[RecordRow]) -> ChainReport:

@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from models import search_attributes as attrs
 from models.case import Actor, CaseCommand, CaseView, CommandResult, OpenCase, Phase
 from models.referral import Referral
+from protocol.policy import CURRENT_VERSION
 from service.errors import DuplicateReferral, NotFound, Refused, Unavailable
 from service.keys import Keys
 from workflows.case import ProtocolCaseWorkflow
@@ -61,7 +62,7 @@ async def start_referral(
     try:
         await client.start_workflow(
             ProtocolCaseWorkflow.run,
-            OpenCase(case_id=case_id, referral=referral, opened_by=actor),
+            OpenCase(case_id=case_id, referral=referral, opened_by=actor, policy_version=CURRENT_VERSION),
             id=case_id,
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,

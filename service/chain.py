@@ -21,4 +21,15 @@ def entry_hash(prev_hash: str, case_id: str, seq: int, at: datetime, fields: dic
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-CHAINED_FIELDS = ("actor", "action", "summary", "shared_what", "shared_with", "shared_why")
+CHAINED_FIELDS = ("actor", "action", "summary", "shared_what", "shared_with", "shared_why", "note_digest")
+
+
+def note_binding(case_id: str, seq: int) -> str:
+    """What a sealed note is bound to: its own case and entry."""
+    return f"{case_id}:{seq}"
+
+
+def note_digest(note_sealed: str) -> str:
+    """The digest of a sealed note that the chain carries: a note removed or replaced breaks the chain's
+    check, while the note itself (personal data) stays out of the record."""
+    return hashlib.sha256(note_sealed.encode()).hexdigest()

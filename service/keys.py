@@ -50,14 +50,15 @@ class Keyring:
             raise Unavailable(f"No key with id {key_id!r} is in the keyring; add it back to read this data.")
         return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)
 
-    def seal_text(self, text: str) -> str:
-        """A self-describing string `key_id:base64` for a database column."""
-        key_id, sealed = self.seal(text.encode())
+    def seal_text(self, text: str, bound_to: str = "") -> str:
+        """A self-describing string `key_id:base64` for a database column. `bound_to` (e.g. `case:seq`) is
+        authenticated with it, so the value cannot be moved to another row and still open."""
+        key_id, sealed = self.seal(text.encode(), bound_to.encode())
         return f"{key_id}:{base64.b64encode(sealed).decode()}"
 
-    def open_text(self, value: str) -> str:
+    def open_text(self, value: str, bound_to: str = "") -> str:
         key_id, _, data = value.partition(":")
-        return self.open(key_id, base64.b64decode(data)).decode()
+        return self.open(key_id, base64.b64decode(data), bound_to.encode()).decode()
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,11 @@ def list_cases(
         return list(session.execute(query).scalars().all())
 
 
+def case_exists(engine: Engine, case_id: str) -> bool:
+    with Session(engine) as session:
+        return session.get(CaseRow, case_id) is not None
+
+
 def get_case(engine: Engine, case_id: str) -> CaseRow:
     with Session(engine) as session:
         row = session.get(CaseRow, case_id)

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Engine, Text, cast, inspect, select
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col
 
 from models.case import ApplicationStage, Outcome
@@ -114,9 +115,10 @@ def _cohort(engine: Engine, start: datetime, end: datetime) -> list[CaseFacts]:
 
 
 def _enforcement(engine: Engine, case_ids: set[str], notes: list[str]) -> list[EnforcementFact]:
-    """Checks refused on the cohort's cases (`enforcement_checks`, verdict refused) and detentions and
-    removals recorded against their people (`enforcement_actions`). A database whose schema predates
-    those tables counts none, and the report says so."""
+    """Checks refused on the cohort's cases (`enforcement_checks`, verdict refused: one fact for each
+    cohort case in the check's `case_ids`) and detentions and removals recorded against their people
+    (`enforcement_actions`). A database whose schema predates those tables counts none, and the report
+    says so."""
     present = set(inspect(engine).get_table_names())
     missing = [
         t for t in (EnforcementCheckRow.__tablename__, EnforcementActionRow.__tablename__) if t not in present
@@ -128,16 +130,20 @@ def _enforcement(engine: Engine, case_ids: set[str], notes: list[str]) -> list[E
         )
         return []
     facts: list[EnforcementFact] = []
-    checks = select(col(EnforcementCheckRow.case_id), col(EnforcementCheckRow.at)).where(
-        col(EnforcementCheckRow.verdict) == "refused", col(EnforcementCheckRow.case_id).in_(case_ids)
+    # a check refused on several cases (a person referred twice, or a dependant in another case) counts
+    # on each cohort case it names in `case_ids`; `case_id` is only the first of them
+    checks = select(col(EnforcementCheckRow.case_ids), col(EnforcementCheckRow.at)).where(
+        col(EnforcementCheckRow.verdict) == "refused",
+        col(EnforcementCheckRow.case_ids).has_any(cast(sorted(case_ids), postgresql.ARRAY(Text))),
     )
     actions = select(
         col(EnforcementActionRow.case_id), col(EnforcementActionRow.action), col(EnforcementActionRow.at)
     ).where(col(EnforcementActionRow.case_id).in_(case_ids))
     kinds = {"detained": EnforcementKind.detained, "removed": EnforcementKind.removed}
     with Session(engine) as session:
-        for case_id, at in session.execute(checks):
-            facts.append(EnforcementFact(case_id=case_id, kind=EnforcementKind.check_refused, at=at))
+        for refused_on, at in session.execute(checks):
+            for case_id in sorted(set(refused_on) & case_ids):
+                facts.append(EnforcementFact(case_id=case_id, kind=EnforcementKind.check_refused, at=at))
         for case_id, action, at in session.execute(actions):
             if action in kinds:
                 facts.append(EnforcementFact(case_id=case_id, kind=kinds[action], at=at))

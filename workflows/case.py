@@ -43,8 +43,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.messages import DeliverNotices, LookUpPerson, PersistStep
     from protocol import lifecycle
-    from protocol.policy import CURRENT_VERSION, Policy, policy
-    from protocol.screening import screen
+    from protocol.policy import Policy, policy
+    from protocol.screening import screen, unavailable
     from protocol.signposting import signposting
 
 # Writes to Postgres and record look-ups must land: retried without limit, backing off to a minute.
@@ -52,6 +52,9 @@ UNTIL_DONE = RetryPolicy(maximum_interval=timedelta(minutes=1))
 # Delivery is tried a few times; what is not delivered stays in the outbox and is tried again later.
 A_FEW_TIMES = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
 REDELIVER_AFTER = timedelta(hours=1)
+# Records that cannot be read within this long leave the status unknown for now; screening is retried hourly.
+LOOK_UP_WITHIN = timedelta(minutes=2)
+RESCREEN_AFTER = timedelta(hours=1)
 
 
 @workflow.defn
@@ -72,7 +75,11 @@ class ProtocolCaseWorkflow:
             assert start.referral is not None and start.opened_by is not None
             async with self._lock:
                 step = lifecycle.open_case(
-                    start.case_id, start.referral, start.opened_by, workflow.now(), policy(CURRENT_VERSION)
+                    start.case_id,
+                    start.referral,
+                    start.opened_by,
+                    workflow.now(),
+                    policy(start.policy_version),
                 )
                 await self._carry_out(step, opening=True)
                 await self._screen("referral")
@@ -84,14 +91,26 @@ class ProtocolCaseWorkflow:
             async with self._lock:
                 if self._undelivered:
                     await self._deliver()
+                if self._screening_incomplete:
+                    await self._screen("retry")
                 ticked = lifecycle.tick(self._case, workflow.now(), self._policy)
                 if ticked is not None:
                     await self._carry_out(ticked)
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(OpenCase(case_id=self._case.case_id, state=self._case))
+        while (
+            self._undelivered
+        ):  # the outcome notices must reach the person and police, however long it takes
+            await workflow.sleep(REDELIVER_AFTER)
+            async with self._lock:
+                await self._deliver()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view()
+
+    @property
+    def _screening_incomplete(self) -> bool:
+        return self._case.screening is not None and not self._case.screening.complete
 
     async def _sleep_until_something_happens(self) -> None:
         now = workflow.now()
@@ -99,6 +118,8 @@ class ProtocolCaseWorkflow:
         timeouts = [wake - now] if wake is not None else []
         if self._undelivered:
             timeouts.append(REDELIVER_AFTER)
+        if self._screening_incomplete:
+            timeouts.append(RESCREEN_AFTER)
         self._poke = False
         try:
             await workflow.wait_condition(lambda: self._poke, timeout=min(timeouts) if timeouts else None)
@@ -229,18 +250,31 @@ class ProtocolCaseWorkflow:
     # --- carrying steps out ----------------------------------------------------------------------
 
     async def _screen(self, trigger: str) -> None:
+        """Screen the person. Records that cannot be read within a few minutes never hold the case up: the
+        status stays unknown (the hold stays), contact runs, and screening is retried every hour."""
         person = self._case.referral.person
-        found = await workflow.execute_activity_method(
-            RecordsActivities.look_up_person,
-            LookUpPerson(
-                home_office_ref=person.home_office_ref,
-                family_name=person.family_name,
-                given_names=person.given_names,
-                date_of_birth=person.date_of_birth,
-            ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=UNTIL_DONE,
-        )
+        try:
+            found = await workflow.execute_activity_method(
+                RecordsActivities.look_up_person,
+                LookUpPerson(
+                    home_office_ref=person.home_office_ref,
+                    family_name=person.family_name,
+                    given_names=person.given_names,
+                    date_of_birth=person.date_of_birth,
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=LOOK_UP_WITHIN,
+                retry_policy=UNTIL_DONE,
+            )
+        except ActivityError:
+            workflow.logger.warning("case %s: Home Office records could not be read", self._case.case_id)
+            if trigger == "retry":
+                return  # still unavailable: already said, tried again later
+            now = workflow.now()
+            await self._carry_out(
+                lifecycle.screened(self._case, unavailable(now, trigger), [], now, self._policy)
+            )
+            return
         now = workflow.now()
         result = screen(found.immigration_status, found.criminal_record, now, self._policy, trigger=trigger)
         routes = signposting(self._case.referral, result, now, self._policy)

@@ -1,4 +1,4 @@
-"""enforcement checks and actions, append-only
+"""enforcement checks and actions, append-only; the reasons for checks, sealed and purgeable
 
 Revision ID: 0002
 Revises: 0001
@@ -24,7 +24,6 @@ def upgrade() -> None:
         sa.Column("check_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("reason", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("verdict", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("verdict_reason", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("case_id", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
@@ -38,6 +37,14 @@ def upgrade() -> None:
     op.create_index(op.f("ix_enforcement_checks_verdict"), "enforcement_checks", ["verdict"], unique=False)
     op.create_index(
         op.f("ix_enforcement_checks_subject_key"), "enforcement_checks", ["subject_key"], unique=False
+    )
+    # Why enforcement asked: free text, sealed, and purged at retention, so not in the append-only log.
+    op.create_table(
+        "enforcement_check_reasons",
+        sa.Column("check_id", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("reason_sealed", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.ForeignKeyConstraint(["check_id"], ["enforcement_checks.check_id"]),
+        sa.PrimaryKeyConstraint("check_id"),
     )
     op.create_table(
         "enforcement_actions",
@@ -90,6 +97,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_enforcement_actions_case_id"), table_name="enforcement_actions")
     op.drop_index(op.f("ix_enforcement_actions_action"), table_name="enforcement_actions")
     op.drop_table("enforcement_actions")
+    op.drop_table("enforcement_check_reasons")
     op.drop_index(op.f("ix_enforcement_checks_subject_key"), table_name="enforcement_checks")
     op.drop_index(op.f("ix_enforcement_checks_verdict"), table_name="enforcement_checks")
     op.drop_index(op.f("ix_enforcement_checks_case_id"), table_name="enforcement_checks")

@@ -39,16 +39,31 @@ def upgrade() -> None:
     )
     # Notes are personal data: kept sealed, beside the record (which is append-only), so that the
     # retention purge can remove them.
+    op.add_column("case_record", sa.Column("note_digest", sa.String(), nullable=True))
     op.create_table(
         "case_notes",
         sa.Column("case_id", sa.String(), primary_key=True),
         sa.Column("seq", sa.Integer(), primary_key=True),
         sa.Column("note_sealed", sa.String(), nullable=False),
     )
+    # a note is never rewritten; it is only removed with the rest of the case's personal data at retention
+    op.execute(
+        """
+        CREATE FUNCTION case_notes_are_never_rewritten() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'case_notes are never rewritten: UPDATE refused';
+        END $$;
+        CREATE TRIGGER case_notes_no_update BEFORE UPDATE ON case_notes
+            FOR EACH ROW EXECUTE FUNCTION case_notes_are_never_rewritten();
+        """
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER case_notes_no_update ON case_notes")
+    op.execute("DROP FUNCTION case_notes_are_never_rewritten()")
     op.drop_table("case_notes")
+    op.drop_column("case_record", "note_digest")
     op.execute("DROP TRIGGER access_log_no_truncate ON access_log")
     op.execute("DROP TRIGGER access_log_append_only ON access_log")
     op.execute("DROP FUNCTION access_log_is_append_only()")

@@ -10,10 +10,11 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from cli import run
+from service import cases
 from service.audit import verify
 from tests.cli.test_cli import cli_env
 from tests.conftest import Running
-from tests.workflows.test_intake import open_case
+from tests.workflows.test_intake import OFFICER, open_case
 
 
 async def test_postgres_refuses_to_update_or_delete_a_record_entry(running: Running) -> None:
@@ -123,3 +124,34 @@ def test_production_refuses_the_development_mailbox_and_placeholder_secrets(tmp_
         data_dir=tmp_path, env="production", notify_api_key="k-" + "7f3a9c1e5b2d8a40" * 2, **notify
     )
     assert real.notify_channel == "http"
+
+
+async def test_a_note_removed_or_swapped_in_postgres_is_named_by_audit_verify(running: Running) -> None:
+    from models.case import ContactRecord, ContactResult
+
+    case_id = await open_case(running)
+    for note in ("First visit: seen with the refuge worker", "Second call: prefers afternoons"):
+        await cases.send(
+            running.client, case_id, ContactRecord(actor=OFFICER, result=ContactResult.reached, note=note)
+        )
+    assert verify(running.engine, case_id)[0].intact
+
+    with Session(running.engine) as session, session.begin():
+        first, second = session.execute(
+            text("SELECT seq, note_sealed FROM case_notes WHERE case_id = :c ORDER BY seq"), {"c": case_id}
+        ).all()
+        with pytest.raises(sqlalchemy.exc.DBAPIError, match="never rewritten"), session.begin_nested():
+            session.execute(
+                text("UPDATE case_notes SET note_sealed = 'x' WHERE case_id = :c"), {"c": case_id}
+            )
+        # swap: move the second note onto the first entry
+        session.execute(text("DELETE FROM case_notes WHERE case_id = :c"), {"c": case_id})
+        session.execute(
+            text("INSERT INTO case_notes (case_id, seq, note_sealed) VALUES (:c, :s, :n)"),
+            {"c": case_id, "s": first.seq, "n": second.note_sealed},
+        )
+    report = verify(running.engine, case_id)[0]
+    assert (report.first_broken, report.problem) == (first.seq, f"the note of entry {first.seq} was replaced")
+    # and a sealed note cannot even be opened away from its own entry
+    with pytest.raises(Exception):  # noqa: B017 (AES-GCM says only that it failed)
+        running.keys.keyring.open_text(second.note_sealed, f"{case_id}:{first.seq}")

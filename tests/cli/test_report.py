@@ -454,7 +454,6 @@ def refused_checks(engine: Engine, plans: list[Plan]) -> None:
                     check_id=f"CHK-{k}",
                     at=datetime(2021, 9, 1, tzinfo=UTC) + k * HOUR,
                     actor="enforcement:ENF-3",
-                    reason="routine check",
                     verdict=verdict,
                     verdict_reason=f"case {case_id}",
                     case_id=case_id,
@@ -570,6 +569,60 @@ def test_a_period_outside_the_population_counts_only_what_was_referred_in_it(
     assert before["figures"]["applications_made"] == 1
     nothing = json.loads(mvp(capsys, "report", "--from", "2019-01-01", "--to", "2019-02-01", "--json").out)
     assert set(nothing["figures"].values()) == {0}
+
+
+def test_a_check_refused_on_several_cases_counts_on_each_cohort_case_it_was_refused_on(
+    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`case_id` is only the first of a check's `case_ids`: a person referred for two crimes (or protected
+    in one case and a dependant in another) is refused on each of them."""
+    engine = engine_for(database_url)
+    keys = Keys(
+        keyring=Keyring(current_id="test-1", keys={"test-1": secrets.token_bytes(32)}),
+        identity_key=secrets.token_bytes(32),
+        codec_token=None,
+    )
+    wmp, mps, gmp = (Plan(n, START + n * DAY, ImmigrationStatus.no_status) for n in (0, 1, 2))
+    outside = Plan(901, END, ImmigrationStatus.no_status)
+    store, template = CaseStore(engine, keys), base_referral()
+    for plan in (wmp, mps, gmp, outside):
+        build(plan.at(HOUR, CONTACT), store, template)
+    checks = [
+        ([wmp.case_id, mps.case_id], "refused"),  # counts on both
+        ([outside.case_id, gmp.case_id], "refused"),  # first case outside the period: counts on gmp
+        ([wmp.case_id], "refused"),
+        ([mps.case_id], "permitted"),  # not counted
+    ]
+    with Session(engine) as session, session.begin():
+        for k, (case_ids, verdict) in enumerate(checks):
+            session.add(
+                EnforcementCheckRow(
+                    check_id=f"CHK-{k}",
+                    at=END + k * HOUR,
+                    actor="enforcement:ENF-3",
+                    verdict=verdict,
+                    verdict_reason="; ".join(f"case {c}" for c in case_ids),
+                    case_id=case_ids[0],
+                    case_ids=case_ids,
+                    officers=[],
+                    subject_kind="ho_ref",
+                    subject_key=f"key-{k}",
+                )
+            )
+    engine.dispose()
+    point_cli_at(monkeypatch, database_url, tmp_path)
+
+    ran = mvp(capsys, "report", "--from", "2020-04-01", "--to", "2021-04-01", "--by", "force", "--json")
+
+    assert ran.code == 0, ran.err
+    report = json.loads(ran.out)
+    assert report["figures"]["referrals"] == 3
+    assert report["figures"]["enforcement_checks_refused"] == 4
+    assert {name: g["enforcement_checks_refused"] for name, g in report["groups"].items()} == {
+        wmp.force: 2,
+        mps.force: 1,
+        gmp.force: 1,
+    }
 
 
 @pytest.fixture

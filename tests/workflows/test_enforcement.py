@@ -13,10 +13,12 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from activities.records import PostgresRecords, load_records
+from activities.retention import purge_case
 from models.case import (
     Actor,
     ActorRole,
@@ -27,11 +29,23 @@ from models.case import (
     FactVerified,
     Outcome,
     Phase,
+    Withdrawal,
 )
 from models.enforcement import CheckRequest, CheckResult, EnforcementAction
+from models.messages import LookUpPerson
+from models.records import CriminalRecord, ImmigrationStatus, ImmigrationStatusRecord, RecordsFile
 from models.referral import Referral
-from models.tables import CaseRow, EnforcementActionRow, EnforcementCheckRow, HoldRow, OutboxRow, RecordRow
+from models.tables import (
+    CaseRow,
+    EnforcementActionRow,
+    EnforcementCheckReasonRow,
+    EnforcementCheckRow,
+    HoldRow,
+    OutboxRow,
+    RecordRow,
+)
 from protocol.enforcement import parse_person
+from protocol.policy import policy
 from service import cases, enforcement
 from service.errors import Refused
 from tests.conftest import Running
@@ -126,7 +140,11 @@ async def test_a_check_on_the_protected_person_is_refused_recorded_and_reported_
     [row] = rows(running, select(EnforcementCheckRow))
     assert isinstance(row, EnforcementCheckRow)
     assert (row.check_id, row.actor, row.verdict) == (result.check_id, "enforcement:ENF-3", "refused")
-    assert row.reason == "Planned visit to the address"
+    assert "Planned visit" not in json.dumps(row.model_dump(mode="json"))  # why: sealed, apart
+    [why] = rows(running, select(EnforcementCheckReasonRow))
+    assert isinstance(why, EnforcementCheckReasonRow) and why.check_id == result.check_id
+    assert "Planned visit" not in why.reason_sealed
+    assert running.keys.keyring.open_text(why.reason_sealed) == "Planned visit to the address"
     assert row.case_id == case_id and row.case_ids == [case_id] and row.officers == [OFFICER.label()]
     assert row.subject_kind == "ho_ref"
     assert row.subject_key == running.keys.identity_hash("HO-7781203")
@@ -327,3 +345,162 @@ async def test_a_person_referred_without_a_reference_is_found_by_the_reference_s
 
     assert not result.verdict.permitted
     assert result.verdict.case_ids == [case_id]
+
+
+# --- the Home Office records bridge a reference and a name ------------------------------------------
+
+ZARA_RECORD = ImmigrationStatusRecord(
+    home_office_ref="HO-9990001",
+    given_names="Zara",
+    family_name="Rahman",
+    date_of_birth=date(2021, 6, 30),
+    status=ImmigrationStatus.no_status,
+)
+
+
+def amina(**person: object) -> Referral:
+    """Amina Rahman's referral, with her details as the referring officer gave them."""
+    base = example_referral("referral-domestic-abuse.json")
+    return base.model_copy(update={"person": base.person.model_copy(update=person)})
+
+
+async def open_referral(running: Running, referral: Referral) -> str:
+    case_id = await cases.start_referral(
+        running.client, running.keys, running.settings.task_queue, referral, OFFICER
+    )
+    assert await cases.wait_until_open(running.client, case_id) is not None
+    return case_id
+
+
+async def test_a_check_by_her_dependants_home_office_reference_is_refused(running: Running) -> None:
+    """Only the person's hold carries a reference; the records give Zara's reference her name and date
+    of birth, which her hold as a dependant is keyed by."""
+    load_example_records(running)
+    load_records(running.engine, RecordsFile(immigration_status=[ZARA_RECORD]))
+    case_id = await open_case(running)
+
+    result = await check(running, "ho-9990001")
+
+    assert not result.verdict.permitted
+    assert result.verdict.case_ids == [case_id] and result.verdict.officers == [OFFICER.label()]
+    assert "a dependant is protected" in result.verdict.reason
+    await eventually(lambda: "enforcement_check_refused" in record_actions(running, case_id))
+    # a reference no record has, and no hold, still finds nobody
+    assert (await check(running, "HO-0000404")).verdict.permitted
+
+
+async def test_a_check_by_her_real_reference_is_refused_when_the_referral_mistyped_it(
+    running: Running,
+) -> None:
+    load_example_records(running)
+    case_id = await open_referral(running, amina(home_office_ref="HO-7781230"))  # digits swapped
+
+    # screening found her record by her name and date of birth, despite the typo
+    view = await cases.state(running.client, case_id)
+    assert view.status_at_referral is ImmigrationStatus.no_status  # her record's, not "unknown"
+    with Session(running.engine) as session:
+        hold = session.get(HoldRow, (case_id, "person"))
+    assert hold is not None and hold.ho_ref_key == running.keys.identity_hash("HO-7781230")
+
+    real = await check(running, "HO-7781203")
+    assert not real.verdict.permitted and real.verdict.case_ids == [case_id]
+    assert "the person is protected" in real.verdict.reason
+    as_given = await check(running, "HO-7781230")
+    assert not as_given.verdict.permitted and as_given.verdict.case_ids == [case_id]
+
+
+async def test_a_check_by_name_is_refused_when_the_referral_misspelt_it_but_gave_her_reference(
+    running: Running,
+) -> None:
+    """The records give her name and date of birth the reference her hold carries."""
+    load_example_records(running)
+    case_id = await open_referral(running, amina(family_name="Rahmen"))
+
+    result = await check(running, "Rahman, Amina, 1998-03-14")
+
+    assert not result.verdict.permitted and result.verdict.case_ids == [case_id]
+    assert "the person is protected" in result.verdict.reason
+
+
+def test_screening_falls_back_to_name_and_birth_date_only_for_a_reference_no_record_has(
+    engine: Engine,
+) -> None:
+    amina_status = ImmigrationStatusRecord(
+        home_office_ref="HO-7781203",
+        given_names="Amina",
+        family_name="Rahman",
+        date_of_birth=date(1998, 3, 14),
+        status=ImmigrationStatus.no_status,
+    )
+    other_crime = CriminalRecord(  # someone alike under another reference
+        home_office_ref="HO-1112223",
+        given_names="Amina",
+        family_name="Rahman",
+        date_of_birth=date(1998, 3, 14),
+        markers=["deportation_order"],
+    )
+    load_records(engine, RecordsFile(immigration_status=[amina_status], criminal_records=[other_crime]))
+    source = PostgresRecords(engine)
+
+    def look_up(ref: str | None) -> tuple[str | None, str | None]:
+        found = source.look_up(
+            LookUpPerson(
+                home_office_ref=ref,
+                family_name="Rahman",
+                given_names="Amina",
+                date_of_birth=date(1998, 3, 14),
+            )
+        )
+        status, crime = found.immigration_status, found.criminal_record
+        return (status.home_office_ref if status else None, crime.home_office_ref if crime else None)
+
+    # a reference the records know identifies her: nothing is added by name from the other table
+    assert look_up("HO-7781203") == ("HO-7781203", None)
+    # a reference no record has: by name and date of birth, in both tables
+    assert look_up("HO-7781230") == ("HO-7781203", "HO-1112223")
+    assert look_up(None) == ("HO-7781203", "HO-1112223")
+    # two people alike: no safe match, whether the reference was mistyped or missing
+    twin = amina_status.model_copy(update={"home_office_ref": "HO-4445556"})
+    load_records(engine, RecordsFile(immigration_status=[twin]))
+    assert look_up("HO-7781230") == (None, "HO-1112223")
+    assert look_up(None) == (None, "HO-1112223")
+
+
+# --- the reason for a check ---------------------------------------------------------------------------
+
+
+async def test_the_reason_is_kept_sealed_apart_from_the_log_and_purged_with_the_case(
+    running: Running,
+) -> None:
+    load_example_records(running)
+    case_id = await open_case(running)
+    reason = "Tip-off: she works nights at 12 Mill Lane"
+    refused = await check(running, "Rahman, Zara, 2021-06-30", reason=reason)
+    elsewhere = await check(running, "HO-5550912", reason="Dariusz Kowal, overstayer")  # no case
+    assert not refused.verdict.permitted and elsewhere.verdict.permitted
+    await eventually(lambda: "enforcement_check_refused" in record_actions(running, case_id))
+
+    assert "reason" not in {c["name"] for c in inspect(running.engine).get_columns("enforcement_checks")}
+    sealed = {
+        r.check_id: running.keys.keyring.open_text(r.reason_sealed)
+        for r in rows(running, select(EnforcementCheckReasonRow))
+        if isinstance(r, EnforcementCheckReasonRow)
+    }
+    assert sealed == {refused.check_id: reason, elsewhere.check_id: "Dariusz Kowal, overstayer"}
+
+    await cases.send(running.client, case_id, Withdrawal(actor=OFFICER, reason="Referral made in error."))
+    await running.client.get_workflow_handle(case_id).result()
+    with Session(running.engine) as session:
+        closed = session.get(CaseRow, case_id)
+    assert closed is not None and closed.closed_at is not None
+    later = closed.closed_at + policy(closed.policy_version).retention_after_closure
+    purge_case(running.engine, running.keys, closed, later, "supervisor:SUP-7")
+
+    # the reason for the check on her case is gone; the check itself stays in the log, and a check
+    # that concerned no case keeps its reason
+    left = [r.check_id for r in rows(running, select(EnforcementCheckReasonRow))]  # type: ignore[attr-defined]
+    assert left == [elsewhere.check_id]
+    assert {r.check_id for r in rows(running, select(EnforcementCheckRow))} == {  # type: ignore[attr-defined]
+        refused.check_id,
+        elsewhere.check_id,
+    }
