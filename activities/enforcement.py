@@ -148,7 +148,11 @@ class EnforcementActivities:
             )
             session.execute(
                 insert(EnforcementCheckReasonRow)
-                .values(check_id=request.check_id, reason_sealed=self.keys.keyring.seal_text(request.reason))
+                .values(
+                    check_id=request.check_id,
+                    # bound to its check: it opens only in this row
+                    reason_sealed=self.keys.keyring.seal_text(request.reason, request.check_id),
+                )
                 .on_conflict_do_nothing(index_elements=["check_id"])
             )
 

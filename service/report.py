@@ -134,7 +134,8 @@ def _enforcement(engine: Engine, case_ids: set[str], notes: list[str]) -> list[E
     # on each cohort case it names in `case_ids`; `case_id` is only the first of them
     checks = select(col(EnforcementCheckRow.case_ids), col(EnforcementCheckRow.at)).where(
         col(EnforcementCheckRow.verdict) == "refused",
-        col(EnforcementCheckRow.case_ids).has_any(cast(sorted(case_ids), postgresql.ARRAY(Text))),
+        # JSONB `?|`: the array holds any of these strings
+        col(EnforcementCheckRow.case_ids).op("?|")(cast(sorted(case_ids), postgresql.ARRAY(Text))),
     )
     actions = select(
         col(EnforcementActionRow.case_id), col(EnforcementActionRow.action), col(EnforcementActionRow.at)

@@ -144,7 +144,8 @@ async def test_a_check_on_the_protected_person_is_refused_recorded_and_reported_
     [why] = rows(running, select(EnforcementCheckReasonRow))
     assert isinstance(why, EnforcementCheckReasonRow) and why.check_id == result.check_id
     assert "Planned visit" not in why.reason_sealed
-    assert running.keys.keyring.open_text(why.reason_sealed) == "Planned visit to the address"
+    opened = running.keys.keyring.open_text(why.reason_sealed, result.check_id)  # bound to its check
+    assert opened == "Planned visit to the address"
     assert row.case_id == case_id and row.case_ids == [case_id] and row.officers == [OFFICER.label()]
     assert row.subject_kind == "ho_ref"
     assert row.subject_key == running.keys.identity_hash("HO-7781203")
@@ -482,7 +483,7 @@ async def test_the_reason_is_kept_sealed_apart_from_the_log_and_purged_with_the_
 
     assert "reason" not in {c["name"] for c in inspect(running.engine).get_columns("enforcement_checks")}
     sealed = {
-        r.check_id: running.keys.keyring.open_text(r.reason_sealed)
+        r.check_id: running.keys.keyring.open_text(r.reason_sealed, r.check_id)
         for r in rows(running, select(EnforcementCheckReasonRow))
         if isinstance(r, EnforcementCheckReasonRow)
     }

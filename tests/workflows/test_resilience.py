@@ -1,0 +1,157 @@
+"""A case never stalls and a notice is never lost because something outside is down: Home Office records
+that cannot be read, a notification service that fails when a case closes, an id that an earlier case used."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlmodel import Session
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.notify import NoticeActivities
+from activities.records import PostgresRecords, RecordsActivities
+from activities.store import CaseStore
+from models.case import Phase, Withdrawal
+from models.messages import LookUpPerson, PersistStep, RecordsFound
+from models.records import ImmigrationStatus
+from models.tables import OutboxRow, RecordRow
+from protocol import lifecycle
+from protocol.policy import policy
+from service import cases
+from service.temporal import make_worker
+from tests.conftest import Running
+from tests.workflows.test_intake import OFFICER, example_referral, load_example_records
+from worker import build_activities
+
+
+class Switch:
+    """Whether the outside service is down."""
+
+    def __init__(self) -> None:
+        self.down = True
+
+
+@asynccontextmanager
+async def worker_with(running: Running, replace: Callable[[list[object]], None]) -> AsyncIterator[str]:
+    queue = running.settings.task_queue + "-resilience"
+    settings = running.settings.model_copy(update={"task_queue": queue})
+    with httpx.Client() as http, ThreadPoolExecutor(max_workers=4) as executor:
+        activities = build_activities(settings, running.engine, running.keys, http)
+        replace(activities)
+        async with make_worker(running.client, queue, activities, executor):
+            yield queue
+
+
+def swap(activities: list[object], name: str, replacement: object) -> None:
+    index = next(i for i, a in enumerate(activities) if getattr(a, "__name__", "") == name)
+    activities[index] = replacement
+
+
+def actions(running: Running, case_id: str) -> list[str]:
+    with Session(running.engine) as session:
+        rows = session.execute(
+            select(RecordRow.action).where(RecordRow.case_id == case_id).order_by(RecordRow.seq)
+        )
+        return list(rows.scalars())
+
+
+async def test_records_that_cannot_be_read_leave_the_case_protected_and_screening_is_retried(
+    running: Running,
+) -> None:
+    load_example_records(running)
+    records = Switch()
+
+    class FlakyRecords(RecordsActivities):
+        @activity.defn(name="look_up_person")
+        def look_up_person(self, person: LookUpPerson) -> RecordsFound:
+            if records.down:
+                raise ApplicationError("the records service refused the request", non_retryable=True)
+            return super().look_up_person(person)
+
+    flaky = FlakyRecords(PostgresRecords(running.engine)).look_up_person
+    async with worker_with(running, lambda acts: swap(acts, "look_up_person", flaky)) as queue:
+        case_id = await cases.start_referral(
+            running.client, running.keys, queue, example_referral("referral-domestic-abuse.json"), OFFICER
+        )
+        view = await cases.wait_until_open(running.client, case_id)
+        assert view is not None and view.phase is Phase.protection and view.hold.active
+        assert view.status_at_referral is ImmigrationStatus.unknown
+        assert view.next_contact_due is not None  # the person is not forgotten while records are down
+
+        records.down = False
+        await running.env.fast_forward(running.client.get_workflow_handle(case_id), timedelta(minutes=61))
+        view = await cases.state(running.client, case_id)
+
+    assert view.status_at_referral is ImmigrationStatus.no_status  # established at the retry
+    assert view.phase is Phase.protection and view.hold.active
+    assert actions(running, case_id).count("screened") == 2
+    assert "signposting_given" in actions(running, case_id)
+
+
+async def test_outcome_notices_that_fail_at_closure_are_delivered_later_before_the_case_finishes(
+    running: Running,
+) -> None:
+    notify = Switch()
+    notify.down = False  # up while the case opens; down as it closes
+
+    class Channel:
+        sent: list[str] = []
+
+        def send(self, key: str, channel: str, address: str, language: str, kind: str, text: str) -> str:
+            if notify.down:
+                raise httpx.ConnectError("the notification service is down")
+            self.sent.append(key)
+            return "ok-" + key
+
+    channel = Channel()
+    notices = NoticeActivities(running.engine, running.keys.keyring, channel).deliver_notices
+    async with worker_with(running, lambda acts: swap(acts, "deliver_notices", notices)) as queue:
+        case_id = await cases.start_referral(
+            running.client, running.keys, queue, example_referral("referral-domestic-abuse.json"), OFFICER
+        )
+        assert await cases.wait_until_open(running.client, case_id) is not None
+        notify.down = True
+        await cases.send(running.client, case_id, Withdrawal(actor=OFFICER, reason="Referral made in error."))
+        handle = running.client.get_workflow_handle(case_id)
+        description = await handle.describe()
+        assert description.status is not None and description.status.name == "RUNNING"  # waits to deliver
+
+        notify.down = False
+        await running.env.fast_forward(handle, timedelta(minutes=61))
+        await handle.result()
+
+    with Session(running.engine) as session:
+        outbox = session.execute(select(OutboxRow).where(OutboxRow.case_id == case_id)).scalars().all()
+    external = [row for row in outbox if row.channel != "internal"]
+    assert external and all(row.status == "sent" for row in external)
+    assert {row.kind for row in external} >= {"outcome", "protocol_notice", "acknowledgement"}
+    assert sorted(channel.sent) == sorted(row.key for row in external)  # each once
+
+
+def test_an_id_an_earlier_case_used_is_never_overwritten(running: Running) -> None:
+    now = datetime.now(UTC)
+    referral = example_referral("referral-domestic-abuse.json")
+    store = CaseStore(running.engine, running.keys)
+    for opened_at in (now, now + timedelta(days=400)):
+        step = lifecycle.open_case("MVP-SAME0-00001", referral, OFFICER, opened_at, policy())
+        write = PersistStep(
+            case_id="MVP-SAME0-00001",
+            at=opened_at,
+            view=lifecycle.view(step.state, opened_at, policy()),
+            records=step.records,
+            notices=step.notices,
+            referral=referral,
+        )
+        if opened_at == now:
+            store.persist_step(write)
+            store.persist_step(write)  # a retry of the same opening is fine
+        else:
+            with pytest.raises(ApplicationError, match="belongs to an earlier case"):
+                store.persist_step(write)
