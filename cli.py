@@ -311,8 +311,9 @@ def retention_purge(
                 out.print(f"  {row.case_id}  {row.outcome}  closed {row.closed_at:%Y-%m-%d}")
         return
     keys = load_keys(settings)
+    # Temporal first: if that fails, Postgres is untouched and the purge can simply be run again.
+    _run(settings, lambda client: case_ops.delete_histories(client, [row.case_id for row in due]))
     purged = [purge_case(engine, keys, row, now, who.label()) for row in due]
-    _run(settings, lambda client: case_ops.delete_histories(client, [p.case_id for p in purged]))
     if as_json:
         _print_json([p.__dict__ for p in purged])
         return

@@ -765,10 +765,19 @@ def _police_update(change: _Change, update: PoliceUpdate) -> Step:
         shared_what=["investigation status"] + (["suspect/charge"] if newly_suspect or newly_charged else []),
         shared_with=IE,
         shared_why=["NPCC §5.4.3: assist the investigation"],
-        note=update.note,
+        note=_joined(
+            ("protective measures", update.protective_measures),
+            ("note", update.note),
+        ),
     )
     change.step.rescreen = newly_suspect or newly_charged
     return change.done("police update recorded")
+
+
+def _joined(*parts: tuple[str, str | None]) -> str | None:
+    """Free-text parts of a command as one sealed note (they may carry personal data)."""
+    text = "; ".join(f"{label}: {value.strip()}" for label, value in parts if value and value.strip())
+    return text or None
 
 
 def _application(change: _Change, event: ApplicationEvent) -> Step:

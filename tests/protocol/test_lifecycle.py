@@ -915,3 +915,10 @@ def test_a_police_update_that_changes_nothing_is_refused() -> None:
 def test_a_trial_date_in_the_past_is_refused() -> None:
     reason = lifecycle.refusal(protected(), police(trial_date=(T0 - timedelta(days=1)).date()), T0)
     assert reason is not None and "past" in reason
+
+
+def test_protective_measures_are_kept_as_a_sealed_note_never_in_the_record_summary() -> None:
+    step = do(protected(), police(protective_measures="Moved to a refuge in Coventry", note="Bail to 3 Jan"))
+    [entry] = [e for e in step.records if e.action == "police_update"]
+    assert entry.note == "protective measures: Moved to a refuge in Coventry; note: Bail to 3 Jan"
+    assert "Coventry" not in entry.summary and entry.summary == "protective measures updated"
