@@ -1,9 +1,12 @@
 """Every change to the case workflow must replay the histories of cases already running (STYLE.md
 habit 6): a change that would break them is caught here, and must be guarded with `workflow.patched`.
 
-`histories/regularised_case.json` is a real history from this workflow (referral, police update,
-contacts, an overdue escalation after 40 simulated days, an application granted), recorded on the dev
-server with the test-only key below.
+The histories are real, recorded on the dev server with the test-only key below:
+- `regularised_case.json`: referral, police update, contacts, an overdue escalation after 40 simulated days,
+  an application granted;
+- `excluded_overridden_then_departed.json`: a serious offender's exclusion overridden, the person charged
+  and re-screened, a departure reported by the alleged perpetrator, an enforcement check refused, and the
+  departure verified by an officer.
 """
 
 from __future__ import annotations
