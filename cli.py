@@ -87,11 +87,7 @@ db_app = typer.Typer(no_args_is_help=True, help="The Postgres schema.")
 audit_app = typer.Typer(no_args_is_help=True, help="The append-only case record.")
 retention_app = typer.Typer(no_args_is_help=True, help="Retention of personal data (PROTOCOL.md §10).")
 keys_app = typer.Typer(no_args_is_help=True, help="Encryption keys.")
-for sub, name in [
-    (keys_app, "keys"),
-    (retention_app, "retention"),
-    (audit_app, "audit"),
-    (db_app, "db"),
+for sub, name in [  # in the order people meet them
     (stack_app, "stack"),
     (records_app, "records"),
     (referral_app, "referral"),
@@ -101,6 +97,10 @@ for sub, name in [
     (officer_app, "officer"),
     (supervisor_app, "supervisor"),
     (enforcement_app, "enforcement"),
+    (audit_app, "audit"),
+    (retention_app, "retention"),
+    (keys_app, "keys"),
+    (db_app, "db"),
 ]:
     app.add_typer(sub, name=name)
 
@@ -686,8 +686,9 @@ def report_command(
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one row per figure."),
     actor: str | None = AsOption,
 ) -> None:
-    """The Review's figures (paras 60-61) and more for the cases referred in a period, from Postgres.
-    The read is recorded in the access log."""
+    """The Review's figures (paras 60-61) and more, for the cases referred in a period.
+
+    Read from Postgres; the read is recorded in the access log."""
     from protocol.policy import policy
     from protocol.statistics import FIGURE_NAMES, LABELS
     from service.report import build_report, parse_grouping, parse_period
