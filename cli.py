@@ -50,6 +50,7 @@ from models.case import (
 )
 from models.enforcement import CheckResult, EnforcementAction
 from models.tables import CaseRow
+from protocol import authority
 from protocol import enforcement as enforcement_rules
 from protocol.intake import parse_records, parse_referral
 from service import cases as case_ops
@@ -294,8 +295,9 @@ def retention_purge(
     from activities.retention import due_for_purge, purge_case
 
     who = parse_actor(actor)
-    if who.role is not ActorRole.supervisor:
-        raise Refused("Only a supervisor runs the retention purge.")
+    denied = authority.may_purge(who)
+    if denied is not None:
+        raise Refused(f"Refused: {denied}.")
     settings = _settings()
     engine = make_engine(settings, pooled=False)
     now = datetime.now(UTC)
@@ -423,8 +425,9 @@ def _row_json(row: CaseRow) -> dict[str, Any]:
 def _reader(actor: str | None) -> Actor:
     """Who is reading: an officer or a supervisor. Every read is recorded."""
     who = parse_actor(actor)
-    if who.role.value not in readmodel.READERS:
-        raise Refused(f"Only officers and supervisors read cases; you are {who.role.value}.")
+    denied = authority.may_read(who)
+    if denied is not None:
+        raise Refused(f"Refused: {denied}.")
     return who
 
 
@@ -931,7 +934,7 @@ def enforcement_check(
     """Is this person protected? Permitted exits 0; refused exits 3 with the case and the officer to
     contact. Every check is recorded; a refusal is reported to the case officer."""
     who = parse_actor(actor)
-    denied = enforcement_rules.may_check(who)
+    denied = authority.may_check(who)
     if denied is not None:
         raise Refused(f"Refused: {denied}.")
     try:

@@ -52,16 +52,6 @@ class PersonSpec:
 # --- who and whom ----------------------------------------------------------------------------------
 
 
-def may_check(actor: Actor) -> str | None:
-    """Why this actor may not run an enforcement check, or None."""
-    if actor.role is not ActorRole.enforcement:
-        return (
-            "only enforcement teams run enforcement checks (use --as enforcement:ID); "
-            f"you are {actor.role.value}"
-        )
-    return None
-
-
 def parse_person(value: str, today: date) -> PersonSpec:
     """`HO-7781203` or `Rahman, Amina, 1998-03-14`; raises ValueError naming the problem (never the value)."""
     text = value.strip()

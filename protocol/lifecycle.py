@@ -110,21 +110,6 @@ APPLICATION_FOLLOWS: dict[ApplicationStage, frozenset[ApplicationStage]] = {
     ApplicationStage.appeal_lodged: frozenset({ApplicationStage.refused}),
 }
 
-# Who may do what (PROTOCOL.md §2).
-MAY: dict[str, frozenset[ActorRole]] = {
-    "police_update": frozenset({ActorRole.police, ActorRole.officer}),
-    "withdrawal": frozenset({ActorRole.police, ActorRole.officer, ActorRole.supervisor}),
-    "contact": frozenset({ActorRole.officer}),
-    "application": frozenset({ActorRole.officer}),
-    "route_started": frozenset({ActorRole.officer}),
-    "departure": frozenset({ActorRole.officer}),
-    "exclusion_decision": frozenset({ActorRole.supervisor}),
-    "release_decision": frozenset({ActorRole.supervisor}),
-    "enforcement_check": frozenset({ActorRole.enforcement, ActorRole.system}),
-    "fact_reported": frozenset({ActorRole.officer, ActorRole.police}),
-    "fact_verified": frozenset({ActorRole.officer}),
-}
-
 
 @dataclass
 class Step:
@@ -433,20 +418,6 @@ def screened(
 
 
 # --- commands ------------------------------------------------------------------------------------
-
-
-def not_permitted(state: CaseState, command: CaseCommand) -> str | None:
-    """Why this actor may not give this command, or None. (Who may do what: PROTOCOL.md §2.)"""
-    actor = command.actor
-    allowed = MAY[command.kind]
-    if actor.role not in allowed:
-        roles = " or ".join(sorted(r.value for r in allowed if r is not ActorRole.system))
-        return f"only {roles} may do this ({command.kind}); you are {actor.role.value}"
-    if actor.role is ActorRole.police and actor.force != state.referral.force_code:
-        return (
-            "police may only update cases their own force referred; this case was referred by another force"
-        )
-    return None
 
 
 def refused(state: CaseState, command: CaseCommand, reason: str, now: datetime, policy: Policy) -> Step:

@@ -25,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from models import search_attributes as attrs
 from models.case import Actor, CaseCommand, CaseView, CommandResult, OpenCase, Phase
 from models.referral import Referral
+from protocol import authority
 from protocol.policy import CURRENT_VERSION
 from service.errors import DuplicateReferral, NotFound, Refused, Unavailable
 from service.keys import Keys
@@ -56,8 +57,9 @@ async def start_referral(
 ) -> str:
     """Start the case for a referral; a second referral of the same person for the same crime
     reference raises DuplicateReferral with the existing case id."""
-    if actor.role.value != "officer":
-        raise Refused("Only a dedicated IE officer starts a case from a referral (use --as officer:ID).")
+    denied = authority.may_start_case(actor)
+    if denied is not None:
+        raise Refused(f"Refused: {denied}.")
     case_id = case_id_for(keys, referral)
     try:
         await client.start_workflow(

@@ -26,7 +26,7 @@ from models.enforcement import (
     EnforcementAction,
     Subject,
 )
-from protocol import enforcement
+from protocol import authority
 from protocol.enforcement import PersonSpec
 from service.errors import InputError, Refused, Unavailable
 from service.keys import Keys
@@ -46,7 +46,7 @@ async def check(
     client: Client, keys: Keys, task_queue: str, actor: Actor, person: PersonSpec, reason: str
 ) -> CheckResult:
     """Run one enforcement check and wait for its answer (permitted or refused; both are recorded)."""
-    denied = enforcement.may_check(actor)
+    denied = authority.may_check(actor)
     if denied is not None:
         raise Refused(f"Refused: {denied}.")
     if len(reason.strip()) < 3:

@@ -133,9 +133,6 @@ def case_notices(engine: Engine, case_id: str) -> list[OutboxRow]:
         return list(rows.scalars().all())
 
 
-READERS = frozenset({"officer", "supervisor"})
-
-
 def record_access(
     engine: Engine, actor: str, action: str, case_id: str | None, detail: dict[str, object]
 ) -> None:

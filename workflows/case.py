@@ -42,7 +42,7 @@ with workflow.unsafe.imports_passed_through():
         Withdrawal,
     )
     from models.messages import DeliverNotices, LookUpPerson, PersistStep
-    from protocol import lifecycle
+    from protocol import authority, lifecycle
     from protocol.policy import Policy, policy
     from protocol.screening import screen, unavailable
     from protocol.signposting import signposting
@@ -225,7 +225,7 @@ class ProtocolCaseWorkflow:
         not allow passes here so that the handler can record the refusal.)"""
         if self._state is None:
             raise ApplicationError("the case is still opening; try again in a moment", type="Refused")
-        if lifecycle.not_permitted(self._state, command) is None:
+        if authority.not_permitted(self._state, command) is None:
             reason = lifecycle.refusal(self._state, command, workflow.now())
             if reason is not None:
                 raise ApplicationError(reason, type="Refused")
@@ -233,7 +233,7 @@ class ProtocolCaseWorkflow:
     async def _command(self, command: CaseCommand) -> CommandResult:
         async with self._lock:
             now = workflow.now()
-            denied = lifecycle.not_permitted(self._case, command)
+            denied = authority.not_permitted(self._case, command)
             if denied is not None:
                 await self._carry_out(lifecycle.refused(self._case, command, denied, now, self._policy))
                 raise ApplicationError(denied, type="NotPermitted", non_retryable=True)

@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
         Subject,
         Verdict,
     )
-    from protocol import enforcement
+    from protocol import authority, enforcement
     from workflows.case import ProtocolCaseWorkflow
 
 # Reads and writes of Postgres must land: retry without limit, backing off to a minute.
@@ -52,7 +52,7 @@ async def _verdict(subject: Subject) -> Verdict:
 class EnforcementCheckWorkflow:
     @workflow.run
     async def run(self, request: CheckRequest) -> CheckResult:
-        denied = enforcement.may_check(request.actor)
+        denied = authority.may_check(request.actor)
         if denied is not None:
             raise ApplicationError(denied, type="NotPermitted", non_retryable=True)
         verdict = await _verdict(request.subject)

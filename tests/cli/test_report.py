@@ -47,7 +47,7 @@ from models.messages import PersistStep
 from models.records import Conviction, CriminalRecord, ImmigrationStatus, ImmigrationStatusRecord
 from models.referral import Referral
 from models.tables import EnforcementCheckRow
-from protocol import lifecycle
+from protocol import authority, lifecycle
 from protocol.intake import parse_referral
 from protocol.policy import policy
 from protocol.screening import screen
@@ -425,7 +425,7 @@ def build(plan: Plan, store: CaseStore, template: Referral) -> None:
             assert ticked is not None, f"case {plan.n}: the clock changed nothing at +{offset}"
             state = persist(ticked, now)
             continue
-        assert lifecycle.not_permitted(state, cmd) is None
+        assert authority.not_permitted(state, cmd) is None
         assert lifecycle.refusal(state, cmd, now) is None, (
             plan.n,
             offset,

@@ -9,7 +9,8 @@ import pytest
 
 from models.case import Actor, ActorRole, DecisionKind, Outcome, Phase
 from models.enforcement import CheckOnRecord, EnforcementAction, HoldMatch, Subject, SubjectKind, Verdict
-from protocol.enforcement import PersonSpec, action_refusal, decide, may_check, parse_person
+from protocol.authority import may_check
+from protocol.enforcement import PersonSpec, action_refusal, decide, parse_person
 
 TODAY = date(2026, 11, 21)
 ENFORCER = Actor(role=ActorRole.enforcement, id="ENF-3")

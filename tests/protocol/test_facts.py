@@ -27,7 +27,7 @@ from models.case import (
     Signpost,
 )
 from models.records import ImmigrationStatus
-from protocol import facts, lifecycle
+from protocol import authority, facts, lifecycle
 from protocol.intake import parse_referral
 from protocol.lifecycle import Step
 from protocol.policy import policy
@@ -59,7 +59,7 @@ def protected() -> CaseState:
 
 
 def do(state: CaseState, command: CaseCommand, now: datetime = T0) -> Step:
-    assert lifecycle.not_permitted(state, command) is None
+    assert authority.not_permitted(state, command) is None
     assert lifecycle.refusal(state, command, now) is None
     return lifecycle.apply_command(state, command, now, POLICY)
 
@@ -169,7 +169,7 @@ def test_facts_are_numbered_in_order() -> None:
 @pytest.mark.parametrize("actor", [OFFICER, POLICE])
 def test_officers_and_police_may_report_a_fact(actor: Actor) -> None:
     assert (
-        lifecycle.not_permitted(
+        authority.not_permitted(
             protected(), report(FactKind.relationship_ended, FactSource.perpetrator, actor)
         )
         is None
@@ -178,20 +178,20 @@ def test_officers_and_police_may_report_a_fact(actor: Actor) -> None:
 
 @pytest.mark.parametrize("actor", [SUPERVISOR, ENFORCER])
 def test_supervisors_and_enforcement_may_not_report_a_fact(actor: Actor) -> None:
-    assert lifecycle.not_permitted(
+    assert authority.not_permitted(
         protected(), report(FactKind.relationship_ended, FactSource.perpetrator, actor)
     )
 
 
 def test_police_of_another_force_may_not_report_a_fact() -> None:
     command = report(FactKind.person_left_uk, FactSource.police, by=OTHER_POLICE)
-    assert "own force" in (lifecycle.not_permitted(protected(), command) or "")
+    assert "own force" in (authority.not_permitted(protected(), command) or "")
 
 
 @pytest.mark.parametrize("actor", [POLICE, SUPERVISOR, ENFORCER])
 def test_only_an_officer_may_verify_a_fact(actor: Actor) -> None:
     state = do(protected(), report(FactKind.person_left_uk, FactSource.perpetrator)).state
-    denied = lifecycle.not_permitted(state, verify(1, by=actor))
+    denied = authority.not_permitted(state, verify(1, by=actor))
     assert denied is not None and "only officer" in denied
 
 

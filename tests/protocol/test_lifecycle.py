@@ -45,7 +45,7 @@ from models.case import (
 )
 from models.records import ImmigrationStatus
 from models.referral import Referral
-from protocol import lifecycle
+from protocol import authority, lifecycle
 from protocol.intake import parse_referral
 from protocol.lifecycle import Step
 from protocol.policy import policy
@@ -111,7 +111,7 @@ def protected(*indicators: ExclusionIndicator) -> CaseState:
 
 def do(state: CaseState, command: CaseCommand, now: datetime = T0) -> Step:
     """Carry out a command the way the workflow does, insisting that it is permitted and possible."""
-    assert lifecycle.not_permitted(state, command) is None
+    assert authority.not_permitted(state, command) is None
     assert lifecycle.refusal(state, command, now) is None
     return lifecycle.apply_command(state, command, now, POLICY)
 
@@ -718,13 +718,13 @@ def test_police_of_another_force_may_not_update_or_withdraw() -> None:
         PoliceUpdate(actor=OTHER_POLICE, investigation=InvestigationStatus.charged),
         Withdrawal(actor=OTHER_POLICE, reason="made in error"),
     ):
-        reason = lifecycle.not_permitted(state, command)
+        reason = authority.not_permitted(state, command)
         assert reason is not None and "their own force referred" in reason
 
 
 def test_police_without_a_force_code_may_not_update() -> None:
     nameless = Actor(role=ActorRole.police, id="PC-1")
-    assert lifecycle.not_permitted(protected(), PoliceUpdate(actor=nameless, person_charged=True)) is not None
+    assert authority.not_permitted(protected(), PoliceUpdate(actor=nameless, person_charged=True)) is not None
 
 
 @pytest.mark.parametrize("actor", [POLICE, SUPERVISOR, ENFORCER])
@@ -733,7 +733,7 @@ def test_only_an_officer_records_contact_and_applications(actor: Actor) -> None:
     contact = ContactRecord(actor=actor, result=ContactResult.reached)
     app = ApplicationEvent(actor=actor, route=Route.other, stage=ApplicationStage.submitted)
     for command in (contact, app):
-        reason = lifecycle.not_permitted(state, command)
+        reason = authority.not_permitted(state, command)
         assert reason is not None and reason.startswith("only officer may do this")
 
 
@@ -743,7 +743,7 @@ def test_only_a_supervisor_decides_exclusion_and_release(actor: Actor) -> None:
     exclusion = ExclusionDecision(actor=actor, verdict="override", reason="victim of trafficking first")
     release = ReleaseDecision(actor=actor, reason="no grounds remain after engagement")
     for command in (exclusion, release):
-        reason = lifecycle.not_permitted(state, command)
+        reason = authority.not_permitted(state, command)
         assert reason is not None and reason.startswith("only supervisor may do this")
 
 
@@ -761,7 +761,7 @@ def test_only_a_supervisor_decides_exclusion_and_release(actor: Actor) -> None:
     ],
 )
 def test_enforcement_may_do_nothing_but_the_check(command: CaseCommand) -> None:
-    assert lifecycle.not_permitted(protected(CUSTODIAL), command) is not None
+    assert authority.not_permitted(protected(CUSTODIAL), command) is not None
 
 
 def test_enforcement_check_on_a_protected_person_is_recorded_and_reported() -> None:
@@ -776,7 +776,7 @@ def test_enforcement_check_on_a_protected_person_is_recorded_and_reported() -> N
 def test_a_command_refused_for_who_gave_it_is_recorded() -> None:
     state = protected()
     command = ContactRecord(actor=POLICE, result=ContactResult.reached)
-    reason = lifecycle.not_permitted(state, command)
+    reason = authority.not_permitted(state, command)
     assert reason is not None
     step = lifecycle.refused(state, command, reason, T0, POLICY)
     [entry] = step.records

@@ -64,7 +64,7 @@ from models.case import (
 )
 from models.records import ImmigrationStatus
 from models.referral import Referral
-from protocol import facts, hold, lifecycle
+from protocol import authority, facts, hold, lifecycle
 from protocol.intake import parse_referral
 from protocol.lifecycle import Step
 from protocol.policy import policy
@@ -222,7 +222,7 @@ class CaseHistory(RuleBasedStateMachine):
 
     def command(self, command: CaseCommand, rescreen: dict[str, Any] | None = None) -> None:
         state = self.case
-        denied = lifecycle.not_permitted(state, command)
+        denied = authority.not_permitted(state, command)
         if denied is not None:
             step = lifecycle.refused(state, command, denied, self.now, POLICY)
             assert step.state.phase is state.phase and step.state.hold_grounds == state.hold_grounds
