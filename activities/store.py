@@ -33,7 +33,6 @@ class CaseStore:
         with Session(self.engine) as session, session.begin():
             if step.referral is not None:
                 self._open(session, step)
-            referral = step.referral or self._referral(session, step.case_id)
             self._project(session, step)
             if step.matched_home_office_ref:
                 session.execute(
@@ -49,8 +48,10 @@ class CaseStore:
                     else None
                 )
                 self.append_entry(session, step.case_id, entry, sealed)
-            for notice in step.notices:
-                self._queue(session, step.case_id, notice, referral, step.at)
+            if step.notices:  # routing needs the safe-contact details: open the sealed referral only then
+                referral = step.referral or self._referral(session, step.case_id)
+                for notice in step.notices:
+                    self._queue(session, step.case_id, notice, referral, step.at)
 
     def _open(self, session: Session, step: PersistStep) -> None:
         referral = step.referral

@@ -293,7 +293,6 @@ class CaseState(Message):
     investigation: InvestigationStatus = InvestigationStatus.reported
     person_is_suspect: bool = False
     person_charged: bool = False
-    protective_measures: list[str] = Field(default_factory=list)
     support_active: bool = False
     screening: Screening | None = None
     status_at_referral: ImmigrationStatus | None = None
@@ -302,17 +301,20 @@ class CaseState(Message):
     applications: list[Application] = Field(default_factory=list)
     pending: list[PendingDecision] = Field(default_factory=list)
     decisions: list[DecisionRecord] = Field(default_factory=list)
-    exclusion_overridden: bool = False
     contact: ContactSchedule
     engagement_ends_at: datetime | None = None
     hold_grounds: list[Ground] = Field(default_factory=list)
     hold_lifted_at: datetime | None = None
     closure: Closure | None = None
-    departed: bool = False
     facts: list[ReportedFact] = Field(default_factory=list)
     record_seq: int = 0
     notice_seq: int = 0
     revision: int = 0
+
+    @property
+    def exclusion_overridden(self) -> bool:
+        """A supervisor overrode an exclusion at some point and protection continued."""
+        return any(d.kind is DecisionKind.exclusion and d.verdict == "override" for d in self.decisions)
 
 
 class HoldView(Message):

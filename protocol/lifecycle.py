@@ -467,13 +467,6 @@ def refusal(state: CaseState, command: CaseCommand, now: datetime) -> str | None
 
 
 def _police_update_refusal(state: CaseState, update: PoliceUpdate) -> str | None:
-    changes = [
-        update.investigation,
-        update.protective_measures,
-        update.person_is_suspect,
-        update.person_charged,
-        update.trial_date,
-    ]
     unchanged = (
         update.investigation in (None, state.investigation)
         and not (update.protective_measures or "").strip()
@@ -481,7 +474,7 @@ def _police_update_refusal(state: CaseState, update: PoliceUpdate) -> str | None
         and update.person_charged in (None, state.person_charged)
         and update.trial_date is None
     )
-    if all(value is None for value in changes) or unchanged:
+    if unchanged:
         return (
             "the update changes nothing: give a new investigation status, protective measures, "
             "suspect/charge or a trial date"
@@ -583,7 +576,6 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
             )
             return change.done(f"{command.route.value} clock started")
         case DepartureRecord():
-            s.departed = True
             change.close(Outcome.departed, actor, command.note or "voluntary departure recorded")
             return change.done("departure recorded")
         case ExclusionDecision():
@@ -605,7 +597,6 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
             if command.verdict == "confirm":
                 change.close(Outcome.excluded, actor, command.reason)
                 return change.done("exclusion confirmed")
-            s.exclusion_overridden = True
             return change.done("exclusion overridden: protection continues")
         case ReleaseDecision():
             s.decisions.append(
@@ -693,7 +684,6 @@ def _fact_takes_effect(change: _Change, fact: ReportedFact, by: Actor) -> Step:
     """A verified fact: the person having left the UK closes the case as departed; any other fact is
     recorded and leaves the hold as it is."""
     if facts.closes_case(fact):
-        change.s.departed = True
         change.close(Outcome.departed, by, f"{facts.describe(fact)} verified: the person left the UK")
         return change.done(f"fact {fact.number} verified: the case closed as departed")
     return change.done(f"fact {fact.number} recorded: the hold is unchanged")
@@ -706,8 +696,7 @@ def _police_update(change: _Change, update: PoliceUpdate) -> Step:
         said.append(f"investigation {s.investigation.value} -> {update.investigation.value}")
         s.investigation = update.investigation
     if update.protective_measures:
-        s.protective_measures.append(update.protective_measures)
-        said.append("protective measures updated")
+        said.append("protective measures updated")  # the measures themselves: in the sealed note
     if update.trial_date is not None:
         ends = datetime.combine(update.trial_date, now.timetz()) + change.policy.witness_after_trial
         s.route_clocks.append(

@@ -99,9 +99,8 @@ class ProtocolCaseWorkflow:
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(OpenCase(case_id=self._case.case_id, state=self._case))
-        while (
-            self._undelivered
-        ):  # the outcome notices must reach the person and police, however long it takes
+        # the outcome notices must reach the person and police, however long that takes
+        while self._undelivered:
             await workflow.sleep(REDELIVER_AFTER)
             async with self._lock:
                 await self._deliver()

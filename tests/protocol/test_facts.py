@@ -106,7 +106,7 @@ def test_the_perpetrator_saying_she_left_the_uk_is_recorded_unverified_and_chang
 
     after = step.state
     assert after.phase is Phase.protection
-    assert after.closure is None and not after.departed
+    assert after.closure is None  # not departed: still open
     assert after.hold_grounds == before.hold_grounds
     [fact] = after.facts
     assert (fact.number, fact.kind, fact.source) == (1, FactKind.person_left_uk, FactSource.perpetrator)
@@ -203,7 +203,7 @@ def test_verifying_that_the_person_left_the_uk_closes_the_case_as_departed_by_th
     step = do(state, verify(1, by=OTHER_OFFICER), LATER)
 
     after = step.state
-    assert after.phase is Phase.closed and after.departed and after.hold_grounds == []
+    assert after.phase is Phase.closed and after.hold_grounds == []
     assert after.closure is not None
     assert after.closure.outcome is Outcome.departed and after.closure.by == OTHER_OFFICER
     fact = after.facts[0]

@@ -244,7 +244,7 @@ class CaseHistory(RuleBasedStateMachine):
                 state.hold_grounds,
                 state.pending,
             )
-            assert after.closure is None and after.departed == state.departed
+            assert after.closure is None
         self.carry(step, command)
         if step.rescreen:
             assert rescreen is not None
