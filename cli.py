@@ -117,9 +117,9 @@ JsonOption = typer.Option(False, "--json", help="Print JSON instead of a table."
 # --- plumbing ------------------------------------------------------------------------------------
 
 
-def _settings() -> Settings:
+def _settings(find_stack: bool = True) -> Settings:
     try:
-        return load_settings()
+        return load_settings(find_stack=find_stack)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in error.errors()
@@ -196,7 +196,7 @@ def stack_run() -> None:
     """Start Postgres, the Temporal dev server and the worker, all under .data/; Ctrl-C stops them."""
     from service.stack import run_stack
 
-    raise typer.Exit(run_stack(_settings()))
+    raise typer.Exit(run_stack(_settings(find_stack=False)))
 
 
 @app.command("worker")
@@ -412,16 +412,6 @@ def _words(code: str) -> str:
     return code.replace("_", " ")
 
 
-def _row_json(row: CaseRow) -> dict[str, Any]:
-    view = dict(row.view) if row.view else {}
-    view.setdefault("case_id", row.case_id)
-    view.setdefault("phase", row.phase)
-    view.setdefault("hold", {"active": row.hold_active, "grounds": row.hold_grounds})
-    view.setdefault("outcome", row.outcome)
-    view.setdefault("next_contact_due", row.next_contact_due.isoformat() if row.next_contact_due else None)
-    return view
-
-
 def _reader(actor: str | None) -> Actor:
     """Who is reading: an officer or a supervisor. Every read is recorded."""
     who = parse_actor(actor)
@@ -460,7 +450,7 @@ def case_show(
     referral = _circumstances(keys, row)
     notices = readmodel.case_notices(engine, row.case_id)
     if as_json:
-        data = _row_json(row)
+        data = dict(row.view)  # the workflow's view, written with the row in one transaction
         data["circumstances"] = referral
         data["notices"] = [
             {
@@ -490,7 +480,7 @@ def case_show(
         ]
         _print_json(data)
         return
-    view = _row_json(row)
+    view = row.view
     hold = "IN FORCE" if row.hold_active else "lifted"
     out.print(
         f"[bold]{row.case_id}[/]  {row.crime_type}  referred by {row.force_code} on {row.referred_at:%Y-%m-%d}"

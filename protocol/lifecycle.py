@@ -89,7 +89,7 @@ SHARED_BY_NOTICE: dict[NoticeKind, list[str]] = {
     NoticeKind.outcome: ["outcome of the case", "who decided, when and why"],
 }
 
-LIVE_ORDER = [
+PROGRESS = [  # how an investigation moves on; used to refuse going back
     InvestigationStatus.reported,
     InvestigationStatus.under_investigation,
     InvestigationStatus.suspect_arrested,
@@ -498,11 +498,11 @@ def _police_update_refusal(state: CaseState, update: PoliceUpdate) -> str | None
         if old is InvestigationStatus.appeal_pending and new is not InvestigationStatus.concluded:
             return "an appeal can only be concluded"
         if (
-            old in LIVE_ORDER
-            and new in LIVE_ORDER
+            old in PROGRESS
+            and new in PROGRESS
             and new is not InvestigationStatus.appeal_pending
             and old is not InvestigationStatus.appeal_pending
-            and LIVE_ORDER.index(new) < LIVE_ORDER.index(old)
+            and PROGRESS.index(new) < PROGRESS.index(old)
         ):
             return f"the investigation cannot go back from {old.value} to {new.value}"
     return None

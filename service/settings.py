@@ -101,10 +101,12 @@ def _read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Settings from the environment, then `.data/stack.env` for what the environment leaves unset."""
+def load_settings(*, find_stack: bool = True, **overrides: object) -> Settings:
+    """Settings from the environment, then `.data/stack.env` (where a running embedded stack listens) for
+    what the environment leaves unset. The stack itself starts with `find_stack=False`: that file is what
+    it writes, never what it reads."""
     data_dir = Path(str(overrides.get("data_dir", default_data_dir())))
-    stack = _read_env_file(data_dir / "stack.env")
+    stack = _read_env_file(data_dir / "stack.env") if find_stack else {}
     # the environment wins, under either of a setting's names
     merged = {k: v for k, v in stack.items() if k not in os.environ and f"MVP_{k}" not in os.environ}
     with _temporarily_set(merged):

@@ -226,11 +226,8 @@ class _Stack:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self.lock_fd = fd
-        if self.settings.stack_env_file.exists():
-            # Left by a stack that was killed. load_settings read it too, and its TEMPORAL_ADDRESS would
-            # outrank an MVP_TEMPORAL_ADDRESS set since: take the address from the environment alone.
-            self.settings.stack_env_file.unlink()
-            self.settings = self.settings.model_copy(update={"temporal_address": Settings().temporal_address})
+        # a stack.env left by a stack that was killed would point other terminals at nothing
+        self.settings.stack_env_file.unlink(missing_ok=True)
 
     def _refuse_leftover_temporal(self) -> None:
         sqlite = str(self.data_dir / "temporal.sqlite")
