@@ -924,9 +924,6 @@ def enforcement_check(
     """Is this person protected? Permitted exits 0; refused exits 3 with the case and the officer to
     contact. Every check is recorded; a refusal is reported to the case officer."""
     who = parse_actor(actor)
-    denied = authority.may_check(who)
-    if denied is not None:
-        raise Refused(f"Refused: {denied}.")
     try:
         spec = enforcement_rules.parse_person(person, datetime.now(UTC).date())
     except ValueError as error:

@@ -69,11 +69,6 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 ValueT = TypeVar("ValueT")
 
 
-def referral_problems(raw: object, now: datetime) -> list[str]:
-    """Every problem with a referral; empty when it can be accepted."""
-    return parse_referral(raw, now)[1]
-
-
 def parse_referral(raw: object, now: datetime) -> tuple[Referral | None, list[str]]:
     """The validated referral and no problems, or None and every problem found."""
     if now.tzinfo is None:
@@ -82,11 +77,6 @@ def parse_referral(raw: object, now: datetime) -> tuple[Referral | None, list[st
         return None, [_not_an_object("The referral", raw)]
     referral, problems = _validated(Referral, raw)
     return _accepted(referral, [*problems, *_referral_rule_problems(raw, now)])
-
-
-def records_problems(raw: object, now: datetime) -> list[str]:
-    """Every problem with a Home Office records file; empty when it can be accepted."""
-    return parse_records(raw, now)[1]
 
 
 def parse_records(raw: object, now: datetime) -> tuple[RecordsFile | None, list[str]]:

@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from protocol.intake import records_problems, referral_problems
+from protocol.intake import parse_records, parse_referral
+
+
+def referral_problems(raw: object, now: datetime) -> list[str]:
+    return parse_referral(raw, now)[1]
+
+
+def records_problems(raw: object, now: datetime) -> list[str]:
+    return parse_records(raw, now)[1]
+
 
 REPO = Path(__file__).parents[1]
 SHARED_EXAMPLES = REPO.parent / "shared" / "examples"

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from models.referral import CrimeType, Referral
-from protocol.intake import parse_referral, referral_problems
+from protocol.intake import parse_referral
+
+
+def referral_problems(raw: object, now: datetime) -> list[str]:
+    return parse_referral(raw, now)[1]
+
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from models.records import RecordsFile
-from protocol.intake import parse_records, records_problems
+from protocol.intake import parse_records
+
+
+def records_problems(raw: object, now: datetime) -> list[str]:
+    return parse_records(raw, now)[1]
+
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
