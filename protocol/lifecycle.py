@@ -535,7 +535,7 @@ _DEFAULT_CLOCK = {
 
 
 def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy: Policy) -> Step:
-    """Carry out a permitted, possible command (check `not_permitted` and `refusal` first)."""
+    """Carry out a permitted, possible command (check `authority.not_permitted` and `refusal` first)."""
     change = _Change(state, now, policy)
     s, actor = change.s, command.actor
     match command:
