@@ -9,7 +9,8 @@ COPY protocol protocol
 COPY models models
 COPY workflows workflows
 COPY activities activities
-COPY service service
+COPY infra infra
+COPY usecases usecases
 COPY migrations migrations
 COPY cli.py worker.py ./
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 mvp

@@ -1,6 +1,6 @@
 """`mvp`: the command line of the case service, grouped by who uses it.
 
-Each command is a thin adapter: it parses, calls one function, prints. Errors from `service.errors`
+Each command is a thin adapter: it parses, calls one function, prints. Errors from `infra.errors`
 are printed as sentences, without a traceback, with the exit code the error carries (bad input: 2).
 
 Every process exits through `os._exit` after flushing its output: the Temporal client's runtime can
@@ -26,6 +26,21 @@ from rich.console import Console
 from rich.table import Table
 from temporalio.client import Client
 
+from infra.chain import note_binding
+from infra.db import make_engine
+from infra.errors import (
+    DuplicateReferral,
+    InputError,
+    NotFound,
+    RecordTampered,
+    ReferralInvalid,
+    Refused,
+    ServiceError,
+    Unavailable,
+)
+from infra.keys import Keys, load_keys
+from infra.settings import Settings, load_settings
+from infra.temporal import connect
 from models.case import (
     Actor,
     ActorRole,
@@ -53,24 +68,9 @@ from models.tables import CaseRow
 from protocol import authority
 from protocol import enforcement as enforcement_rules
 from protocol.intake import parse_records, parse_referral
-from service import cases as case_ops
-from service import enforcement as enforcement_ops
-from service import readmodel
-from service.chain import note_binding
-from service.db import make_engine
-from service.errors import (
-    DuplicateReferral,
-    InputError,
-    NotFound,
-    RecordTampered,
-    ReferralInvalid,
-    Refused,
-    ServiceError,
-    Unavailable,
-)
-from service.keys import Keys, load_keys
-from service.settings import Settings, load_settings
-from service.temporal import connect
+from usecases import cases as case_ops
+from usecases import enforcement as enforcement_ops
+from usecases import readmodel
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Migrant Victims Protocol case service.")
 stack_app = typer.Typer(no_args_is_help=True, help="The embedded development stack.")
@@ -194,7 +194,7 @@ def _send(case_id: str, command: CaseCommand, as_json: bool) -> None:
 @stack_app.command("run")
 def stack_run() -> None:
     """Start Postgres, the Temporal dev server and the worker, all under .data/; Ctrl-C stops them."""
-    from service.stack import run_stack
+    from devstack.stack import run_stack
 
     raise typer.Exit(run_stack(_settings(find_stack=False)))
 
@@ -213,7 +213,7 @@ def worker_command() -> None:
 @db_app.command("migrate")
 def db_migrate() -> None:
     """Bring the schema at DATABASE_URL to the newest revision (Alembic; safe to run again)."""
-    from service.db import migrate
+    from infra.db import migrate
 
     settings = _settings()
     if not settings.database_url:
@@ -225,8 +225,8 @@ def db_migrate() -> None:
 @app.command("codec-server")
 def codec_server(host: str = typer.Option("127.0.0.1", help="Address to listen on.")) -> None:
     """Serve /decode and /encode for the Temporal UI, to holders of the codec bearer token only."""
-    from service.codec import EncryptionCodec
-    from service.codec_server import make_server
+    from infra.codec import EncryptionCodec
+    from infra.codec_server import make_server
 
     settings = _settings()
     keys = load_keys(settings)
@@ -249,7 +249,7 @@ def audit_verify(
     as_json: bool = JsonOption,
 ) -> None:
     """Recompute the record's hash chain and name the first broken entry of any case."""
-    from service.audit import verify
+    from usecases.audit import verify
 
     reports = verify(make_engine(_settings(), pooled=False), case_id.strip().upper() if case_id else None)
     if case_id and not reports:
@@ -334,7 +334,7 @@ def keys_rotate() -> None:
     """Add a new current key to the key file; old keys stay so running cases' payloads still open.
     Restart the worker and the codec server afterwards. (With MVP_ENCRYPTION_KEYS, put the new
     `id:key` first instead.)"""
-    from service.keys import rotate_key_file
+    from infra.keys import rotate_key_file
 
     settings = _settings()
     if settings.encryption_keys is not None:
@@ -684,7 +684,7 @@ def report_command(
     Read from Postgres; the read is recorded in the access log."""
     from protocol.policy import policy
     from protocol.statistics import FIGURE_NAMES, LABELS
-    from service.report import build_report, parse_grouping, parse_period
+    from usecases.report import build_report, parse_grouping, parse_period
 
     if as_json and as_csv:
         raise InputError("Give --json or --csv, not both.")

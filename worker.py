@@ -14,10 +14,10 @@ from activities.enforcement import EnforcementActivities
 from activities.notify import MailboxChannel, NoticeActivities, NoticeChannel, NotifyChannel
 from activities.records import HttpRecords, PostgresRecords, RecordsActivities, RecordsSource
 from activities.store import CaseStore
-from service.db import make_engine
-from service.keys import Keys, load_keys
-from service.settings import Settings
-from service.temporal import connect, make_worker
+from infra.db import make_engine
+from infra.keys import Keys, load_keys
+from infra.settings import Settings
+from infra.temporal import connect, make_worker
 
 log = logging.getLogger("mvp.worker")
 

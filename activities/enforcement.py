@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col
 from temporalio import activity
 
+from infra.keys import Keys
 from models.case import DecisionKind, Outcome, Phase
 from models.enforcement import (
     ActionRecorded,
@@ -50,7 +51,6 @@ from models.tables import (
     ImmigrationStatusRow,
     RecordRow,
 )
-from service.keys import Keys
 
 
 class EnforcementActivities:

@@ -22,10 +22,10 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 from temporalio import activity
 
+from infra.keys import Keyring
 from models.messages import Delivered, DeliverNotices
 from models.tables import OutboxRow
 from protocol.notices import INTERNAL, render
-from service.keys import Keyring
 
 
 class NoticeChannel(Protocol):

@@ -10,10 +10,10 @@ from datetime import datetime
 from sqlalchemy import Engine, delete, select, update
 from sqlmodel import Session, col
 
+from infra.keys import Keys
 from models.case import RecordEntry
 from models.tables import CaseRow, EnforcementCheckReasonRow, EnforcementCheckRow, HoldRow, NoteRow, OutboxRow
 from protocol.policy import policy
-from service.keys import Keys
 
 
 @dataclass(frozen=True)

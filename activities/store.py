@@ -14,13 +14,13 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from infra.chain import CHAINED_FIELDS, GENESIS, entry_hash, note_binding, note_digest
+from infra.keys import Keys
 from models.case import Notice, RecordEntry
 from models.messages import PersistStep
 from models.referral import Referral
 from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow
 from protocol.notices import SUPPRESSED, route, undeliverable
-from service.chain import CHAINED_FIELDS, GENESIS, entry_hash, note_binding, note_digest
-from service.keys import Keys
 
 
 class CaseStore:

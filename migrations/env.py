@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from service.db.alembic_config (DATABASE_URL)."""
+"""Alembic environment: the URL comes from infra.db.alembic_config (DATABASE_URL)."""
 
 from __future__ import annotations
 

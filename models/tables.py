@@ -3,7 +3,7 @@ record, the notice outbox, and the Home Office reference records. The schema cha
 Alembic (`migrations/`).
 
 Personal data is never stored in clear here except in the Home Office's own reference records:
-a referral is kept sealed (AES-GCM, `service.keys`) and holds are found by keyed hashes.
+a referral is kept sealed (AES-GCM, `infra.keys`) and holds are found by keyed hashes.
 """
 
 from __future__ import annotations

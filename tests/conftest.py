@@ -24,11 +24,11 @@ from temporalio.client import Client
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 from temporalio.worker import Worker
 
+from infra.codec import data_converter
+from infra.db import engine_for, migrate
+from infra.keys import Keyring, Keys
+from infra.settings import Settings
 from models import search_attributes as attrs
-from service.codec import data_converter
-from service.db import engine_for, migrate
-from service.keys import Keyring, Keys
-from service.settings import Settings
 
 BIN = Path(sys.executable).parent
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -120,7 +120,7 @@ async def running(
     client: Client, temporal_env: WorkflowEnvironment, settings: Settings, keys: Keys, engine: Engine
 ) -> AsyncIterator[Running]:
     """A worker on a fresh task queue, with the real activities against the test's database."""
-    from service.temporal import make_worker
+    from infra.temporal import make_worker
     from worker import build_activities
 
     with httpx.Client() as http, ThreadPoolExecutor(max_workers=8) as executor:

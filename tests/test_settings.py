@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.settings import load_settings
+from infra.settings import load_settings
 
 
 @pytest.fixture

@@ -19,13 +19,13 @@ from sqlmodel import Session
 from activities.notify import NoticeActivities, NotifyChannel
 from activities.records import HttpRecords, PostgresRecords, load_records
 from activities.store import CaseStore
+from infra.keys import Keys
 from models.case import Recipient
 from models.messages import DeliverNotices, LookUpPerson, PersistStep
 from models.tables import OutboxRow
 from protocol import lifecycle
 from protocol.intake import parse_records
 from protocol.policy import policy
-from service.keys import Keys
 from tests.conftest import EXAMPLES
 from tests.workflows.test_intake import OFFICER, example_referral
 

@@ -10,11 +10,11 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from cli import run
-from service import cases
-from service.audit import verify
 from tests.cli.test_cli import cli_env
 from tests.conftest import Running
 from tests.workflows.test_intake import OFFICER, open_case
+from usecases import cases
+from usecases.audit import verify
 
 
 async def test_postgres_refuses_to_update_or_delete_a_record_entry(running: Running) -> None:
@@ -74,8 +74,8 @@ def test_keys_rotate_adds_a_current_key_and_keeps_the_old(
 ) -> None:
     import json
 
-    from service.keys import ensure_development_keys, load_keys
-    from service.settings import Settings
+    from infra.keys import ensure_development_keys, load_keys
+    from infra.settings import Settings
 
     key_file = tmp_path / "keys.json"
     assert ensure_development_keys(key_file)
@@ -94,9 +94,9 @@ def test_keys_rotate_adds_a_current_key_and_keeps_the_old(
 
 
 def test_production_refuses_to_run_without_its_keys(tmp_path: Path) -> None:
-    from service.errors import Unavailable
-    from service.keys import ensure_development_keys, load_keys
-    from service.settings import Settings
+    from infra.errors import Unavailable
+    from infra.keys import ensure_development_keys, load_keys
+    from infra.settings import Settings
 
     ensure_development_keys(tmp_path / "keys.json")  # a development key file lying about is not enough
     production = Settings(
@@ -113,7 +113,7 @@ def test_production_refuses_to_run_without_its_keys(tmp_path: Path) -> None:
 def test_production_refuses_the_development_mailbox_and_placeholder_secrets(tmp_path: Path) -> None:
     from pydantic import ValidationError
 
-    from service.settings import Settings
+    from infra.settings import Settings
 
     with pytest.raises(ValidationError, match="Notify-style API"):
         Settings(data_dir=tmp_path, env="production")

@@ -9,14 +9,14 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from activities.retention import due_for_purge, purge_case
+from infra.errors import Refused
 from models.case import Withdrawal
 from models.tables import CaseRow, HoldRow, OutboxRow
 from protocol.policy import policy
-from service import cases
-from service.audit import verify
-from service.errors import Refused
 from tests.conftest import Running
 from tests.workflows.test_intake import OFFICER, example_referral, load_example_records, open_case
+from usecases import cases
+from usecases.audit import verify
 
 
 async def test_purge_removes_personal_data_of_long_closed_cases_only(running: Running) -> None:

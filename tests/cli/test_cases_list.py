@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from models.tables import CaseRow
-from tests.cli.inprocess import mvp, point_cli_at
+from tests.support.inprocess import mvp, point_cli_at
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 DAY = timedelta(days=1)

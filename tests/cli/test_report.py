@@ -26,6 +26,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from activities.store import CaseStore
+from infra.db import engine_for
+from infra.keys import Keyring, Keys
 from models.case import (
     Actor,
     ActorRole,
@@ -52,10 +54,8 @@ from protocol.intake import parse_referral
 from protocol.policy import policy
 from protocol.screening import screen
 from protocol.signposting import signposting
-from service.db import engine_for
-from service.keys import Keyring, Keys
-from tests.cli.inprocess import mvp, point_cli_at
 from tests.conftest import EXAMPLES
+from tests.support.inprocess import mvp, point_cli_at
 
 POLICY = policy()
 OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from temporalio.client import Client
 
-from tests.e2e.stack_helpers import BIN, REPO_ROOT, StackPorts, processes_using, running_stack
+from tests.support.stack import BIN, REPO_ROOT, StackPorts, processes_using, running_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -17,16 +17,16 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.history.v1 import History
 from temporalio.client import Client
 
+from infra.codec import ENCODING, KEY_ID, EncryptionCodec, data_converter
+from infra.codec_server import make_server, serve_in_thread
+from infra.errors import Refused
+from infra.keys import Keyring, Keys
+from infra.temporal import make_worker
 from models.case import Actor, ActorRole, ContactRecord, ContactResult, PoliceUpdate
 from models.referral import Referral
-from service import cases
-from service.codec import ENCODING, KEY_ID, EncryptionCodec, data_converter
-from service.codec_server import make_server, serve_in_thread
-from service.errors import Refused
-from service.keys import Keyring, Keys
-from service.temporal import make_worker
 from tests.conftest import Running
 from tests.workflows.test_intake import OFFICER, example_referral
+from usecases import cases
 from worker import build_activities
 
 POLICE = Actor(role=ActorRole.police, id="WMP-4471", force="WMP")

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from activities.records import PostgresRecords, load_records
 from activities.retention import purge_case
+from infra.errors import Refused
 from models.case import (
     Actor,
     ActorRole,
@@ -46,10 +47,9 @@ from models.tables import (
 )
 from protocol.enforcement import parse_person
 from protocol.policy import policy
-from service import cases, enforcement
-from service.errors import Refused
 from tests.conftest import Running
 from tests.workflows.test_intake import OFFICER, example_referral, load_example_records, open_case
+from usecases import cases, enforcement
 
 ENFORCER = Actor(role=ActorRole.enforcement, id="ENF-3")
 SUPERVISOR = Actor(role=ActorRole.supervisor, id="SUP-7")

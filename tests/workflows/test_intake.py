@@ -13,15 +13,15 @@ from sqlmodel import Session
 from temporalio import activity
 
 from activities.store import CaseStore
+from infra.errors import DuplicateReferral
+from infra.temporal import make_worker
 from models.case import Actor, ActorRole, Phase
 from models.messages import PersistStep
 from models.referral import Referral
 from models.tables import CaseRow, HoldRow, RecordRow
 from protocol.intake import parse_records, parse_referral
-from service import cases
-from service.errors import DuplicateReferral
-from service.temporal import make_worker
 from tests.conftest import EXAMPLES, Running
+from usecases import cases
 from worker import build_activities
 
 OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")

@@ -22,6 +22,7 @@ from rich.console import Console
 
 import cli
 from activities.records import load_records
+from infra.errors import Refused
 from models.case import (
     Actor,
     ActorRole,
@@ -46,11 +47,10 @@ from models.records import Conviction, CriminalRecord, ImmigrationStatus, Immigr
 from models.referral import Referral
 from protocol.contact import MEETS_CONTACT
 from protocol.lifecycle import APPLICATION_FOLLOWS
-from service import cases, readmodel
-from service.errors import Refused
 from tests.cli.test_cli import cli_env
 from tests.conftest import Running
 from tests.workflows.test_intake import example_referral
+from usecases import cases, readmodel
 
 SEED = 20211201
 CASES = 16

@@ -17,8 +17,8 @@ from pathlib import Path
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from service.codec import data_converter
-from service.keys import Keyring
+from infra.codec import data_converter
+from infra.keys import Keyring
 from workflows.case import ProtocolCaseWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"

@@ -18,16 +18,16 @@ from temporalio.exceptions import ApplicationError
 from activities.notify import NoticeActivities
 from activities.records import PostgresRecords, RecordsActivities
 from activities.store import CaseStore
+from infra.temporal import make_worker
 from models.case import Phase, Withdrawal
 from models.messages import LookUpPerson, PersistStep, RecordsFound
 from models.records import ImmigrationStatus
 from models.tables import OutboxRow, RecordRow
 from protocol import lifecycle
 from protocol.policy import policy
-from service import cases
-from service.temporal import make_worker
 from tests.conftest import Running
 from tests.workflows.test_intake import OFFICER, example_referral, load_example_records
+from usecases import cases
 from worker import build_activities
 
 

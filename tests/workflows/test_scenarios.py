@@ -1,6 +1,6 @@
 """The Review's case studies, lived through months of simulated time.
 
-Each test drives the real `ProtocolCaseWorkflow` through `service.cases` exactly as the CLI does,
+Each test drives the real `ProtocolCaseWorkflow` through `usecases.cases` exactly as the CLI does,
 fast-forwards that one case's clock with `env.fast_forward`, and then checks what a caseworker, an
 advocate and a data protection officer would each look at: the outcome, the notices in the outbox (who,
 what, through which channel), the append-only case record (actions, and for each sharing what, with whom
@@ -23,6 +23,11 @@ from temporalio.client import Client
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
 from activities.records import load_records
+from infra.codec import data_converter
+from infra.errors import Refused
+from infra.keys import Keys
+from infra.settings import Settings
+from infra.temporal import make_worker
 from models import search_attributes as attrs
 from models.case import (
     Actor,
@@ -54,14 +59,9 @@ from models.records import (
 from models.referral import CrimeType, Dependant, PersonRole, Referral
 from models.tables import CaseRow, HoldRow, OutboxRow, RecordRow
 from protocol.enforcement import parse_person
-from service import audit, cases, enforcement, readmodel
-from service.codec import data_converter
-from service.errors import Refused
-from service.keys import Keys
-from service.settings import Settings
-from service.temporal import make_worker
 from tests.conftest import BIN, Running
 from tests.workflows.test_intake import example_referral, load_example_records
+from usecases import audit, cases, enforcement, readmodel
 from worker import build_activities
 
 POLICE = Actor(role=ActorRole.police, id="WMP-4471", force="WMP")

@@ -15,13 +15,13 @@ from sqlalchemy import Engine, Text, cast, inspect, select
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col
 
+from infra.errors import InputError
 from models.case import ApplicationStage, Outcome
 from models.records import ImmigrationStatus
 from models.tables import CaseRow, EnforcementActionRow, EnforcementCheckRow
 from protocol import statistics
 from protocol.policy import Policy
 from protocol.statistics import ApplicationFact, CaseFacts, EnforcementFact, EnforcementKind, Grouping
-from service.errors import InputError
 
 GROUPINGS = ", ".join(g.value for g in Grouping)
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 from sqlmodel import Session
 
+from infra.chain import CHAINED_FIELDS, GENESIS, entry_hash, note_digest
 from models.tables import CaseRow, NoteRow, RecordRow
-from service.chain import CHAINED_FIELDS, GENESIS, entry_hash, note_digest
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from sqlalchemy.pool import NullPool
 from sqlmodel import create_engine
 
-from service.errors import Unavailable
-from service.settings import REPO_ROOT, Settings
+from infra.errors import Unavailable
+from infra.settings import REPO_ROOT, Settings
 
 
 def sqlalchemy_url(url: str) -> str:

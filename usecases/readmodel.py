@@ -9,10 +9,10 @@ from enum import StrEnum
 from sqlalchemy import Engine, and_, case, select
 from sqlmodel import Session
 
+from infra.errors import InputError, NotFound
 from models.case import DecisionKind, Outcome, Phase
 from models.referral import CrimeType
 from models.tables import AccessRow, CaseRow, NoteRow, OutboxRow, RecordRow
-from service.errors import InputError, NotFound
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import temporalio.converter
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from service.keys import Keyring
+from infra.keys import Keyring
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"

@@ -19,7 +19,7 @@ from typing import Any
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
-from service.codec import EncryptionCodec
+from infra.codec import EncryptionCodec
 
 log = logging.getLogger("mvp.codec")
 

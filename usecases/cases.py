@@ -1,6 +1,6 @@
 """What the CLI asks of the case workflows: start a case, send a command, ask its state.
 
-Every function takes a connected client and raises only `service.errors` exceptions, so the CLI (and
+Every function takes a connected client and raises only `infra.errors` exceptions, so the CLI (and
 the tests) can say what went wrong in a sentence.
 """
 
@@ -22,13 +22,13 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from infra.errors import DuplicateReferral, NotFound, Refused, Unavailable
+from infra.keys import Keys
 from models import search_attributes as attrs
 from models.case import Actor, CaseCommand, CaseView, CommandResult, OpenCase, Phase
 from models.referral import Referral
 from protocol import authority
 from protocol.policy import CURRENT_VERSION
-from service.errors import DuplicateReferral, NotFound, Refused, Unavailable
-from service.keys import Keys
 from workflows.case import ProtocolCaseWorkflow
 
 UPDATES: dict[str, str] = {

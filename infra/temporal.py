@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from service.codec import data_converter
-from service.errors import Unavailable
-from service.keys import Keyring
-from service.settings import Settings
+from infra.codec import data_converter
+from infra.errors import Unavailable
+from infra.keys import Keyring
+from infra.settings import Settings
 
 
 async def connect(settings: Settings, keyring: Keyring) -> Client:

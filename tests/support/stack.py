@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psutil
 
-from service.stack import READY_LINE
+from devstack.stack import READY_LINE
 
 BIN = Path(sys.executable).parent
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from service.errors import Unavailable
-from service.settings import Settings
+from infra.errors import Unavailable
+from infra.settings import Settings
 
 NONCE_BYTES = 12
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"

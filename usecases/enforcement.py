@@ -2,7 +2,7 @@
 
 The person is hashed here, at the edge, with the same keyed hash the holds are stored under
 (`Keys.identity_hash`, which normalises case and spacing): no name, date of birth or Home Office
-reference reaches Temporal, even encrypted. Every function raises only `service.errors` exceptions.
+reference reaches Temporal, even encrypted. Every function raises only `infra.errors` exceptions.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from infra.errors import InputError, Refused, Unavailable
+from infra.keys import Keys
 from models.case import Actor
 from models.enforcement import (
     ActionRequest,
@@ -28,8 +30,6 @@ from models.enforcement import (
 )
 from protocol import authority
 from protocol.enforcement import PersonSpec
-from service.errors import InputError, Refused, Unavailable
-from service.keys import Keys
 from workflows.enforcement import EnforcementActionWorkflow, EnforcementCheckWorkflow
 
 ANSWER_WITHIN = timedelta(seconds=60)

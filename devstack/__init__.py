@@ -1,0 +1,1 @@
+"""The embedded development stack (`make run`)."""
