@@ -9,6 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
 
 from activities.enforcement import EnforcementActivities
 from activities.notify import MailboxChannel, NoticeActivities, NoticeChannel, NotifyChannel
@@ -17,7 +19,9 @@ from activities.store import CaseStore
 from infra.db import make_engine
 from infra.keys import Keys, load_keys
 from infra.settings import Settings
-from infra.temporal import connect, make_worker
+from infra.temporal import connect
+from workflows.case import ProtocolCaseWorkflow
+from workflows.enforcement import EnforcementActionWorkflow, EnforcementCheckWorkflow
 
 log = logging.getLogger("mvp.worker")
 
@@ -44,6 +48,19 @@ def build_activities(settings: Settings, engine: Engine, keys: Keys, http: httpx
         enforcement.load_check,
         enforcement.record_action,
     ]
+
+
+def make_worker(
+    client: Client, task_queue: str, activities: list[object], executor: ThreadPoolExecutor
+) -> Worker:
+    """The case worker: the case workflow, the enforcement workflows and every activity, on one task queue."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[ProtocolCaseWorkflow, EnforcementCheckWorkflow, EnforcementActionWorkflow],
+        activities=activities,  # type: ignore[arg-type]
+        activity_executor=executor,
+    )
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:

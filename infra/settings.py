@@ -40,8 +40,10 @@ class Settings(BaseSettings):
     encryption_keys: SecretStr | None = None
     key_file: Path | None = None  # default: <data_dir>/keys.json in development
     identity_key: SecretStr | None = None  # keyed hash of identities: case ids, hold look-ups
-    codec_token: SecretStr | None = None  # bearer token of the codec server
-    codec_port: int = 8234
+    codec_token: SecretStr | None = None  # unused since the codec moved into the API; kept for old key files
+    # The case API and, in development, the token issuer the API trusts (its tokens are refused in production).
+    api_port: int = 8235
+    issuer_port: int = 8236
 
     # Adapters
     records_source: Literal["postgres", "http"] = "postgres"
@@ -60,7 +62,7 @@ class Settings(BaseSettings):
                 "production sends notices through a Notify-style API: set MVP_NOTIFY_CHANNEL=http, "
                 "MVP_NOTIFY_URL and MVP_NOTIFY_API_KEY (the development mailbox is refused)"
             )
-        for name in ("codec_token", "notify_api_key", "encryption_keys", "identity_key"):
+        for name in ("notify_api_key", "encryption_keys", "identity_key"):
             secret = getattr(self, name)
             if secret is not None and _is_placeholder(secret.get_secret_value()):
                 raise ValueError(f"MVP_{name.upper()} looks like a placeholder; set a real secret")

@@ -27,6 +27,8 @@ class ActorRole(StrEnum):
     officer = "officer"
     supervisor = "supervisor"
     enforcement = "enforcement"
+    records_admin = "records_admin"  # loads Home Office reference records
+    auditor = "auditor"  # data protection: reads the access log and the enforcement checks
     system = "system"  # the workflow itself: timers, screening
 
 
@@ -472,3 +474,21 @@ class CommandResult(Message):
     case_id: str
     accepted: str
     view: CaseView
+
+
+# Each case command's message, by its kind (the rest of each command's description: models.registry).
+COMMAND_MODELS: dict[str, type[Command]] = {
+    model.model_fields["kind"].default: model
+    for model in (
+        PoliceUpdate,
+        Withdrawal,
+        ContactRecord,
+        ApplicationEvent,
+        RouteStarted,
+        DepartureRecord,
+        ExclusionDecision,
+        ReleaseDecision,
+        FactReported,
+        FactVerified,
+    )
+}

@@ -8,20 +8,12 @@ teams only ask whether a person is protected; only officers and supervisors read
 from __future__ import annotations
 
 from models.case import Actor, ActorRole, CaseCommand, CaseState
+from models.registry import COMMANDS
 
-# Commands on a case, by their kind.
+# Commands on a case, by their kind: as the registry names them, and the enforcement check's signal.
 MAY: dict[str, frozenset[ActorRole]] = {
-    "police_update": frozenset({ActorRole.police, ActorRole.officer}),
-    "withdrawal": frozenset({ActorRole.police, ActorRole.officer, ActorRole.supervisor}),
-    "contact": frozenset({ActorRole.officer}),
-    "application": frozenset({ActorRole.officer}),
-    "route_started": frozenset({ActorRole.officer}),
-    "departure": frozenset({ActorRole.officer}),
-    "exclusion_decision": frozenset({ActorRole.supervisor}),
-    "release_decision": frozenset({ActorRole.supervisor}),
+    **{kind: frozenset(ActorRole(role) for role in spec.roles) for kind, spec in COMMANDS.items()},
     "enforcement_check": frozenset({ActorRole.enforcement, ActorRole.system}),
-    "fact_reported": frozenset({ActorRole.officer, ActorRole.police}),
-    "fact_verified": frozenset({ActorRole.officer}),
 }
 
 
@@ -50,6 +42,40 @@ def may_read(actor: Actor) -> str | None:
     """Cases, the case list and the statistics are read by officers and supervisors (and each read is logged)."""
     if actor.role not in (ActorRole.officer, ActorRole.supervisor):
         return f"only officers and supervisors read cases; you are {actor.role.value}"
+    return None
+
+
+def may_read_case(actor: Actor, force_code: str) -> str | None:
+    """One case: officers and supervisors in full; police a summary of a case their own force referred."""
+    if actor.role is ActorRole.police:
+        if actor.force != force_code:
+            return (
+                "police may only read cases their own force referred; this case was referred by another force"
+            )
+        return None
+    return may_read(actor)
+
+
+def may_load_records(actor: Actor) -> str | None:
+    """Loading Home Office reference records is an action of its own role (PROTOCOL.md §2)."""
+    if actor.role is not ActorRole.records_admin:
+        return f"only a records administrator loads Home Office records; you are {actor.role.value}"
+    return None
+
+
+def may_audit(actor: Actor) -> str | None:
+    """The record's verification, the access log and the enforcement checks: supervisors and data protection."""
+    if actor.role not in (ActorRole.supervisor, ActorRole.auditor):
+        return f"only supervisors and auditors read the audit trail; you are {actor.role.value}"
+    return None
+
+
+def may_decode(actor: Actor) -> str | None:
+    """Decrypting Temporal payloads for the UI: officers, supervisors and auditors (each decode is logged)."""
+    if actor.role not in (ActorRole.officer, ActorRole.supervisor, ActorRole.auditor):
+        return (
+            f"only officers, supervisors and auditors may read decrypted payloads; you are {actor.role.value}"
+        )
     return None
 
 

@@ -120,8 +120,7 @@ async def running(
     client: Client, temporal_env: WorkflowEnvironment, settings: Settings, keys: Keys, engine: Engine
 ) -> AsyncIterator[Running]:
     """A worker on a fresh task queue, with the real activities against the test's database."""
-    from infra.temporal import make_worker
-    from worker import build_activities
+    from worker import build_activities, make_worker
 
     with httpx.Client() as http, ThreadPoolExecutor(max_workers=8) as executor:
         worker: Worker = make_worker(

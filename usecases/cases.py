@@ -22,27 +22,18 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from infra.errors import DuplicateReferral, NotFound, Refused, Unavailable
+from infra.errors import DuplicateReferral, NotFound, NotPermitted, Refused, Unavailable
 from infra.keys import Keys
 from models import search_attributes as attrs
 from models.case import Actor, CaseCommand, CaseView, CommandResult, OpenCase, Phase
 from models.referral import Referral
+from models.registry import COMMANDS
 from protocol import authority
 from protocol.policy import CURRENT_VERSION
 from workflows.case import ProtocolCaseWorkflow
 
-UPDATES: dict[str, str] = {
-    "police_update": "police_update",
-    "withdrawal": "withdraw",
-    "contact": "record_contact",
-    "application": "record_application",
-    "route_started": "start_route",
-    "departure": "record_departure",
-    "exclusion_decision": "decide_exclusion",
-    "release_decision": "authorise_release",
-    "fact_reported": "report_fact",
-    "fact_verified": "verify_fact",
-}
+# How long a caller waits for a worker to take a command, or to open and screen a new case.
+ANSWER_WITHIN = timedelta(seconds=15)
 
 
 def case_id_for(keys: Keys, referral: Referral) -> str:
@@ -110,16 +101,27 @@ async def state(client: Client, case_id: str) -> CaseView:
 
 
 async def send(client: Client, case_id: str, command: CaseCommand) -> CommandResult:
-    """Send one command as an Update; a refusal comes back as Refused with the workflow's reason."""
+    """Send one command as an Update; a refusal comes back as Refused (NotPermitted for who gave it) with the
+    workflow's reason. With no worker answering within `ANSWER_WITHIN`, Unavailable says so."""
     handle = client.get_workflow_handle(case_id)
-    name = UPDATES[command.kind]
+    name = COMMANDS[command.kind].update
     try:
-        result: Any = await handle.execute_update(name, command, result_type=CommandResult)
+        result: Any = await asyncio.wait_for(
+            handle.execute_update(name, command, result_type=CommandResult), ANSWER_WITHIN.total_seconds()
+        )
         return result  # type: ignore[no-any-return]
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         message = cause.message if isinstance(cause, ApplicationError) else str(cause)
+        if isinstance(cause, ApplicationError) and cause.type == "NotPermitted":
+            raise NotPermitted(f"Not permitted: {message}.") from err
         raise Refused(f"Refused: {message}.") from err
+    except TimeoutError as err:
+        raise Unavailable(
+            f"The case service is not processing commands right now: no worker answered within "
+            f"{ANSWER_WITHIN.seconds} s. The command may still be applied when it returns; check with "
+            f"`mvp case show {case_id}` before sending it again."
+        ) from err
     except RPCError as err:
         raise _rpc_error(case_id, err) from err
 

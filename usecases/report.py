@@ -45,6 +45,7 @@ class Report:
             "within_one_month_days": self.within_days,
             "by": r.by.value if r.by else None,
             "figures": r.total.as_dict(),
+            "labels": {name: statistics.LABELS[name] for name in statistics.FIGURE_NAMES},
             "groups": {name: figures.as_dict() for name, figures in r.groups.items()},
             "notes": self.notes,
         }

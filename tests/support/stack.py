@@ -37,19 +37,20 @@ _INHERITED_SETTINGS = ("DATABASE_URL", "TEMPORAL_ADDRESS")
 class StackPorts:
     temporal: int
     ui: int
-    codec: int
+    api: int
+    issuer: int
 
     @classmethod
     def free(cls) -> StackPorts:
-        sockets = [socket.socket() for _ in range(3)]
+        sockets = [socket.socket() for _ in range(4)]
         try:
             for sock in sockets:
                 sock.bind(("127.0.0.1", 0))
-            temporal, ui, codec = (sock.getsockname()[1] for sock in sockets)
+            temporal, ui, api, issuer = (sock.getsockname()[1] for sock in sockets)
         finally:
             for sock in sockets:
                 sock.close()
-        return cls(temporal=temporal, ui=ui, codec=codec)
+        return cls(temporal=temporal, ui=ui, api=api, issuer=issuer)
 
 
 @dataclass
@@ -133,7 +134,8 @@ def stack_environment(data_dir: Path, ports: StackPorts) -> dict[str, str]:
         MVP_DATA_DIR=str(data_dir),
         MVP_TEMPORAL_ADDRESS=f"127.0.0.1:{ports.temporal}",
         MVP_TEMPORAL_UI_PORT=str(ports.ui),
-        MVP_CODEC_PORT=str(ports.codec),
+        MVP_API_PORT=str(ports.api),
+        MVP_ISSUER_PORT=str(ports.issuer),
         PYTHONUNBUFFERED="1",
     )
     return env

@@ -4,7 +4,6 @@ server decrypts only for holders of its token."""
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import secrets
 import socket
@@ -18,16 +17,14 @@ from temporalio.api.history.v1 import History
 from temporalio.client import Client
 
 from infra.codec import ENCODING, KEY_ID, EncryptionCodec, data_converter
-from infra.codec_server import make_server, serve_in_thread
 from infra.errors import Refused
 from infra.keys import Keyring, Keys
-from infra.temporal import make_worker
 from models.case import Actor, ActorRole, ContactRecord, ContactResult, PoliceUpdate
 from models.referral import Referral
 from tests.conftest import Running
 from tests.workflows.test_intake import OFFICER, example_referral
 from usecases import cases
-from worker import build_activities
+from worker import build_activities, make_worker
 
 POLICE = Actor(role=ActorRole.police, id="WMP-4471", force="WMP")
 SECRET_NOTE = "Zq-note: she hides in the blue flat above the launderette"
@@ -208,30 +205,3 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def test_the_codec_server_decrypts_only_for_holders_of_the_token(keys: Keys) -> None:
-    codec = EncryptionCodec(keys.keyring)
-    plain = Payload(
-        metadata={"encoding": b"json/plain"}, data=json.dumps({"given_names": "Zephyrine"}).encode()
-    )
-    encoded = await codec.encode([plain])
-    body = {"payloads": [json_format.MessageToDict(p) for p in encoded]}
-    port = free_port()
-    server = make_server("127.0.0.1", port, codec, "s3cret-token", "http://localhost:8233")
-    serve_in_thread(server)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-            assert (await http.post("/decode", json=body)).status_code == 401
-            assert (
-                await http.post("/decode", json=body, headers={"Authorization": "Bearer wrong"})
-            ).status_code == 401
-            ok = await http.post("/decode", json=body, headers={"Authorization": "Bearer s3cret-token"})
-            assert ok.status_code == 200
-            decoded = json_format.ParseDict(ok.json()["payloads"][0], Payload())
-            assert json.loads(decoded.data) == {"given_names": "Zephyrine"}
-            preflight = await http.options("/decode")
-            assert preflight.headers["access-control-allow-origin"] == "http://localhost:8233"
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -14,7 +14,6 @@ from temporalio import activity
 
 from activities.store import CaseStore
 from infra.errors import DuplicateReferral
-from infra.temporal import make_worker
 from models.case import Actor, ActorRole, Phase
 from models.messages import PersistStep
 from models.referral import Referral
@@ -22,7 +21,7 @@ from models.tables import CaseRow, HoldRow, RecordRow
 from protocol.intake import parse_records, parse_referral
 from tests.conftest import EXAMPLES, Running
 from usecases import cases
-from worker import build_activities
+from worker import build_activities, make_worker
 
 OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")
 

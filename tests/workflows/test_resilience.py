@@ -18,7 +18,6 @@ from temporalio.exceptions import ApplicationError
 from activities.notify import NoticeActivities
 from activities.records import PostgresRecords, RecordsActivities
 from activities.store import CaseStore
-from infra.temporal import make_worker
 from models.case import Phase, Withdrawal
 from models.messages import LookUpPerson, PersistStep, RecordsFound
 from models.records import ImmigrationStatus
@@ -28,7 +27,7 @@ from protocol.policy import policy
 from tests.conftest import Running
 from tests.workflows.test_intake import OFFICER, example_referral, load_example_records
 from usecases import cases
-from worker import build_activities
+from worker import build_activities, make_worker
 
 
 class Switch:

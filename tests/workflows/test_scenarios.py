@@ -27,7 +27,6 @@ from infra.codec import data_converter
 from infra.errors import Refused
 from infra.keys import Keys
 from infra.settings import Settings
-from infra.temporal import make_worker
 from models import search_attributes as attrs
 from models.case import (
     Actor,
@@ -62,7 +61,7 @@ from protocol.enforcement import parse_person
 from tests.conftest import BIN, Running
 from tests.workflows.test_intake import example_referral, load_example_records
 from usecases import audit, cases, enforcement, readmodel
-from worker import build_activities
+from worker import build_activities, make_worker
 
 POLICE = Actor(role=ActorRole.police, id="WMP-4471", force="WMP")
 OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")

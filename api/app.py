@@ -1,0 +1,103 @@
+"""The case API (ASGI, FastAPI on uvicorn): with the worker, the only holder of the Temporal connection, the
+database credentials and the keys. Every route but `/healthz` needs a verified bearer token; the actor comes from
+its claims. Errors are JSON: `{"error": {"type", "message", "exit_code", "problems"}}` — the CLI exits with
+`exit_code` and prints `message`.
+
+    uvicorn api.app:app     (or `mvp api`)
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy.exc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from api.routes import audit, cases, codec, enforcement, health, records, referrals, reports, retention
+from infra.db import make_engine
+from infra.errors import InputError, ServiceError, Unavailable
+from infra.keys import load_keys
+from infra.settings import Settings, load_settings
+from infra.temporal import connect
+from protocol.intake import describe_problem
+from usecases.context import Services
+
+log = logging.getLogger("mvp.api")
+
+
+def error_body(error: ServiceError) -> dict[str, object]:
+    return {
+        "error": {
+            "type": type(error).__name__,
+            "message": str(error),
+            "exit_code": error.exit_code,
+            "problems": error.problems,
+        }
+    }
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app; its services (keys, database engine, Temporal client, token verifier) are made at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from api.auth import TokenVerifier
+
+        chosen = settings or load_settings()
+        keys = load_keys(chosen)
+        engine = make_engine(chosen)
+        client = await connect(chosen, keys.keyring)
+        app.state.services = Services(settings=chosen, engine=engine, keys=keys, temporal=client)
+        app.state.verifier = TokenVerifier(chosen)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="Migrant Victims Protocol case API",
+        version="1",
+        lifespan=lifespan,
+        description="The one service boundary of the case service. Every route but /healthz needs an OIDC "
+        "bearer token; the caller's role (and police force) come from its verified claims.",
+    )
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, error: ServiceError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if error.http_status == 401 else None
+        return JSONResponse(error_body(error), status_code=error.http_status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = list(dict.fromkeys(describe_problem(detail) for detail in error.errors()))
+        listed = "\n".join(f"  - {p}" for p in problems)
+        refused = InputError(f"The request was refused ({len(problems)} problem(s)):\n{listed}", problems)
+        return JSONResponse(error_body(refused), status_code=422)
+
+    @app.exception_handler(sqlalchemy.exc.DBAPIError)
+    async def database_error(request: Request, error: sqlalchemy.exc.DBAPIError) -> JSONResponse:
+        # parameters are hidden by the engine: no personal data in the message
+        log.warning("database error on %s: %s", request.url.path, type(error.orig).__name__)
+        down = Unavailable(f"Postgres could not be used ({type(error.orig).__name__}); try again shortly.")
+        return JSONResponse(error_body(down), status_code=503)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        ref = uuid.uuid4().hex[:12]
+        log.exception("unexpected error %s on %s", ref, request.url.path)
+        failed = ServiceError(
+            f"The service failed unexpectedly (reference {ref}); nothing more is known here."
+        )
+        return JSONResponse(error_body(failed), status_code=500)
+
+    for module in (health, referrals, cases, enforcement, records, reports, audit, retention, codec):
+        app.include_router(module.router)
+    return app
+
+
+def app() -> FastAPI:
+    """For `uvicorn --factory api.app:app`."""
+    return create_app()

@@ -1,0 +1,37 @@
+"""Supervisors and auditors: the record proves itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import ActorDep, ServicesDep
+from infra.errors import NotFound
+from protocol import authority
+from usecases import audit, readmodel
+from usecases.context import allowed
+from usecases.reads import case_id_from
+
+router = APIRouter(tags=["audit"])
+
+
+@router.get("/audit/verify")
+def verify(actor: ActorDep, services: ServicesDep, case_id: str | None = None) -> list[dict[str, Any]]:
+    """Recompute each case's hash chain (or one case's) and name the first broken entry."""
+    allowed(authority.may_audit(actor))
+    one = case_id_from(case_id) if case_id else None
+    readmodel.record_access(services.engine, actor.label(), "audit_verify", one, {})
+    reports = audit.verify(services.engine, one)
+    if one is not None and not reports:
+        raise NotFound(f"No record for case {one}.")
+    return [
+        {
+            "case_id": r.case_id,
+            "entries": r.entries,
+            "intact": r.intact,
+            "first_broken": r.first_broken,
+            "problem": r.problem,
+        }
+        for r in reports
+    ]

@@ -1,0 +1,101 @@
+"""Cases: the list and one case (officers, supervisors; police a summary of their own force's cases), and one
+route per case command, generated from the command registry (`models.registry`)."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, create_model
+
+from api.deps import ActorDep, ServicesDep
+from models.case import COMMAND_MODELS
+from models.registry import COMMANDS, CaseCommandSpec
+from usecases import commands, reads
+from usecases.readmodel import CaseFilter
+
+router = APIRouter()
+
+AUDIENCE = {"police": "police", "officer": "officers", "supervisor": "supervisors"}
+
+
+@router.get("/cases", tags=["supervisors"])
+def list_cases(
+    actor: ActorDep,
+    services: ServicesDep,
+    phase: str | None = None,
+    hold: bool | None = None,
+    overdue: bool | None = None,
+    pending: str | None = Query(None, description="any, exclusion or release"),
+    overdue_for: int | None = Query(None, ge=0, le=3650, description="days"),
+    force: str | None = Query(None, max_length=8),
+    crime_type: str | None = None,
+    referred_from: datetime | None = Query(None, alias="from"),
+    referred_to: datetime | None = Query(None, alias="to"),
+    outcome: str | None = None,
+) -> list[dict[str, Any]]:
+    """Cases, most urgent first (overdue contact with a decision pending, overdue, pending, open, closed)."""
+    where = CaseFilter(
+        phase=phase,
+        hold_active=hold,
+        overdue=overdue,
+        decision_pending=True if pending == "any" else None,
+        pending_kind=pending if pending not in (None, "any") else None,
+        overdue_for=timedelta(days=overdue_for) if overdue_for is not None else None,
+        force=force,
+        crime_type=crime_type,
+        referred_from=_utc(referred_from),
+        referred_to=_utc(referred_to),
+        outcome=outcome,
+    )
+    return reads.case_list(services, actor, where)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@router.get("/cases/{case_id}", tags=["supervisors", "officers", "police"])
+def show_case(case_id: str, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:
+    """One case. The read is recorded in the access log."""
+    return reads.case_detail(services, actor, case_id)
+
+
+def _body_model(spec: CaseCommandSpec) -> type[BaseModel]:
+    """The request body of a command: its message without what the service fills in (actor, kind)."""
+    model = COMMAND_MODELS[spec.kind]
+    fields: dict[str, Any] = {
+        name: (info.annotation, info)
+        for name, info in model.model_fields.items()
+        if name not in commands.RESERVED
+    }
+    return create_model(f"{model.__name__}Body", __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def _add_command_route(spec: CaseCommandSpec) -> None:
+    body_model = _body_model(spec)
+
+    async def send(case_id: str, body: body_model, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:  # type: ignore[valid-type]
+        result = await commands.send(
+            services,
+            actor,
+            reads.case_id_from(case_id),
+            spec.route,
+            body.model_dump(exclude_unset=True),  # type: ignore[attr-defined]
+        )
+        return result.model_dump(mode="json")
+
+    send.__name__ = spec.kind
+    send.__doc__ = spec.summary + " Who may: " + ", ".join(sorted(spec.roles)) + "."
+    router.add_api_route(
+        f"/cases/{{case_id}}/{spec.route}",
+        send,
+        methods=["POST"],
+        tags=[AUDIENCE[spec.cli[0]]],
+        summary=spec.summary,
+    )
+
+
+for _spec in COMMANDS.values():
+    _add_command_route(_spec)

@@ -1,0 +1,42 @@
+"""The `mvp` command tree, in the order people meet it."""
+
+from __future__ import annotations
+
+import typer
+
+from cli.commands import (
+    audit,
+    cases,
+    enforcement,
+    officers,
+    ops,
+    police,
+    records,
+    referrals,
+    session,
+    supervisors,
+)
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Migrant Victims Protocol case service.")
+
+for sub, name in [
+    (ops.stack_app, "stack"),
+    (records.app, "records"),
+    (referrals.app, "referral"),
+    (cases.case_app, "case"),
+    (cases.cases_app, "cases"),
+    (police.app, "police"),
+    (officers.app, "officer"),
+    (supervisors.app, "supervisor"),
+    (enforcement.app, "enforcement"),
+    (audit.audit_app, "audit"),
+    (audit.retention_app, "retention"),
+    (ops.keys_app, "keys"),
+    (ops.db_app, "db"),
+]:
+    app.add_typer(sub, name=name)
+app.command("report")(cases.report)
+app.command("login")(session.login)
+app.command("logout")(session.logout)
+app.command("worker")(ops.worker)
+app.command("api")(ops.api)

@@ -1,0 +1,71 @@
+"""The CLI's one way to the service: HTTP calls to the case API, with the caller's token. Errors come back as
+`CliError` carrying the exit code the README promises (2 bad input, 3 refused or not signed in, 4 not found,
+5 unavailable, 6 tampering) and a sentence to print."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from cli.session import ClientSettings, token_for
+
+# Connect fast; wait long enough for the API's own bounded waits (a worker takes 15 s at most to answer).
+TIMEOUT = httpx.Timeout(40.0, connect=3.0)
+EXIT_BY_STATUS = {400: 2, 422: 2, 401: 3, 403: 3, 409: 3, 404: 4, 502: 5, 503: 5, 504: 5}
+
+
+class CliError(Exception):
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class Api:
+    def __init__(self, settings: ClientSettings, as_actor: str | None) -> None:
+        self.settings = settings
+        self.as_actor = as_actor
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token_for(self.as_actor, self.settings)}"}
+
+    def call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        url = self.settings.api_url.rstrip("/") + path
+        clean = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = httpx.request(
+                method, url, json=json, params=clean, headers=self._headers(), timeout=TIMEOUT
+            )
+        except httpx.TimeoutException:
+            raise CliError(
+                f"The case API at {self.settings.api_url} did not answer in time; the service may be overloaded "
+                "or a part of it down. Try again shortly.",
+                5,
+            ) from None
+        except httpx.HTTPError:
+            raise CliError(
+                f"Cannot reach the case API at {self.settings.api_url}: is `make run` running (or MVP_API_URL "
+                "right)?",
+                5,
+            ) from None
+        if response.is_success:
+            return response.json()
+        raise _error(response)
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.call("GET", path, params=params)
+
+    def post(self, path: str, body: Any) -> Any:
+        return self.call("POST", path, json=body)
+
+
+def _error(response: httpx.Response) -> CliError:
+    code = EXIT_BY_STATUS.get(response.status_code, 5 if response.status_code >= 500 else 1)
+    try:
+        error = response.json()["error"]
+        message, code = str(error["message"]), int(error.get("exit_code", code))
+    except (ValueError, KeyError, TypeError):
+        message = f"The case API answered {response.status_code} {response.reason_phrase}."
+    if response.status_code == 401:
+        message += "\nSign in with `mvp login` (or set MVP_TOKEN; in development, `--as ROLE:ID[:FORCE]`)."
+    return CliError(message, code)

@@ -1,0 +1,1 @@
+"""`mvp` commands, one module per audience."""

@@ -1,0 +1,93 @@
+"""Reading cases: one case, the list, the statistics. Every read is recorded in the access log."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import render
+from cli.client import CliError
+from cli.common import AsOption, JsonOption, api
+
+case_app = typer.Typer(no_args_is_help=True, help="One case.")
+cases_app = typer.Typer(no_args_is_help=True, help="Many cases.")
+
+
+@case_app.command("show")
+def show(
+    case_id: str = typer.Argument(..., help="The case id, e.g. MVP-7K3QX-2M9RB (dashes and MVP- optional)."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """One case in full: circumstances, hold and grounds, signposting, contact, decisions and its record."""
+    data = api(actor).get(f"/cases/{case_id.strip()}")
+    if as_json:
+        render.print_json(data)
+    else:
+        render.case_detail(data)
+
+
+@cases_app.command("list")
+def list_(
+    phase: str | None = typer.Option(
+        None, help="screening, protection, engagement, awaiting_release, closed."
+    ),
+    hold: bool | None = typer.Option(
+        None, "--hold/--no-hold", help="Only cases whose hold is (or is not) in force."
+    ),
+    overdue: bool = typer.Option(False, "--overdue", help="Only cases with contact overdue."),
+    pending: str | None = typer.Option(
+        None, "--pending", help="Awaiting a supervisor: any, exclusion or release."
+    ),
+    overdue_for: int | None = typer.Option(
+        None, "--overdue-for", help="Contact overdue for at least this many days."
+    ),
+    force: str | None = typer.Option(None, help="Referring force code, e.g. WMP."),
+    crime_type: str | None = typer.Option(None, "--crime-type", help="e.g. domestic_abuse."),
+    referred_from: str | None = typer.Option(None, "--from", help="Referred on or after (YYYY-MM-DD)."),
+    referred_to: str | None = typer.Option(None, "--to", help="Referred before (YYYY-MM-DD)."),
+    outcome: str | None = typer.Option(None, help="Closed with this outcome."),
+    as_json: bool = JsonOption,
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
+    actor: str | None = AsOption,
+) -> None:
+    """Every case with its phase and hold, most urgent first (overdue contact, pending decisions)."""
+    if as_json and as_csv:
+        raise CliError("Give --json or --csv, not both.", 2)
+    if overdue_for is not None and not 0 <= overdue_for <= 3650:
+        raise CliError("--overdue-for takes a number of days from 0 to 3650.", 2)
+    rows = api(actor).get(
+        "/cases",
+        phase=phase,
+        hold=hold,
+        overdue=True if overdue else None,
+        pending=pending,
+        overdue_for=overdue_for,
+        force=force,
+        crime_type=crime_type,
+        **{"from": referred_from, "to": referred_to},
+        outcome=outcome,
+    )
+    if as_json:
+        render.print_json(rows)
+    elif as_csv:
+        render.print_csv(render.LIST_COLUMNS, rows)
+    else:
+        render.case_list(rows)
+
+
+def report(
+    start: str = typer.Option(..., "--from", help="First day of the period (YYYY-MM-DD), included."),
+    end: str = typer.Option(..., "--to", help="Day after the period (YYYY-MM-DD): not included."),
+    by: str | None = typer.Option(None, "--by", help="A column per group: force or crime-type."),
+    as_json: bool = JsonOption,
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one row per figure."),
+    actor: str | None = AsOption,
+) -> None:
+    """The Review's figures (paras 60-61) and more, for the cases referred in a period."""
+    if as_json and as_csv:
+        raise CliError("Give --json or --csv, not both.", 2)
+    data = api(actor).get("/report", **{"from": start, "to": end, "by": by})
+    if as_json:
+        render.print_json(data)
+    else:
+        render.report(data, as_csv)

@@ -1,0 +1,289 @@
+"""The one renderer: every answer of the API as a person reads it (tables, lines), as JSON or as CSV.
+
+Text that came from outside (names, notes, reasons, actor ids, force codes) is printed as text: markup is
+escaped and control, escape and bidi characters are dropped, so nothing a referral or a note says can style
+or break a screen.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+out = Console()
+err = Console(stderr=True)
+
+# C0/C1 controls (but newline and tab), DEL, bidi embeddings/overrides/isolates, zero-width and BOM.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07]*(\x07|\x1b\\)")
+
+
+def safe(value: object) -> str:
+    """Outside text, safe to print through Rich markup."""
+    text = "-" if value is None else str(value)
+    return escape(_UNSAFE.sub("", _ANSI.sub("", text)))
+
+
+def words(code: object) -> str:
+    """A code as words (`investigation_live` → `investigation live`); JSON keeps codes."""
+    return safe(code).replace("_", " ")
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def print_csv(columns: list[str], rows: list[dict[str, Any]]) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(
+            [
+                ";".join(map(str, v)) if isinstance(v := row.get(c), list) else ("" if v is None else v)
+                for c in columns
+            ]
+        )
+
+
+def day(value: str | None) -> str:
+    return value[:10] if value else "-"
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def command_result(result: dict[str, Any]) -> None:
+    view = result["view"]
+    hold = "in force" if view["hold"]["active"] else "lifted"
+    grounds = ", ".join(words(g) for g in view["hold"]["grounds"]) or "-"
+    out.print(f"[bold]{safe(result['case_id'])}[/]: {safe(result['accepted'])}.")
+    out.print(f"  phase {words(view['phase'])}; hold {hold} ({grounds})")
+    if view.get("outcome"):
+        out.print(f"  outcome: {words(view['outcome'])}")
+    elif view.get("next_contact_due"):
+        out.print(f"  next contact due {day(view['next_contact_due'])}")
+
+
+def referral_started(result: dict[str, Any]) -> None:
+    out.print(f"Case started: [bold]{safe(result['case_id'])}[/]")
+    view = result.get("state")
+    if view is None:
+        out.print("  Screening pending: the case is started and will be screened when the worker takes it.")
+        return
+    hold = "in force" if view["hold"]["active"] else "not needed"
+    status = words(view.get("status_at_referral") or "unknown")
+    out.print(f"  phase {words(view['phase'])}; status at referral {status}; hold {hold}")
+    if view.get("next_contact_due"):
+        out.print(f"  first contact due {safe(view['next_contact_due'][:16]).replace('T', ' ')} UTC")
+
+
+# --- one case -------------------------------------------------------------------------------------
+
+
+def case_detail(data: dict[str, Any]) -> None:
+    hold = data["hold"]
+    out.print(
+        f"[bold]{safe(data['case_id'])}[/]  {words(data['crime_type'])}  referred by {safe(data['force_code'])} "
+        f"on {day(data['referred_at'])}"
+    )
+    out.print(f"  phase      {words(data['phase'])}")
+    grounds = ", ".join(words(g) for g in hold["grounds"]) or "-"
+    out.print(f"  hold       {'IN FORCE' if hold['active'] else 'lifted'} — grounds: {grounds}")
+    out.print(f"  status     at referral: {words(data.get('status_at_referral') or 'being screened')}")
+    out.print(f"  police     investigation {words(data.get('investigation'))}")
+    referral = data.get("circumstances")
+    if referral is not None:
+        _circumstances(referral)
+    elif data.get("purged"):
+        out.print("  person     personal data purged at the end of the retention period")
+    if data.get("exclusion_indicators"):
+        out.print(f"  exclusion  indicators: {', '.join(words(i) for i in data['exclusion_indicators'])}")
+    if data.get("pending_decisions"):
+        out.print(
+            f"  [bold red]pending    supervisor decision: {', '.join(map(words, data['pending_decisions']))}[/]"
+        )
+    if data.get("outcome"):
+        out.print(f"  outcome    {words(data['outcome'])} ({day(data.get('closed_at'))})")
+    elif data.get("next_contact_due"):
+        overdue = (
+            f"  [bold red]OVERDUE since {day(data.get('overdue_since'))}[/]"
+            if data.get("contact_overdue")
+            else ""
+        )
+        out.print(f"  contact    next due {day(data['next_contact_due'])}{overdue}")
+    for sign in data.get("signposting", []):
+        deadline = f" (by {day(sign.get('deadline'))})" if sign.get("deadline") else ""
+        out.print(f"  signpost   {words(sign['route'])}{deadline}: {safe(sign['why'])}")
+    for application in data.get("applications", []):
+        out.print(
+            f"  application {application['number']}: {words(application['route'])} {words(application['stage'])}"
+        )
+    for n in data.get("notices", []):
+        why = f" ({safe(n['suppressed_reason'])})" if n.get("suppressed_reason") else ""
+        out.print(
+            f"  notice     {words(n['kind'])} to {words(n['to'])} by {safe(n['channel'])} in "
+            f"{safe(n['language'])}: {words(n['status'])}{why}"
+        )
+    record = data.get("record") or []
+    if record:
+        table = Table(title="Record", show_lines=False)
+        for column in ("#", "when (UTC)", "who", "what", "shared with / why"):
+            table.add_column(column)
+        for r in record:
+            shared = (
+                f"{safe(r['shared_with'])}: {', '.join(map(safe, r['shared_why']))}"
+                if r.get("shared_with")
+                else ""
+            )
+            note = f"\n  note: {safe(r['note'])}" if r.get("note") else ""
+            when = safe(r["at"][:16]).replace("T", " ")
+            table.add_row(
+                str(r["seq"]),
+                when,
+                safe(r["actor"]),
+                f"{words(r['action'])}: {safe(r['summary'])}{note}",
+                shared,
+            )
+        out.print(table)
+
+
+def _circumstances(referral: dict[str, Any]) -> None:
+    person = referral["person"]
+    contact = referral["safe_contact"]
+    out.print(
+        f"  person     {safe(person['given_names'])} {safe(person['family_name'])}, born "
+        f"{safe(person['date_of_birth'])}, {safe(person.get('nationality') or 'nationality unknown')}; "
+        f"{words(referral['role'])}"
+    )
+    out.print(
+        f"  where      {safe(person.get('location') or '-')}; address: {safe(person.get('address') or '-')}"
+    )
+    interpreter = " with interpreter" if contact.get("interpreter_needed") else ""
+    never = ", ".join(map(safe, contact.get("never_contact_via") or [])) or "-"
+    out.print(
+        f"  reach via  {words(contact['channel'])} in {safe(contact['language'])}{interpreter}; safe times: "
+        f"{safe(contact.get('safe_times') or '-')}; never via: {never}"
+    )
+    officer = referral.get("referring_officer") or {}
+    how = officer.get("phone") or officer.get("email") or "no contact given"
+    out.print(
+        f"  referrer   {safe(officer.get('name'))} ({safe(officer.get('officer_id'))}, "
+        f"{safe(officer.get('force_code'))}), "
+        f"{safe(how)}; crime ref {safe(referral.get('crime_reference'))}; referral {safe(referral.get('referral_id'))}"
+    )
+    for dependant in referral.get("dependants") or []:
+        out.print(
+            f"  dependant  {safe(dependant['given_names'])} {safe(dependant['family_name'])} "
+            f"({safe(dependant['relationship'])}), born {safe(dependant['date_of_birth'])}"
+        )
+
+
+# --- many cases -----------------------------------------------------------------------------------
+
+LIST_COLUMNS = [
+    "case_id",
+    "phase",
+    "hold",
+    "grounds",
+    "next_contact_due",
+    "overdue",
+    "overdue_since",
+    "days_overdue",
+    "pending",
+    "force",
+    "crime_type",
+    "referred",
+    "outcome",
+]
+
+
+def case_list(rows: list[dict[str, Any]]) -> None:
+    table = Table(title=f"{len(rows)} case(s)")
+    table.add_column("case", no_wrap=True, min_width=15)  # an id is read out over the phone: never cut
+    for column in ("phase", "hold"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("grounds")
+    table.add_column("next contact", no_wrap=True)
+    for column in ("pending", "force", "crime", "outcome"):
+        table.add_column(column)
+    for r in rows:
+        due = day(r["next_contact_due"])
+        if r["overdue"]:
+            days = r.get("days_overdue")
+            due = f"[bold red]{due} OVERDUE{f' {days}d' if days is not None else ''}[/]"
+        table.add_row(
+            safe(r["case_id"]),
+            words(r["phase"]),
+            "in force" if r["hold"] else "lifted",
+            "\n".join(map(words, r["grounds"])) or "-",
+            due,
+            ", ".join(map(words, r["pending"])) or "-",
+            safe(r["force"]),
+            words(r["crime_type"]),
+            words(r["outcome"] or "-"),
+        )
+    out.print(table)
+
+
+def report(data: dict[str, Any], as_csv: bool) -> None:
+    groups = data["groups"]
+    columns = [*groups, "total"]
+    values = [*groups.values(), data["figures"]]
+    labels = data["labels"]
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["figure", "label", *columns])
+        for name, label in labels.items():
+            writer.writerow([name, label.strip(), *(v[name] for v in values)])
+        return
+    period = data["period"]
+    table = Table(
+        title=f"Referred from {period['from']} up to {period['to']} (UTC), as of {data['as_of'][:16]} UTC"
+    )
+    table.add_column("figure")
+    for column in columns:
+        table.add_column(safe(column), justify="right")
+    for name, label in labels.items():
+        table.add_row(safe(label), *(str(v[name]) for v in values))
+    out.print(table)
+    out.print(
+        f"Within one month = first application no later than {data['within_one_month_days']} days after referral."
+    )
+    for note in data.get("notes", []):
+        out.print(f"[yellow]Note:[/] {safe(note)}")
+
+
+# --- enforcement ----------------------------------------------------------------------------------
+
+
+def check_result(result: dict[str, Any]) -> None:
+    out.print(f"[bold]{safe(result['verdict']).upper()}[/]  check {safe(result['check_id'])}")
+    out.print(f"  why: {safe(result['reason'])}")
+    if result.get("case_ids"):
+        out.print(f"  case(s): {', '.join(map(safe, result['case_ids']))}")
+    if not result["permitted"]:
+        contact = ", ".join(map(safe, result.get("officers") or [])) or "the case officer (none on record)"
+        out.print(f"  contact: {contact}")
+        told = (
+            " and the case officer has been told"
+            if result.get("notify_case_ids")
+            else " (the case is closed)"
+        )
+        out.print(f"  The attempt is recorded{told}.")
+
+
+def verify_reports(reports: list[dict[str, Any]]) -> None:
+    for report_ in reports:
+        verdict = (
+            "intact"
+            if report_["intact"]
+            else f"[bold red]BROKEN at entry {report_['first_broken']}[/]: {safe(report_['problem'])}"
+        )
+        out.print(f"{safe(report_['case_id'])}: {report_['entries']} entries, {verdict}")

@@ -1,0 +1,49 @@
+"""The case API and the development token issuer, served on free loopback ports in threads of the test process,
+exactly as `mvp api` and the stack serve them (uvicorn; the API fetches the issuer's JWKS to verify tokens)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+from api.app import create_app
+from infra.settings import Settings
+
+READY_SECONDS = 20.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(app: object, port: int) -> Iterator[str]:
+    """Run an ASGI app with uvicorn in a thread until the block ends; yields its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + READY_SECONDS
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"the server on port {port} did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@contextmanager
+def serving_api(settings: Settings) -> Iterator[str]:
+    with serving(create_app(settings), settings.api_port) as url:
+        yield url

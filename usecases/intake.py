@@ -1,0 +1,37 @@
+"""A police referral becomes a case: validated whole, checked for duplicates, started, and answered with its
+acknowledgement once the worker has opened and screened it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from infra.errors import DuplicateReferral, ReferralInvalid
+from models.case import Actor
+from protocol import authority
+from protocol.intake import parse_referral
+from usecases import cases, readmodel
+from usecases.context import Services, allowed
+
+
+async def start(
+    services: Services, actor: Actor, raw: object, possible_duplicate_reason: str | None = None
+) -> dict[str, Any]:
+    allowed(authority.may_start_case(actor))
+    referral, problems = parse_referral(raw, datetime.now(UTC))
+    if referral is None:
+        raise ReferralInvalid(problems)
+    # Temporal refuses a duplicate while it holds the earlier case's history; the case list remembers it for
+    # good (histories go at retention), so a re-submitted referral never starts a second case by its id.
+    known = cases.case_id_for(services.keys, referral)
+    if readmodel.case_exists(services.engine, known):
+        raise DuplicateReferral(known)
+    case_id = await cases.start_referral(
+        services.temporal, services.keys, services.settings.task_queue, referral, actor
+    )
+    view = await cases.wait_until_open(services.temporal, case_id, cases.ANSWER_WITHIN)
+    return {
+        "case_id": case_id,
+        "screening_pending": view is None,
+        "state": view.model_dump(mode="json") if view is not None else None,
+    }

@@ -1,0 +1,136 @@
+"""Reads for the people who use the service, from the Postgres read model (never by replaying workflows).
+Each read is allowed by `protocol.authority` and written to the access log in the same transaction as the read,
+so an unrecorded read cannot happen."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from infra.chain import note_binding
+from infra.errors import InputError, NotFound
+from models.case import Actor, ActorRole
+from models.tables import AccessRow, CaseRow, NoteRow, OutboxRow, RecordRow
+from protocol import authority, case_ids
+from protocol.policy import policy
+from usecases import readmodel
+from usecases.context import Services, allowed
+from usecases.report import build_report, parse_grouping, parse_period
+
+
+def case_id_from(value: str) -> str:
+    try:
+        return case_ids.canonical(value)
+    except ValueError as error:
+        raise InputError(f"The case id {error}.", [f"case_id: {error}"]) from None
+
+
+def _log(session: Session, actor: Actor, action: str, case_id: str | None, detail: dict[str, Any]) -> None:
+    session.add(
+        AccessRow(at=datetime.now(UTC), actor=actor.label(), action=action, case_id=case_id, detail=detail)
+    )
+
+
+def case_detail(services: Services, actor: Actor, case_id: str) -> dict[str, Any]:
+    """One case: the workflow's view, and for officers and supervisors the circumstances, notices and record
+    with its notes; police of the referring force get the view only."""
+    case_id = case_id_from(case_id)
+    with Session(services.engine) as session, session.begin():
+        row = session.get(CaseRow, case_id)
+        if row is None:
+            allowed(authority.may_read_case(actor, ""))  # no case: say so only to those who may read cases
+            raise NotFound(f"No case {case_id}. (Just referred? The worker writes it within seconds.)")
+        allowed(authority.may_read_case(actor, row.force_code))
+        full = actor.role is not ActorRole.police
+        _log(session, actor, "case_show", case_id, {"personal_data_shown": full})
+        data: dict[str, Any] = dict(row.view)
+        data["case_id"] = row.case_id
+        data["purged"] = row.purged_at is not None
+        if not full:
+            return data
+        keyring = services.keys.keyring
+        data["circumstances"] = (
+            json.loads(keyring.open_text(row.referral_sealed)) if row.referral_sealed is not None else None
+        )
+        notes = {
+            n.seq: keyring.open_text(n.note_sealed, note_binding(case_id, n.seq))
+            for n in session.execute(select(NoteRow).where(NoteRow.case_id == case_id)).scalars()  # type: ignore[arg-type]
+        }
+        notices = session.execute(
+            select(OutboxRow)
+            .where(OutboxRow.case_id == case_id)
+            .order_by(OutboxRow.created_at, OutboxRow.key)  # type: ignore[arg-type]
+        ).scalars()
+        data["notices"] = [
+            {
+                "key": n.key,
+                "to": n.recipient,
+                "kind": n.kind,
+                "channel": n.channel,
+                "language": n.language,
+                "status": n.status,
+                "suppressed_reason": n.suppressed_reason,
+            }
+            for n in notices
+        ]
+        record = session.execute(
+            select(RecordRow).where(RecordRow.case_id == case_id).order_by(RecordRow.seq)  # type: ignore[arg-type]
+        ).scalars()
+        data["record"] = [
+            {
+                "seq": r.seq,
+                "at": r.at.isoformat(),
+                "actor": r.actor,
+                "action": r.action,
+                "summary": r.summary,
+                "shared_what": r.shared_what,
+                "shared_with": r.shared_with,
+                "shared_why": r.shared_why,
+                "note": notes.get(r.seq),
+            }
+            for r in record
+        ]
+        return data
+
+
+def case_list(services: Services, actor: Actor, where: readmodel.CaseFilter) -> list[dict[str, Any]]:
+    """Cases matching the filter, most urgent first (`usecases.readmodel.list_cases`)."""
+    allowed(authority.may_read(actor))
+    readmodel.check_filter(where)
+    now = datetime.now(UTC)
+    filters = {k: str(v) for k, v in where.__dict__.items() if v is not None}
+    readmodel.record_access(services.engine, actor.label(), "cases_list", None, {"filters": filters})
+    rows = readmodel.list_cases(services.engine, where, now)
+    return [
+        {
+            "case_id": r.case_id,
+            "phase": r.phase,
+            "hold": r.hold_active,
+            "grounds": r.hold_grounds,
+            "next_contact_due": r.next_contact_due.isoformat() if r.next_contact_due else None,
+            "overdue": r.contact_overdue,
+            "overdue_since": r.overdue_since.isoformat() if r.overdue_since else None,
+            "days_overdue": readmodel.days_overdue(r, now),
+            "pending": r.pending_decisions,
+            "force": r.force_code,
+            "crime_type": r.crime_type,
+            "referred": r.referred_at.isoformat(),
+            "outcome": r.outcome,
+        }
+        for r in rows
+    ]
+
+
+def report(services: Services, actor: Actor, start: str, end: str, by: str | None) -> dict[str, Any]:
+    """The Review's figures and more for the cases referred in [start, end) (`usecases.report`)."""
+    allowed(authority.may_read(actor))
+    first, after = parse_period(start, end)
+    grouping = parse_grouping(by)
+    readmodel.record_access(
+        services.engine, actor.label(), "report", None, {"from": start, "to": end, "by": by}
+    )
+    return build_report(services.engine, first, after, policy(), grouping).as_json()
