@@ -27,6 +27,8 @@ class ActorRole(StrEnum):
     officer = "officer"
     supervisor = "supervisor"
     enforcement = "enforcement"
+    records_admin = "records_admin"  # loads Home Office records
+    auditor = "auditor"  # data protection: reads the record and the access log
     system = "system"  # the workflow itself: timers, screening
 
 

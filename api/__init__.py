@@ -1,0 +1,1 @@
+"""The case API: the one service boundary (ASGI)."""
