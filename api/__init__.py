@@ -1,1 +1,1 @@
-"""The case API: the one service boundary."""
+"""The case API: the one service boundary (ASGI)."""

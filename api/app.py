@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(chosen)
         client = await connect(chosen, keys.keyring)
         app.state.services = Services(settings=chosen, engine=engine, keys=keys, temporal=client)
-        app.state.verifier = TokenVerifier(chosen)
+        app.state.verifier = TokenVerifier.from_settings(chosen)
         yield
         engine.dispose()
 

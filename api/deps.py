@@ -6,7 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from infra.errors import Unauthenticated
+from api import auth
+from api.auth import bearer_token
+from infra.errors import Unauthenticated, Unavailable
 from models.case import Actor
 from usecases.context import Services
 
@@ -17,14 +19,12 @@ def services(request: Request) -> Services:
 
 def actor(request: Request) -> Actor:
     """The caller, from the bearer token's verified claims; never from anything the caller says."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated(
-            "Sign in first: every request needs an OIDC bearer token (`mvp login`, or MVP_TOKEN; in development "
-            "`--as ROLE:ID[:FORCE]`)."
-        )
-    return request.app.state.verifier.actor(token.strip())  # type: ignore[no-any-return]
+    try:
+        return request.app.state.verifier.verify(bearer_token(request.headers.get("Authorization")))  # type: ignore[no-any-return]
+    except auth.IssuerUnavailable as error:
+        raise Unavailable(str(error)) from None
+    except auth.Unauthenticated as error:
+        raise Unauthenticated(str(error)) from None
 
 
 ServicesDep = Annotated[Services, Depends(services)]

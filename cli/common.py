@@ -20,7 +20,7 @@ JsonOption = typer.Option(False, "--json", help="Print JSON instead of text.")
 
 
 def api(as_actor: str | None) -> Api:
-    return Api(ClientSettings.load(), as_actor)
+    return Api(ClientSettings.from_env(), as_actor)
 
 
 def send(kind: str, case_id: str, body: dict[str, Any], as_actor: str | None, as_json: bool) -> None:

@@ -11,6 +11,7 @@ import csv
 import json
 import re
 import sys
+from datetime import date, timedelta
 from typing import Any
 
 from rich.console import Console
@@ -244,9 +245,10 @@ def report(data: dict[str, Any], as_csv: bool) -> None:
             writer.writerow([name, label.strip(), *(v[name] for v in values)])
         return
     period = data["period"]
-    table = Table(
-        title=f"Referred from {period['from']} up to {period['to']} (UTC), as of {data['as_of'][:16]} UTC"
-    )
+    last = date.fromisoformat(period["to"]) - timedelta(days=1)
+    as_of = data["as_of"][:16].replace("T", " ")
+    table = Table(title=f"Referred {period['from']} to {last:%Y-%m-%d} (UTC), as of {as_of} UTC")
+
     table.add_column("figure")
     for column in columns:
         table.add_column(safe(column), justify="right")

@@ -33,6 +33,19 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "mvp-cases"
     temporal_ui_port: int = 8233
+    # mutual TLS to Temporal (production): PEM files; all unset means plain TCP (the embedded dev server)
+    temporal_tls_cert: Path | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_TLS_CERT", "MVP_TEMPORAL_TLS_CERT")
+    )
+    temporal_tls_key: Path | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_TLS_KEY", "MVP_TEMPORAL_TLS_KEY")
+    )
+    temporal_tls_ca: Path | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_TLS_CA", "MVP_TEMPORAL_TLS_CA")
+    )
+    temporal_tls_server_name: str | None = Field(
+        None, validation_alias=AliasChoices("TEMPORAL_TLS_SERVER_NAME", "MVP_TEMPORAL_TLS_SERVER_NAME")
+    )
 
     database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "MVP_DATABASE_URL"))
 
@@ -41,9 +54,16 @@ class Settings(BaseSettings):
     key_file: Path | None = None  # default: <data_dir>/keys.json in development
     identity_key: SecretStr | None = None  # keyed hash of identities: case ids, hold look-ups
     codec_token: SecretStr | None = None  # unused since the codec moved into the API; kept for old key files
-    # The case API and, in development, the token issuer the API trusts (its tokens are refused in production).
+    # Identity: every API request carries a bearer token from this OpenID Connect issuer. Unset in
+    # development, the development issuer (devstack/issuer.py) on issuer_port is used; production refuses
+    # to start without one (api/auth.py, TokenVerifier.from_settings).
+    oidc_issuer: str | None = None
+    oidc_audience: str = "mvp-api"
+    oidc_jwks_url: str | None = None  # default: jwks_uri from the issuer's /.well-known/openid-configuration
+    dev_issuer_url: str | None = None  # default: http://127.0.0.1:<issuer_port>; refused in production
     api_port: int = 8235
     issuer_port: int = 8236
+    api_url: str | None = None  # where clients reach the API; default http://127.0.0.1:<api_port>
 
     # Adapters
     records_source: Literal["postgres", "http"] = "postgres"
@@ -69,12 +89,27 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _temporal_tls_is_whole(self) -> Settings:
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("mutual TLS to Temporal needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY")
+        return self
+
+    @model_validator(mode="after")
     def _adapters_are_configured(self) -> Settings:
         if self.records_source == "http" and not self.records_url:
             raise ValueError("MVP_RECORDS_SOURCE=http needs MVP_RECORDS_URL")
         if self.notify_channel == "http" and not (self.notify_url and self.notify_api_key):
             raise ValueError("MVP_NOTIFY_CHANNEL=http needs MVP_NOTIFY_URL and MVP_NOTIFY_API_KEY")
         return self
+
+    @property
+    def development_issuer(self) -> str:
+        """The development token issuer's URL, which is also the `iss` of the tokens it mints."""
+        return (self.dev_issuer_url or f"http://127.0.0.1:{self.issuer_port}").rstrip("/")
+
+    @property
+    def resolved_api_url(self) -> str:
+        return (self.api_url or f"http://127.0.0.1:{self.api_port}").rstrip("/")
 
     @property
     def stack_env_file(self) -> Path:

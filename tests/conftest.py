@@ -106,6 +106,37 @@ def client(temporal_env: WorkflowEnvironment, keys: Keys) -> Client:
     return Client(**config)
 
 
+@pytest.fixture(scope="session")
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The development token issuer for the session, on a free loopback port (its key in a temporary folder)."""
+    from devstack.issuer import serve_issuer
+    from tests.support.api import free_port
+
+    settings = Settings(env="test", data_dir=tmp_path_factory.mktemp("issuer"), issuer_port=free_port())
+    server, thread = serve_issuer(settings)
+    yield settings.development_issuer
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def api(settings: Settings, temporal_env: WorkflowEnvironment, issuer: str) -> Iterator[str]:
+    """The case API for one test, as `mvp api` serves it: this test's database, keys and task queue, the
+    session's Temporal server, tokens from the session's development issuer. Yields its URL."""
+    from tests.support.api import free_port, serving_api
+
+    served = settings.model_copy(
+        update={
+            "temporal_address": temporal_env.client.service_client.config.target_host,
+            "oidc_issuer": issuer,
+            "dev_issuer_url": issuer,
+            "api_port": free_port(),
+        }
+    )
+    with serving_api(served) as url:
+        yield url
+
+
 @dataclass
 class Running:
     client: Client

@@ -1,7 +1,7 @@
 """Cases: the list and one case (officers, supervisors; police a summary of their own force's cases), and one
 route per case command, generated from the command registry (`models.registry`)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -12,6 +12,7 @@ from models.case import COMMAND_MODELS
 from models.registry import COMMANDS, CaseCommandSpec
 from usecases import commands, reads
 from usecases.readmodel import CaseFilter
+from usecases.report import parse_day
 
 router = APIRouter()
 
@@ -29,8 +30,8 @@ def list_cases(
     overdue_for: int | None = Query(None, ge=0, le=3650, description="days"),
     force: str | None = Query(None, max_length=8),
     crime_type: str | None = None,
-    referred_from: datetime | None = Query(None, alias="from"),
-    referred_to: datetime | None = Query(None, alias="to"),
+    referred_from: str | None = Query(None, alias="from", description="YYYY-MM-DD, included"),
+    referred_to: str | None = Query(None, alias="to", description="YYYY-MM-DD, not included"),
     outcome: str | None = None,
 ) -> list[dict[str, Any]]:
     """Cases, most urgent first (overdue contact with a decision pending, overdue, pending, open, closed)."""
@@ -43,17 +44,11 @@ def list_cases(
         overdue_for=timedelta(days=overdue_for) if overdue_for is not None else None,
         force=force,
         crime_type=crime_type,
-        referred_from=_utc(referred_from),
-        referred_to=_utc(referred_to),
+        referred_from=parse_day(referred_from, "--from") if referred_from else None,
+        referred_to=parse_day(referred_to, "--to") if referred_to else None,
         outcome=outcome,
     )
     return reads.case_list(services, actor, where)
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @router.get("/cases/{case_id}", tags=["supervisors", "officers", "police"])

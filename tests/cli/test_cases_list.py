@@ -121,11 +121,11 @@ URGENCY = [c.case_id for c in cases()]
 
 
 @pytest.fixture
-def listed(engine: Engine, monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
+def listed(engine: Engine, monkeypatch: pytest.MonkeyPatch, api: str, issuer: str, tmp_path: Path) -> None:
     with Session(engine) as session, session.begin():
         for case in reversed(cases()):  # written in the wrong order on purpose
             session.add(case)
-    point_cli_at(monkeypatch, database_url, tmp_path)
+    point_cli_at(monkeypatch, api, issuer, tmp_path)
 
 
 def ids(capsys: pytest.CaptureFixture[str], *args: str) -> list[str]:
@@ -215,7 +215,7 @@ def test_the_table_reads_at_a_glance(capsys: pytest.CaptureFixture[str]) -> None
         (["--pending", "decision"], "--pending 'decision' is not known: give one of any, exclusion, release"),
         (["--overdue-for", "-1"], "--overdue-for takes a number of days"),
         (["--from", "2025-06-01", "--to", "2025-01-01"], "--from must be before --to"),
-        (["--from", "June"], "Invalid value for '--from'"),
+        (["--from", "June"], "--from 'June' is not a date"),
     ],
 )
 def test_an_unknown_value_exits_2_and_names_the_choices(

@@ -24,6 +24,7 @@ import psycopg
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
+from temporalio.testing import WorkflowEnvironment
 
 from activities.store import CaseStore
 from infra.db import engine_for
@@ -55,6 +56,7 @@ from protocol.policy import policy
 from protocol.screening import screen
 from protocol.signposting import signposting
 from tests.conftest import EXAMPLES
+from tests.support.api import api_settings, serving_api
 from tests.support.inprocess import mvp, point_cli_at
 
 POLICY = policy()
@@ -494,9 +496,22 @@ def review(postgres: str) -> Iterator[Written]:
     yield Written(database_url=url, plans=plans)
 
 
+@pytest.fixture(scope="module")
+def review_api(
+    review: Written, temporal_env: WorkflowEnvironment, issuer: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The case API on the population's database, for this module's tests."""
+    address = temporal_env.client.service_client.config.target_host
+    settings = api_settings(review.database_url, address, issuer, tmp_path_factory.mktemp("api"))
+    with serving_api(settings) as url:
+        yield url
+
+
 @pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, review: Written, tmp_path: Path) -> list[Plan]:
-    point_cli_at(monkeypatch, review.database_url, tmp_path)
+def cli_env(
+    monkeypatch: pytest.MonkeyPatch, review: Written, review_api: str, issuer: str, tmp_path: Path
+) -> list[Plan]:
+    point_cli_at(monkeypatch, review_api, issuer, tmp_path)
     return review.plans
 
 
@@ -572,7 +587,12 @@ def test_a_period_outside_the_population_counts_only_what_was_referred_in_it(
 
 
 def test_a_check_refused_on_several_cases_counts_on_each_cohort_case_it_was_refused_on(
-    monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
+    database_url: str,
+    api: str,
+    issuer: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`case_id` is only the first of a check's `case_ids`: a person referred for two crimes (or protected
     in one case and a dependant in another) is refused on each of them."""
@@ -610,7 +630,7 @@ def test_a_check_refused_on_several_cases_counts_on_each_cohort_case_it_was_refu
                 )
             )
     engine.dispose()
-    point_cli_at(monkeypatch, database_url, tmp_path)
+    point_cli_at(monkeypatch, api, issuer, tmp_path)
 
     ran = mvp(capsys, "report", "--from", "2020-04-01", "--to", "2021-04-01", "--by", "force", "--json")
 
@@ -626,8 +646,8 @@ def test_a_check_refused_on_several_cases_counts_on_each_cohort_case_it_was_refu
 
 
 @pytest.fixture
-def empty_cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path) -> None:
-    point_cli_at(monkeypatch, database_url, tmp_path)
+def empty_cli_env(monkeypatch: pytest.MonkeyPatch, api: str, issuer: str, tmp_path: Path) -> None:
+    point_cli_at(monkeypatch, api, issuer, tmp_path)
 
 
 @pytest.mark.usefixtures("empty_cli_env")

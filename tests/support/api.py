@@ -3,11 +3,14 @@ exactly as `mvp api` and the stack serve them (uvicorn; the API fetches the issu
 
 from __future__ import annotations
 
+import base64
+import secrets
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 
@@ -47,3 +50,18 @@ def serving(app: object, port: int) -> Iterator[str]:
 def serving_api(settings: Settings) -> Iterator[str]:
     with serving(create_app(settings), settings.api_port) as url:
         yield url
+
+
+def api_settings(database_url: str, temporal_address: str, issuer: str, data_dir: Path) -> Settings:
+    """Settings of an API on its own database (fresh keys: it reads, and writes only the access log)."""
+    return Settings(
+        env="test",
+        data_dir=data_dir,
+        database_url=database_url,
+        temporal_address=temporal_address,
+        encryption_keys=f"api-1:{base64.b64encode(secrets.token_bytes(32)).decode()}",
+        identity_key=base64.b64encode(secrets.token_bytes(32)).decode(),
+        oidc_issuer=issuer,
+        dev_issuer_url=issuer,
+        api_port=free_port(),
+    )

@@ -1,8 +1,10 @@
-"""Run `mvp` in this process against the test's database, for read-side commands that need no Temporal
-server (`cases list`, `report`). The output is what a person would see, captured by pytest."""
+"""Run `mvp` in this process against a real case API (the `api` fixture), as a person would: the output is
+what they would see, captured by pytest. For async tests with a worker in the test's event loop, use
+`amvp`, which runs the CLI in a thread so that the loop keeps serving the worker."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +12,7 @@ import pytest
 from rich.console import Console
 
 import cli
+from cli import render
 
 
 @dataclass(frozen=True)
@@ -20,22 +23,34 @@ class Ran:
 
 
 def point_cli_at(
-    monkeypatch: pytest.MonkeyPatch, database_url: str, data_dir: Path, actor: str = "supervisor:NCCU-SUP-7"
+    monkeypatch: pytest.MonkeyPatch,
+    api_url: str,
+    issuer_url: str,
+    data_dir: Path,
+    actor: str = "supervisor:NCCU-SUP-7",
 ) -> None:
-    """Settings from the environment as the CLI reads them: this database, no stack files, a reader
-    (`--as`), and a wide console so that tables are not wrapped."""
-    for name in ("MVP_TASK_QUEUE", "MVP_ENCRYPTION_KEYS", "MVP_IDENTITY_KEY"):
+    """The CLI's settings from the environment, as a second terminal would have them: this API and issuer,
+    no stack files, an actor (`--as`), and a wide console so that tables are not wrapped."""
+    for name in ("MVP_TOKEN", "MVP_TOKEN_FILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MVP_ACTOR", actor)
-    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("MVP_API_URL", api_url)
+    monkeypatch.setenv("MVP_ISSUER_URL", issuer_url)
     monkeypatch.setenv("MVP_DATA_DIR", str(data_dir))
     monkeypatch.setenv("MVP_ENV", "test")
-    monkeypatch.setattr(cli, "out", Console(width=240))
-    monkeypatch.setattr(cli, "err", Console(stderr=True, width=240))
+    monkeypatch.setattr(render, "out", Console(width=240))
+    monkeypatch.setattr(render, "err", Console(stderr=True, width=240))
 
 
 def mvp(capsys: pytest.CaptureFixture[str], *args: str) -> Ran:
     capsys.readouterr()
     code = cli.run(list(args))
+    captured = capsys.readouterr()
+    return Ran(code=code, out=captured.out, err=captured.err)
+
+
+async def amvp(capsys: pytest.CaptureFixture[str], *args: str) -> Ran:
+    capsys.readouterr()
+    code = await asyncio.to_thread(cli.run, list(args))
     captured = capsys.readouterr()
     return Ran(code=code, out=captured.out, err=captured.err)
