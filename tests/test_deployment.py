@@ -126,3 +126,32 @@ def test_the_dockerfile_migrates_then_runs_the_worker() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "mvp db migrate && exec mvp worker" in dockerfile
     assert "USER mvp" in dockerfile  # not as root
+
+
+def test_the_temporal_tls_settings_make_a_mutual_tls_connection_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import ValidationError
+    from temporalio.service import TLSConfig
+
+    from infra.settings import Settings
+    from infra.temporal import tls_config
+
+    assert tls_config(Settings(data_dir=tmp_path)) is False  # the embedded dev server: plain TCP
+    for name in ("ca", "client"):
+        (tmp_path / f"{name}.pem").write_bytes(f"{name} certificate".encode())
+    (tmp_path / "client.key").write_bytes(b"client key")
+    monkeypatch.setenv("TEMPORAL_TLS_CA", str(tmp_path / "ca.pem"))
+    monkeypatch.setenv("TEMPORAL_TLS_CERT", str(tmp_path / "client.pem"))
+    monkeypatch.setenv("TEMPORAL_TLS_KEY", str(tmp_path / "client.key"))
+    monkeypatch.setenv("TEMPORAL_TLS_SERVER_NAME", "temporal")
+    tls = tls_config(Settings(data_dir=tmp_path))
+    assert tls == TLSConfig(
+        server_root_ca_cert=b"ca certificate",
+        client_cert=b"client certificate",
+        client_private_key=b"client key",
+        domain="temporal",
+    )
+    monkeypatch.delenv("TEMPORAL_TLS_KEY")
+    with pytest.raises(ValidationError, match="needs both TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY"):
+        Settings(data_dir=tmp_path)
