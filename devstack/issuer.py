@@ -8,7 +8,10 @@ tokens with exactly the code that verifies production ones, and mints tokens:
   this port is anyone — that is why it listens on 127.0.0.1 only and production refuses its tokens);
 - the OAuth 2.0 device authorization grant (RFC 8628), as Keycloak offers it to `mvp login`:
   `POST /device/authorize`, then `POST /token` with the device_code grant, approved here by
-  `POST /dev/device/approve {"user_code", "actor"}` instead of a sign-in page.
+  `POST /dev/device/approve {"user_code", "actor"}` instead of a sign-in page;
+- the client credentials grant for a police force's system, as Keycloak's `police-wmp` client does: a
+  client id and secret given to `create_issuer_app(clients=…)` or `serve_issuer(…, clients=…)` yield a
+  police token for that client's force.
 
 Every token carries `"mvp_dev": true`, the claim by which production refuses it.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -115,6 +119,14 @@ def actor_problems(actor: object) -> list[str]:
 # --- the app -------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ForceClient:
+    """A police force's system: its client secret and the force its tokens act for."""
+
+    secret: str
+    force: str
+
+
 @dataclass
 class DeviceGrant:
     device_code: str
@@ -132,6 +144,7 @@ class IssuerState:
     issuer: str
     audience: str
     interval: int
+    clients: dict[str, ForceClient] = field(default_factory=dict)
     grants: dict[str, DeviceGrant] = field(default_factory=dict)  # by device_code
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -157,12 +170,25 @@ class IssuerState:
 
 
 def create_issuer_app(
-    key_path: Path, issuer: str, *, audience: str = "mvp-api", interval: int = DEVICE_INTERVAL
+    key_path: Path,
+    issuer: str,
+    *,
+    audience: str = "mvp-api",
+    interval: int = DEVICE_INTERVAL,
+    clients: dict[str, ForceClient] | None = None,
 ) -> FastAPI:
     """The issuer at `issuer` (its URL, which is also the `iss` of its tokens)."""
+    for client_id, client in (clients or {}).items():
+        if actor_problems(f"police:{client_id}:{client.force}"):
+            raise ValueError("A force client needs an id of letters, digits and . _ @ + - and a force code.")
     key = load_or_create_key(key_path)
     state = IssuerState(
-        key=key, jwk=public_jwk(key), issuer=issuer.rstrip("/"), audience=audience, interval=interval
+        key=key,
+        jwk=public_jwk(key),
+        issuer=issuer.rstrip("/"),
+        audience=audience,
+        interval=interval,
+        clients=dict(clients or {}),
     )
     app = FastAPI(title="MVP development token issuer", docs_url=None, redoc_url=None)
     app.state.issuer = state
@@ -175,9 +201,9 @@ def create_issuer_app(
             "jwks_uri": f"{base}/jwks.json",
             "token_endpoint": f"{base}/token",
             "device_authorization_endpoint": f"{base}/device/authorize",
-            "grant_types_supported": [DEVICE_GRANT],
+            "grant_types_supported": [DEVICE_GRANT, "client_credentials"],
             "id_token_signing_alg_values_supported": [ALGORITHM],
-            "token_endpoint_auth_methods_supported": ["none"],
+            "token_endpoint_auth_methods_supported": ["none", "client_secret_post"],
         }
 
     @app.get("/jwks.json")
@@ -240,8 +266,17 @@ def create_issuer_app(
     @app.post("/token")
     async def token(request: Request) -> JSONResponse:
         form = await _form(request)
+        if form.get("grant_type") == "client_credentials":
+            client = state.clients.get(form.get("client_id", ""))
+            secret = form.get("client_secret", "")
+            if client is None or not hmac.compare_digest(client.secret.encode(), secret.encode()):
+                return _oauth_error("invalid_client", "The client id or secret is wrong.", status_code=401)
+            return JSONResponse(state.mint(f"police:{form['client_id']}:{client.force}"), headers=NO_STORE)
         if form.get("grant_type") != DEVICE_GRANT:
-            return _oauth_error("unsupported_grant_type", "Only the device authorization grant is offered.")
+            return _oauth_error(
+                "unsupported_grant_type",
+                "Only the device authorization and client credentials grants are offered.",
+            )
         now = time.monotonic()
         with state.lock:
             grant = state.grants.get(form.get("device_code", ""))
@@ -289,14 +324,18 @@ def _problems(problems: list[str]) -> JSONResponse:
     return JSONResponse({"detail": " ".join(problems), "problems": problems}, status_code=422)
 
 
-def _oauth_error(error: str, description: str) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": description}, status_code=400, headers=NO_STORE)
+def _oauth_error(error: str, description: str, status_code: int = 400) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status_code, headers=NO_STORE
+    )
 
 
 # --- serving ------------------------------------------------------------------------------------------------
 
 
-def serve_issuer(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
+def serve_issuer(
+    settings: Settings, *, clients: dict[str, ForceClient] | None = None
+) -> tuple[uvicorn.Server, threading.Thread]:
     """Run the issuer with uvicorn in a thread on 127.0.0.1:<issuer_port>; returns once it accepts
     connections. Stop it with `server.should_exit = True` and `thread.join()`."""
     if settings.env == "production":
@@ -311,9 +350,16 @@ def serve_issuer(settings: Settings) -> tuple[uvicorn.Server, threading.Thread]:
             f"Port {settings.issuer_port} is in use, so the development issuer cannot start: "
             "set MVP_ISSUER_PORT to a free port"
         ) from err
-    app = create_issuer_app(
-        settings.data_dir / "issuer-key.pem", settings.development_issuer, audience=settings.oidc_audience
-    )
+    try:
+        app = create_issuer_app(
+            settings.data_dir / "issuer-key.pem",
+            settings.development_issuer,
+            audience=settings.oidc_audience,
+            clients=clients,
+        )
+    except BaseException:
+        sock.close()
+        raise
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="mvp-issuer", daemon=True)
     thread.start()

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import Depends, FastAPI
 
-from api.auth import TokenVerifier, Unauthenticated, require_actor
+from api.auth import IssuerUnavailable, TokenVerifier, Unauthenticated, require_actor
 from devstack.issuer import load_or_create_key, public_jwk, serve_issuer
 from infra.errors import Unavailable
 from infra.settings import Settings
@@ -237,3 +237,15 @@ async def test_the_dependency_answers_401_with_www_authenticate_bearer(
         ).status_code == 401
         accepted = await client.get("/whoami", headers={"Authorization": f"Bearer {token}"})
         assert accepted.json() == {"actor": "enforcement:ENF-12"}
+
+
+def test_no_token_is_accepted_when_the_issuers_keys_cannot_be_fetched(issuer: Issuer) -> None:
+    """Fail closed: an unreachable issuer refuses every token rather than skipping the check."""
+    dead = f"http://127.0.0.1:{_free_port()}"
+    token = issuer.dev_token("officer:NCCU-0042")
+    by_discovery = TokenVerifier(issuer=dead, audience="mvp-api")  # keys found through discovery
+    with pytest.raises(IssuerUnavailable, match="discovery document cannot be read"):
+        by_discovery.verify(token)
+    by_jwks_url = TokenVerifier(issuer=issuer.url, audience="mvp-api", jwks_url=f"{dead}/jwks.json")
+    with pytest.raises(IssuerUnavailable, match="keys cannot be fetched"):
+        by_jwks_url.verify(token)

@@ -10,9 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devstack.issuer import DEVICE_GRANT, create_issuer_app, public_jwk, serve_issuer
+from api.auth import TokenVerifier
+from devstack.issuer import DEVICE_GRANT, ForceClient, create_issuer_app, public_jwk, serve_issuer
 from infra.errors import Unavailable
 from infra.settings import Settings
+
+WMP_SECRET = "test-only-" + "4c1d9e" * 4
 
 
 def _free_port() -> int:
@@ -24,7 +27,9 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = Settings(data_dir=tmp_path_factory.mktemp("issuer"), issuer_port=_free_port())
-    server, thread = serve_issuer(settings)
+    server, thread = serve_issuer(
+        settings, clients={"police-wmp": ForceClient(secret=WMP_SECRET, force="WMP")}
+    )
     yield settings.development_issuer
     server.should_exit = True
     thread.join(timeout=10)
@@ -101,6 +106,16 @@ async def test_an_expired_device_code_answers_expired_token(tmp_path: Path) -> N
             "/token", data={"grant_type": DEVICE_GRANT, "device_code": grant["device_code"]}
         )
     assert (answer.status_code, answer.json()["error"]) == (400, "expired_token")
+
+
+def test_a_police_system_gets_a_token_for_its_force_with_client_credentials(issuer: str) -> None:
+    grant = {"grant_type": "client_credentials", "client_id": "police-wmp"}
+    answer = httpx.post(f"{issuer}/token", data={**grant, "client_secret": WMP_SECRET})
+    assert answer.status_code == 200
+    actor = TokenVerifier(issuer=issuer, audience="mvp-api").verify(answer.json()["access_token"])
+    assert (actor.role.value, actor.id, actor.force) == ("police", "police-wmp", "WMP")
+    wrong = httpx.post(f"{issuer}/token", data={**grant, "client_secret": "not-it"})
+    assert (wrong.status_code, wrong.json()["error"]) == (401, "invalid_client")
 
 
 def test_another_grant_type_is_refused(issuer: str) -> None:
