@@ -144,6 +144,8 @@ class Running:
     settings: Settings
     keys: Keys
     engine: Engine
+    api_url: str = ""  # served by tests/cli/conftest.py
+    issuer_url: str = ""
 
 
 @pytest.fixture

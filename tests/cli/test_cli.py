@@ -3,64 +3,17 @@ Postgres, with a worker running. Exit codes: 0 success, 2 bad input, 3 refused, 
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
-from models.tables import CaseRow
 from tests.conftest import EXAMPLES, Running
-
-MVP = str(Path(sys.executable).parent / "mvp")
-
-
-def cli_env(running: Running) -> dict[str, str]:
-    keyring = running.keys.keyring
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("MVP_")},
-        "TEMPORAL_ADDRESS": running.client.service_client.config.target_host,
-        "DATABASE_URL": running.settings.database_url or "",
-        "MVP_TASK_QUEUE": running.settings.task_queue,
-        "MVP_DATA_DIR": str(running.settings.data_dir),
-        "MVP_ENV": "test",
-        "MVP_ENCRYPTION_KEYS": f"{keyring.current_id}:{base64.b64encode(keyring.keys[keyring.current_id]).decode()}",
-        "MVP_IDENTITY_KEY": base64.b64encode(running.keys.identity_key).decode(),
-        "MVP_ACTOR": "officer:NCCU-0042",
-        "COLUMNS": "200",
-    }
-
-
-async def mvp(running: Running, *args: str, actor: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = cli_env(running)
-    if actor is not None:
-        env["MVP_ACTOR"] = actor
-    return await asyncio.to_thread(
-        subprocess.run, [MVP, *args], env=env, capture_output=True, text=True, timeout=60
-    )
-
-
-def cases_in_postgres(running: Running) -> int:
-    with Session(running.engine) as session:
-        return int(session.execute(select(func.count()).select_from(CaseRow)).scalar_one())
-
-
-async def start_example_case(running: Running) -> str:
-    loaded = await mvp(running, "records", "load", str(EXAMPLES / "records.json"))
-    assert loaded.returncode == 0, loaded.stderr
-    started = await mvp(
-        running, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"), "--json"
-    )
-    assert started.returncode == 0, started.stderr
-    return str(json.loads(started.stdout)["case_id"])
+from tests.support.cli import cases_in_postgres, mvp, start_example_case
 
 
 async def test_a_referral_with_many_problems_exits_2_names_each_and_starts_nothing(
@@ -94,10 +47,10 @@ async def test_a_file_that_is_not_json_exits_2(running: Running, tmp_path: Path)
     assert "not valid JSON" in result.stderr
 
 
-async def test_referral_start_without_an_actor_exits_2_and_says_how(running: Running) -> None:
+async def test_referral_start_without_an_identity_exits_3_and_says_how_to_sign_in(running: Running) -> None:
     result = await mvp(running, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"), actor="")
-    assert result.returncode == 2
-    assert "--as" in result.stderr
+    assert result.returncode == 3
+    assert "mvp login" in result.stderr and "--as" in result.stderr
     assert cases_in_postgres(running) == 0
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from tests.cli.test_cli import mvp, start_example_case
 from tests.conftest import Running
+from tests.support.cli import mvp, start_example_case
 
 ENFORCER = "enforcement:ENF-3"
 REASON = "Planned visit to the address"
