@@ -68,7 +68,8 @@ def has_control_characters(text: str, multiline: bool = False) -> bool:
 
 
 def _one_line(value: str) -> str:
-    if has_control_characters(value):
+    # only whitespace (tabs, newlines) is blank, which the field's own rules report
+    if value.strip() and has_control_characters(value):
         raise PydanticCustomError(
             CONTROL_CHARACTERS,
             "contains control characters (line breaks, terminal escapes or direction overrides)",

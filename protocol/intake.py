@@ -315,7 +315,7 @@ def _describe(error: ErrorDetails) -> str:
             message = f"{_shown(value)} is not a known {noun} ({', '.join(allowed)})"
         case "too_short" if field in _ENUMS:
             message = f"at least one {_ENUMS[field][0]} is required"
-        case "string_too_short" if isinstance(value, str) and not value.strip():
+        case "string_too_short" | "string_pattern_mismatch" if isinstance(value, str) and not value.strip():
             message = "is blank"
         case "string_too_short":
             message = f"must be at least {context['min_length']} characters"
