@@ -146,7 +146,10 @@ def parse_actor(value: str | None) -> Actor:
         raise InputError(f"--as {value!r}: give your identifier after the role, e.g. {role}:ABC-123.")
     if role == ActorRole.police.value and not force:
         raise InputError(f"--as {value!r}: police must give their force code, e.g. police:WMP-4471:WMP.")
-    return Actor(role=ActorRole(role), id=ident, force=force.upper() or None)
+    try:
+        return Actor(role=ActorRole(role), id=ident, force=force.upper() or None)
+    except ValidationError as error:  # the identifier or force code is not in its strict form
+        raise InputError(f"--as: {'; '.join(describe_validation_error(error))}.") from None
 
 
 def _read_json(path: Path) -> Any:
