@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 from sqlalchemy import Engine
@@ -17,13 +19,16 @@ from activities.notify import MailboxChannel, NoticeActivities, NoticeChannel, N
 from activities.records import HttpRecords, PostgresRecords, RecordsActivities, RecordsSource
 from activities.store import CaseStore
 from infra.db import make_engine
-from infra.keys import Keys, load_keys
+from infra.keyguard import worker_keys
+from infra.keys import Keys
 from infra.settings import Settings
 from infra.temporal import connect
 from workflows.case import ProtocolCaseWorkflow
 from workflows.enforcement import EnforcementActionWorkflow, EnforcementCheckWorkflow
 
 log = logging.getLogger("mvp.worker")
+
+KEY_FILE_POLL_SECONDS = 2.0
 
 
 def build_activities(settings: Settings, engine: Engine, keys: Keys, http: httpx.Client) -> list[object]:
@@ -65,17 +70,45 @@ def make_worker(
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Poll the task queue until `stop` is set, then finish in-flight work and return."""
-    keys = load_keys(settings)
     engine = make_engine(settings)
-    client = await connect(settings, keys.keyring)
-    with httpx.Client() as http, ThreadPoolExecutor(max_workers=16) as executor:
-        worker = make_worker(
-            client, settings.task_queue, build_activities(settings, engine, keys, http), executor
-        )
-        async with worker:
-            log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
-            await stop.wait()
-    engine.dispose()
+    try:
+        keys = worker_keys(settings, engine)  # refuses to run with keys that do not match the database
+        client = await connect(settings, keys.keyring)
+        with httpx.Client() as http, ThreadPoolExecutor(max_workers=16) as executor:
+            worker = make_worker(
+                client, settings.task_queue, build_activities(settings, engine, keys, http), executor
+            )
+            async with worker:
+                log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
+                await _follow_key_file(settings, keys, stop)
+    finally:
+        engine.dispose()
+
+
+async def _follow_key_file(settings: Settings, keys: Keys, stop: asyncio.Event) -> None:
+    """Until `stop`, reload the keyring when the key file changes (`mvp keys rotate`), so the worker seals
+    with the new current key without a restart. (It also reloads at once when a payload names a key it
+    does not hold.)"""
+    path = settings.resolved_key_file
+    seen = _mtime(path)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), KEY_FILE_POLL_SECONDS)
+        now = _mtime(path)
+        if now != seen and keys.keyring.refresh is not None:
+            seen = now
+            try:
+                if await asyncio.to_thread(keys.keyring.reload):
+                    log.info("worker now seals with key %s", keys.keyring.current_id)
+            except Exception as error:  # a key file mid-edit or that no longer matches: keep the keys held
+                log.warning("key file not reloaded: %s", error)
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 async def run_until_signalled(settings: Settings) -> None:

@@ -12,6 +12,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
@@ -21,9 +22,10 @@ from fastapi.responses import JSONResponse
 from api.routes import audit, cases, codec, enforcement, health, records, referrals, reports, retention
 from infra.db import make_engine
 from infra.errors import InputError, ServiceError, Unavailable
-from infra.keys import load_keys
+from infra.keyguard import worker_keys
 from infra.settings import Settings, load_settings
 from infra.temporal import connect
+from models.documents import MAX_DOCUMENT_BYTES, DocumentRefused, read_json_document
 from protocol.intake import describe_problem
 from usecases.context import Services
 
@@ -49,8 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from api.auth import TokenVerifier
 
         chosen = settings or load_settings()
-        keys = load_keys(chosen)
         engine = make_engine(chosen)
+        keys = worker_keys(chosen, engine)  # checked against the database; follows `mvp keys rotate`
         client = await connect(chosen, keys.keyring)
         app.state.services = Services(settings=chosen, engine=engine, keys=keys, temporal=client)
         app.state.verifier = TokenVerifier.from_settings(chosen)
@@ -64,6 +66,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="The one service boundary of the case service. Every route but /healthz needs an OIDC "
         "bearer token; the caller's role (and police force) come from its verified claims.",
     )
+
+    @app.middleware("http")
+    async def documents_only(request: Request, call_next: Any) -> Any:
+        """A body is read with the rules every outside document meets (size, UTF-8, nesting) before anything
+        parses it: one sentence, 4xx, never a traceback."""
+        if request.method in ("POST", "PUT", "PATCH"):
+            declared = request.headers.get("content-length", "0")
+            if declared.isdigit() and int(declared) > MAX_DOCUMENT_BYTES:
+                too_big = InputError(f"The request body is larger than {MAX_DOCUMENT_BYTES // 1024} KiB.")
+                return JSONResponse(error_body(too_big), status_code=413)
+            body = await request.body()
+            if body:
+                try:
+                    read_json_document(body)
+                except DocumentRefused as refused:
+                    bad = InputError(f"The request body {refused}.", [f"body: {refused}"])
+                    return JSONResponse(
+                        error_body(bad), status_code=413 if len(body) > MAX_DOCUMENT_BYTES else 422
+                    )
+        return await call_next(request)
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, error: ServiceError) -> JSONResponse:

@@ -33,7 +33,7 @@ def run(argv: list[str]) -> int:
         return error.exit_code
     except SessionError as error:
         render.err.print(str(error), markup=False, highlight=False)
-        return 3
+        return error.exit_code
 
 
 def main() -> None:

@@ -34,7 +34,12 @@ TIMEOUT = 10.0
 
 
 class SessionError(Exception):
-    """No token can be had; the message says why and what to do."""
+    """No token can be had; the message says why and what to do. Exit 3 (not signed in), or 2 when what was
+    given (`--as`) is malformed."""
+
+    def __init__(self, message: str, exit_code: int = 3) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)
@@ -107,7 +112,7 @@ def development_token(actor: str, settings: ClientSettings) -> str:
             f"No development issuer answers at {settings.issuer_url}: is `make run` running?"
         ) from err
     if response.status_code == 422:
-        raise SessionError(f"The actor was refused: {_detail(response)}")
+        raise SessionError(f"--as was refused: {_detail(response)}", exit_code=2)
     if response.status_code != 200:
         raise SessionError(f"The development issuer answered {response.status_code}: {_detail(response)}")
     return str(response.json()["access_token"])

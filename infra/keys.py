@@ -13,23 +13,40 @@ import hmac
 import json
 import os
 import secrets
+import threading
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from infra.errors import Unavailable
+from infra.errors import Refused, Unavailable
 from infra.settings import Settings
 
 NONCE_BYTES = 12
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+# What a fingerprint is derived under: HKDF with this label gives a value that identifies a key and reveals
+# nothing about it (and nothing usable as the key itself, which HMACs and seals under other labels).
+FINGERPRINT_INFO = b"mvp key fingerprint v1"
 
 
-@dataclass(frozen=True)
+def fingerprint(key: bytes) -> str:
+    """A value that tells keys apart and reveals nothing about the key (HKDF-SHA256, its own label)."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=FINGERPRINT_INFO).derive(key).hex()
+
+
+@dataclass
 class Keyring:
+    """Every key by id; `current_id` seals. A keyring loaded from a key file can `refresh` itself from that
+    file: the worker then opens payloads sealed with a key rotated in after it started (`mvp keys rotate`),
+    and seals with the new current key from then on, without a restart."""
+
     current_id: str
     keys: dict[str, bytes]
+    refresh: Callable[[], Keyring] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.current_id not in self.keys:
@@ -37,18 +54,36 @@ class Keyring:
         for key_id, key in self.keys.items():
             if len(key) != 32:
                 raise ValueError(f"key {key_id!r} is not 32 bytes (AES-256)")
+        self._lock = threading.Lock()
+
+    def reload(self) -> bool:
+        """Take the keys the `refresh` source now holds (a key is never dropped). True when it changed."""
+        if self.refresh is None:
+            return False
+        with self._lock:
+            fresh = self.refresh()
+            if fresh.current_id == self.current_id and fresh.keys.keys() <= self.keys.keys():
+                return False
+            # keys first: a reader of current_id must always find its key
+            self.keys = {**self.keys, **fresh.keys}
+            self.current_id = fresh.current_id
+            return True
 
     def seal(self, plaintext: bytes, associated: bytes = b"") -> tuple[str, bytes]:
         nonce = os.urandom(NONCE_BYTES)
-        return self.current_id, nonce + AESGCM(self.keys[self.current_id]).encrypt(
-            nonce, plaintext, associated
-        )
+        key_id = self.current_id
+        return key_id, nonce + AESGCM(self.keys[key_id]).encrypt(nonce, plaintext, associated)
 
     def open(self, key_id: str, sealed: bytes, associated: bytes = b"") -> bytes:
         key = self.keys.get(key_id)
+        if key is None and self.reload():
+            key = self.keys.get(key_id)
         if key is None:
             raise Unavailable(f"No key with id {key_id!r} is in the keyring; add it back to read this data.")
         return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], associated)
+
+    def fingerprints(self) -> dict[str, str]:
+        return {key_id: fingerprint(key) for key_id, key in self.keys.items()}
 
     def seal_text(self, text: str, bound_to: str = "") -> str:
         """A self-describing string `key_id:base64` for a database column. `bound_to` (e.g. `case:seq`) is
@@ -66,6 +101,10 @@ class Keys:
     keyring: Keyring
     identity_key: bytes
     codec_token: str | None
+
+    @property
+    def identity_fingerprint(self) -> str:
+        return fingerprint(self.identity_key)
 
     def identity_hash(self, *parts: str) -> str:
         """A keyed hash of identity parts: cannot be reversed by trying names without the key."""
@@ -114,27 +153,56 @@ def new_key_file_content() -> dict[str, object]:
     }
 
 
-def ensure_development_keys(path: Path) -> bool:
-    """Write a development key file if there is none. Returns True when one was written."""
+# What a data folder holds once a stack has stored anything: keys written now could not read it.
+STORES = ("postgres/PG_VERSION", "temporal.sqlite")
+
+
+def ensure_development_keys(path: Path, data_dir: Path | None = None) -> bool:
+    """Write a development key file if there is none. Returns True when one was written.
+
+    Never where data already exists: new keys cannot read what the old ones sealed, and a new identity key
+    would make every hold look-up miss (fail open). The data folder is `data_dir`, else the key file's.
+    """
     if path.exists():
         return False
+    folder = data_dir if data_dir is not None else path.parent
+    stores = [name for name in STORES if (folder / name).exists()]
+    if stores:
+        raise Refused(
+            f"The data folder {folder} already holds data ({', '.join(stores)}) but there is no key file at "
+            f"{path}. Put the key file that belongs to this data back; new keys would not read it, and "
+            "protected people would no longer be found. Nothing was started."
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(new_key_file_content(), handle, indent=2)
+    _write_new_file(path, json.dumps(new_key_file_content(), indent=2))
     return True
 
 
+def _write_new_file(path: Path, text: str) -> None:
+    """Create `path` readable by its owner only (O_EXCL at 0600: never a moment at another mode)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def rotate_key_file(path: Path) -> str:
-    """Add a new current key to a key file; old keys stay to open old payloads. Returns the new id."""
+    """Add a new current key to a key file; old keys stay to open old payloads. Returns the new id.
+
+    The new file is written beside the old one (created with O_EXCL at 0600) and renamed over it, so a
+    reader sees the old file or the new one, never half of one, and the keys are never readable by others.
+    """
     content = json.loads(path.read_text())
     key_id = "k-" + secrets.token_hex(3)
     content["keys"][key_id] = base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
     content["current"] = key_id
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(content, indent=2))
-    tmp.chmod(0o600)
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        _write_new_file(tmp, json.dumps(content, indent=2))
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return key_id
 
 
@@ -155,11 +223,7 @@ def load_keys(settings: Settings) -> Keys:
     if settings.encryption_keys is not None:
         keyring = parse_keyring(settings.encryption_keys.get_secret_value())
     elif file_content:
-        raw = file_content["keys"]
-        assert isinstance(raw, dict)
-        keyring = Keyring(
-            current_id=str(file_content["current"]), keys={k: base64.b64decode(v) for k, v in raw.items()}
-        )
+        keyring = _file_keyring(file_content)
     else:
         raise Unavailable(
             "No encryption key: set MVP_ENCRYPTION_KEYS or MVP_KEY_FILE "
@@ -179,3 +243,27 @@ def load_keys(settings: Settings) -> Keys:
     if token is None and "codec_token" in file_content:
         token = str(file_content["codec_token"])
     return Keys(keyring=keyring, identity_key=identity, codec_token=token)
+
+
+def _file_keyring(content: dict[str, object]) -> Keyring:
+    raw = content.get("keys")
+    if not isinstance(raw, dict):
+        raise Unavailable("The key file has no 'keys' object; restore it from its backup.")
+    return Keyring(
+        current_id=str(content.get("current")), keys={k: base64.b64decode(v) for k, v in raw.items()}
+    )
+
+
+def key_file_keyring(path: Path, check: Callable[[Keyring], None] | None = None) -> Keyring:
+    """The keyring in a key file, refreshing itself from that file (see `Keyring.reload`); `check` vets each
+    refreshed keyring (the worker records and checks its fingerprints against the database)."""
+
+    def read() -> Keyring:
+        fresh = _file_keyring(json.loads(path.read_text()))
+        if check is not None:
+            check(fresh)
+        return fresh
+
+    keyring = read()
+    keyring.refresh = read
+    return keyring

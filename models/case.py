@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.records import ImmigrationStatus
 from models.referral import Referral
+from models.text import NUMBER_MAX, ROUTE_DAYS_MAX, ForceCode, Identifier, Note
 
 
 class Message(BaseModel):
@@ -34,8 +35,8 @@ class ActorRole(StrEnum):
 
 class Actor(Message):
     role: ActorRole
-    id: str = Field(min_length=1)
-    force: str | None = None  # police force code, for police actors
+    id: Identifier
+    force: ForceCode | None = None  # police force code, for police actors
 
     def label(self) -> str:
         return ":".join(p for p in (self.role.value, self.id, self.force) if p)
@@ -250,7 +251,7 @@ class ReportedFact(Message):
     number: int
     kind: FactKind
     source: FactSource
-    detail: str | None = None
+    detail: Note | None = None
     reported_at: datetime
     reported_by: str  # actor label
     needs_verification: bool
@@ -377,31 +378,31 @@ class PoliceUpdate(Command):
 
     kind: Literal["police_update"] = "police_update"
     investigation: InvestigationStatus | None = None
-    protective_measures: str | None = None
+    protective_measures: Note | None = None
     person_is_suspect: bool | None = None
     person_charged: bool | None = None
     trial_date: date | None = None  # the person is due to give evidence on this date
-    note: str | None = None
+    note: Note | None = None
 
 
 class Withdrawal(Command):
     kind: Literal["withdrawal"] = "withdrawal"
-    reason: str = Field(min_length=3)
+    reason: Note = Field(min_length=3)
 
 
 class ContactRecord(Command):
     kind: Literal["contact"] = "contact"
     result: ContactResult
     support_active: bool | None = None  # support and advice towards an application, as confirmed at contact
-    note: str | None = None
+    note: Note | None = None
 
 
 class ApplicationEvent(Command):
     kind: Literal["application"] = "application"
     route: Route
     stage: ApplicationStage
-    number: int | None = None  # which application; a new `submitted` gets the next number
-    note: str | None = None
+    number: int | None = Field(default=None, ge=1, le=NUMBER_MAX)  # which application; new ones get the next
+    note: Note | None = None
 
 
 class RouteStarted(Command):
@@ -409,24 +410,24 @@ class RouteStarted(Command):
 
     kind: Literal["route_started"] = "route_started"
     route: Route
-    days: int | None = None  # default from the policy for that route
-    note: str | None = None
+    days: int | None = Field(default=None, ge=1, le=ROUTE_DAYS_MAX)  # default from the policy for that route
+    note: Note | None = None
 
 
 class DepartureRecord(Command):
     kind: Literal["departure"] = "departure"
-    note: str | None = None
+    note: Note | None = None
 
 
 class ExclusionDecision(Command):
     kind: Literal["exclusion_decision"] = "exclusion_decision"
     verdict: Literal["confirm", "override"]
-    reason: str = Field(min_length=10)
+    reason: Note = Field(min_length=10)
 
 
 class ReleaseDecision(Command):
     kind: Literal["release_decision"] = "release_decision"
-    reason: str = Field(min_length=10)
+    reason: Note = Field(min_length=10)
 
 
 class EnforcementCheckNotice(Command):
@@ -434,7 +435,7 @@ class EnforcementCheckNotice(Command):
 
     kind: Literal["enforcement_check"] = "enforcement_check"
     check_id: str
-    reason: str
+    reason: Note
 
 
 class FactReported(Command):
@@ -443,16 +444,16 @@ class FactReported(Command):
     kind: Literal["fact_reported"] = "fact_reported"
     fact_kind: FactKind
     source: FactSource
-    detail: str | None = None
+    detail: Note | None = None
 
 
 class FactVerified(Command):
     """An officer's verification of a reported fact: verified (it takes effect) or rejected."""
 
     kind: Literal["fact_verified"] = "fact_verified"
-    fact_number: int = Field(ge=1)
+    fact_number: int = Field(ge=1, le=NUMBER_MAX)
     verified: bool
-    note: str | None = None
+    note: Note | None = None
 
 
 CaseCommand = (

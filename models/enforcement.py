@@ -13,6 +13,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from models.case import Actor, DecisionKind, Message, Outcome, Phase
+from models.text import Note
 
 
 class SubjectKind(StrEnum):
@@ -40,7 +41,7 @@ class CheckRequest(Message):
 
     check_id: str
     actor: Actor
-    reason: str = Field(min_length=3)
+    reason: Note = Field(min_length=3)
     subject: Subject
 
 

@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from models.referral import Contract
+from models.text import CONVICTIONS_MAX, LIST_MAX, SENTENCE_MONTHS_MAX, Code, Line, Name, Note
 
 
 class ImmigrationStatus(StrEnum):
@@ -23,31 +24,32 @@ class ImmigrationStatus(StrEnum):
 
 
 class ImmigrationStatusRecord(Contract):
-    home_office_ref: str = Field(min_length=1)
-    given_names: str
-    family_name: str
+    home_office_ref: Code = Field(min_length=1)
+    given_names: Name
+    family_name: Name
     date_of_birth: date
     status: ImmigrationStatus
-    last_leave: str | None = None
+    last_leave: Line | None = None
     leave_expires: date | None = None
-    notes: str | None = None
+    notes: Note | None = None
 
 
 class Conviction(Contract):
-    offence: str
+    offence: Line
     convicted_on: date
     custodial: bool
-    sentence_months: int = Field(ge=0)
+    sentence_months: int = Field(ge=0, le=SENTENCE_MONTHS_MAX)
     serious_harm: bool = False
 
 
 class CriminalRecord(Contract):
-    home_office_ref: str = Field(min_length=1)
-    given_names: str
-    family_name: str
+    home_office_ref: Code = Field(min_length=1)
+    given_names: Name
+    family_name: Name
     date_of_birth: date
-    convictions: list[Conviction] = Field(default_factory=list)
-    markers: list[str] = Field(default_factory=list)  # e.g. deportation_order, national_security
+    convictions: list[Conviction] = Field(default_factory=list, max_length=CONVICTIONS_MAX)
+    # e.g. deportation_order, national_security
+    markers: list[Code] = Field(default_factory=list, max_length=LIST_MAX)
 
 
 class RecordsFile(Contract):

@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from models.text import LIST_MAX, Code, ForceCode, Identifier, Line, Name, Note
+
 
 class Contract(BaseModel):
     """Base of every input that comes from outside: strict about unknown fields."""
@@ -58,33 +60,33 @@ class ContactChannel(StrEnum):
 
 
 class ReferringOfficer(Contract):
-    force_code: str = Field(min_length=2, max_length=8)
-    officer_id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    phone: str | None = None
-    email: str | None = None
+    force_code: ForceCode
+    officer_id: Identifier
+    name: Name = Field(min_length=1)
+    phone: Code | None = None
+    email: Line | None = None
 
 
 class Person(Contract):
-    given_names: str = Field(min_length=1)
-    family_name: str = Field(min_length=1)
+    given_names: Name = Field(min_length=1)
+    family_name: Name = Field(min_length=1)
     date_of_birth: date
-    nationality: str | None = None
-    home_office_ref: str | None = None
-    address: str | None = None
-    location: str | None = None
+    nationality: Code | None = None
+    home_office_ref: Code | None = None
+    address: Line | None = None
+    location: Line | None = None
 
 
 class AdditionalInformation(Contract):
     """NPCC §6.2: only accepted with the person's views, or why asking was impracticable (§6.3.1)."""
 
-    allegation: str | None = None
-    gravity: str | None = None
-    protective_measures: str | None = None
-    investigation: str | None = None
-    assisting_investigation: str | None = None
-    person_views: str | None = None
-    views_impracticable_reason: str | None = None
+    allegation: Note | None = None
+    gravity: Note | None = None
+    protective_measures: Note | None = None
+    investigation: Note | None = None
+    assisting_investigation: Note | None = None
+    person_views: Note | None = None
+    views_impracticable_reason: Note | None = None
 
 
 class PersonInformed(Contract):
@@ -92,49 +94,49 @@ class PersonInformed(Contract):
 
     intended: bool
     done: bool
-    impracticable_reason: str | None = None
+    impracticable_reason: Note | None = None
 
 
 class SharingDelayed(Contract):
     """NPCC §7.2: sharing delayed for immediate protective measures, and why."""
 
     delayed: bool
-    reason: str | None = None
+    reason: Note | None = None
 
 
 class Dependant(Contract):
-    given_names: str = Field(min_length=1)
-    family_name: str = Field(min_length=1)
+    given_names: Name = Field(min_length=1)
+    family_name: Name = Field(min_length=1)
     date_of_birth: date
-    relationship: str = Field(min_length=1)
+    relationship: Line = Field(min_length=1)
 
 
 class SafeContact(Contract):
     channel: ContactChannel
-    phone: str | None = None
-    email: str | None = None
+    phone: Code | None = None
+    email: Line | None = None
     post_is_safe: bool = False
-    language: str = Field(min_length=2)
+    language: Code = Field(min_length=2)
     interpreter_needed: bool = False
-    safe_times: str | None = None
-    never_contact_via: list[str] = Field(default_factory=list)
+    safe_times: Line | None = None
+    never_contact_via: list[Line] = Field(default_factory=list, max_length=LIST_MAX)
 
 
 class Referral(Contract):
-    referral_id: str = Field(min_length=1)
+    referral_id: Identifier
     channel: Channel
     received_at: AwareDatetime
     referring_officer: ReferringOfficer
-    crime_reference: str = Field(min_length=1)
+    crime_reference: Code = Field(min_length=1)
     crime_type: CrimeType
     role: PersonRole
     person: Person
-    suspected_offence_reason: str = Field(min_length=1)
+    suspected_offence_reason: Note = Field(min_length=1)
     additional_information: AdditionalInformation | None = None
     purposes: list[Purpose] = Field(min_length=1)
     person_informed: PersonInformed
     sharing_delayed: SharingDelayed
-    dependants: list[Dependant] = Field(default_factory=list)
+    dependants: list[Dependant] = Field(default_factory=list, max_length=LIST_MAX)
     safe_contact: SafeContact
 
     @property

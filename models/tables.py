@@ -204,3 +204,16 @@ class NoteRow(SQLModel, table=True):
     case_id: str = Field(primary_key=True)
     seq: int = Field(primary_key=True)
     note_sealed: str
+
+
+class KeyFingerprintRow(SQLModel, table=True):
+    """The fingerprint (`infra.keys.fingerprint`) of every key that has sealed or keyed data in this database:
+    the identity key (`kind` "identity", `key_id` "identity") and each keyring key by id (`kind` "keyring").
+    The first process to use the database records them; a process whose keys do not match refuses to run."""
+
+    __tablename__ = "key_fingerprints"
+
+    kind: str = Field(primary_key=True)
+    key_id: str = Field(primary_key=True)
+    fingerprint: str
+    recorded_at: datetime = _tz(nullable=False)

@@ -20,6 +20,7 @@ from pydantic_core import ErrorDetails
 
 from models.records import ImmigrationStatus, RecordsFile
 from models.referral import Channel, ContactChannel, CrimeType, PersonRole, Purpose, Referral
+from models.text import CONTROL_CHARACTERS, PATTERN_MEANING
 
 CLOCK_SKEW = timedelta(minutes=5)
 OLDEST_AGE_YEARS = 120  # a date of birth further back than this is a mistyped year
@@ -69,6 +70,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 ValueT = TypeVar("ValueT")
 
 
+# the document reader is shared with the CLI (stdlib only): models.documents
 def parse_referral(raw: object, now: datetime) -> tuple[Referral | None, list[str]]:
     """The validated referral and no problems, or None and every problem found."""
     if now.tzinfo is None:
@@ -255,14 +257,30 @@ def _describe(error: ErrorDetails) -> str:
             message = f"{_shown(value)} is not a known {noun} ({', '.join(allowed)})"
         case "too_short" if field in _ENUMS:
             message = f"at least one {_ENUMS[field][0]} is required"
-        case "string_too_short" if isinstance(value, str) and not value.strip():
+        case "string_too_short" | "string_pattern_mismatch" if isinstance(value, str) and not value.strip():
             message = "is blank"
         case "string_too_short":
             message = f"must be at least {context['min_length']} characters"
         case "string_too_long":
             message = f"must be at most {context['max_length']} characters"
+        case "string_pattern_mismatch":
+            message = PATTERN_MEANING.get(str(context.get("pattern")), "is not in the expected form")
+        case "too_long":
+            message = f"may list at most {context['max_length']} entries"
+        case kind if kind == CONTROL_CHARACTERS:
+            message = f"{error['msg']}; remove them"
         case "greater_than_equal":
             message = f"must be {context['ge']} or more"
+        case "greater_than":
+            message = f"must be more than {context['gt']}"
+        case "less_than_equal":
+            message = f"must be {context['le']} or less"
+        case "less_than":
+            message = f"must be less than {context['lt']}"
+        case "literal_error":
+            message = f"must be one of {context['expected']}"
+        case "enum":
+            message = f"must be one of {context['expected']}"
         case "string_type":
             message = "must be text"
         case "bool_type" | "bool_parsing":
@@ -290,6 +308,12 @@ def _shown(value: object) -> str:
     """A value as the officer typed it, cut short: only ever an unknown code, never personal data."""
     shown = repr(value)
     return shown if len(shown) <= 40 else f"{shown[:37]}..."
+
+
+def describe_validation_error(error: ValidationError) -> list[str]:
+    """Every problem pydantic found in an input from outside (a command, options), as sentences led by the
+    field, never echoing the value given."""
+    return list(dict.fromkeys(_describe(detail) for detail in error.errors()))
 
 
 # --- helpers ---

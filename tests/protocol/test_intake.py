@@ -121,11 +121,15 @@ def test_an_unknown_field_is_refused_without_echoing_its_value() -> None:
             "yesterday",
             "received_at: must be a date and time with a timezone, as in 2026-11-02T14:05:00Z",
         ),
-        ("referring_officer.force_code", "W", "referring_officer.force_code: must be at least 2 characters"),
+        (
+            "referring_officer.force_code",
+            "W",
+            "referring_officer.force_code: must be a police force code of 2 to 8 capital letters, as in WMP",
+        ),
         (
             "referring_officer.force_code",
             "WESTMIDLANDS",
-            "referring_officer.force_code: must be at most 8 characters",
+            "referring_officer.force_code: must be a police force code of 2 to 8 capital letters, as in WMP",
         ),
     ],
 )

@@ -57,5 +57,3 @@ async def start_example_case(running: Running) -> str:
     )
     assert started.returncode == 0, started.stderr
     return str(json.loads(started.stdout)["case_id"])
-
-
