@@ -52,8 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         chosen = settings or load_settings()
         engine = make_engine(chosen)
-        keys = worker_keys(chosen, engine)  # checked against the database; follows `mvp keys rotate`
-        client = await connect(chosen, keys.keyring)
+        try:
+            keys = worker_keys(chosen, engine)  # checked against the database; follows `mvp keys rotate`
+            client = await connect(chosen, keys.keyring)
+        except BaseException:
+            engine.dispose()
+            raise
         app.state.services = Services(settings=chosen, engine=engine, keys=keys, temporal=client)
         app.state.verifier = TokenVerifier.from_settings(chosen)
         yield

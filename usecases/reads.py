@@ -47,8 +47,9 @@ def case_detail(services: Services, actor: Actor, case_id: str) -> dict[str, Any
         allowed(authority.may_read_case(actor, row.force_code))
         full = actor.role is not ActorRole.police
         _log(session, actor, "case_show", case_id, {"personal_data_shown": full})
-        data: dict[str, Any] = dict(row.view)
-        data["case_id"] = row.case_id
+        data: dict[str, Any] = dict(row.view)  # the workflow's view, written with the row in one transaction
+        for name, value in _columns(row).items():
+            data.setdefault(name, value)
         data["purged"] = row.purged_at is not None
         if not full:
             return data
@@ -95,6 +96,34 @@ def case_detail(services: Services, actor: Actor, case_id: str) -> dict[str, Any
             for r in record
         ]
         return data
+
+
+def _columns(row: CaseRow) -> dict[str, Any]:
+    """The read model's own columns, in the view's shape (a row always has them; an old view may not)."""
+
+    def when(moment: datetime | None) -> str | None:
+        return moment.isoformat() if moment is not None else None
+
+    return {
+        "case_id": row.case_id,
+        "phase": row.phase,
+        "hold": {"active": row.hold_active, "grounds": row.hold_grounds},
+        "outcome": row.outcome,
+        "force_code": row.force_code,
+        "crime_type": row.crime_type,
+        "role": row.role,
+        "referral_channel": row.referral_channel,
+        "status_at_referral": row.status_at_referral,
+        "exclusion_indicators": row.exclusion_indicators,
+        "pending_decisions": row.pending_decisions,
+        "contact_overdue": row.contact_overdue,
+        "next_contact_due": when(row.next_contact_due),
+        "overdue_since": when(row.overdue_since),
+        "referred_at": when(row.referred_at),
+        "opened_at": when(row.opened_at),
+        "closed_at": when(row.closed_at),
+        "policy_version": row.policy_version,
+    }
 
 
 def case_list(services: Services, actor: Actor, where: readmodel.CaseFilter) -> list[dict[str, Any]]:

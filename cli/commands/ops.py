@@ -79,7 +79,11 @@ def db_migrate() -> None:
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Add a new current key to the key file; old keys stay so running cases' payloads still open."""
+    import contextlib
+
     from cli.client import CliError
+    from infra.errors import Unavailable
+    from infra.keyguard import checked_keys
     from infra.keys import rotate_key_file
 
     settings = _settings()
@@ -88,6 +92,9 @@ def keys_rotate() -> None:
     path = settings.resolved_key_file
     if not path.is_file():
         raise CliError(f"No key file at {path}.", 5)
+    key_id = rotate_key_file(path)
+    with contextlib.suppress(Unavailable):  # no database configured: the next command records it
+        checked_keys(settings)  # records the new key's fingerprint
     render.out.print(
-        f"New current key {rotate_key_file(path)} in {path}; restart the worker and the API to use it."
+        f"New current key {key_id} in {path}; a running worker and API pick it up within seconds."
     )

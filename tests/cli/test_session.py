@@ -118,7 +118,7 @@ def test_as_in_development_obtains_a_token_from_the_issuer_in_stack_env(tmp_path
 
 
 def test_a_bad_as_is_refused_with_the_issuers_sentences(tmp_path: Path, issuer: str) -> None:
-    with pytest.raises(session.SessionError, match="The actor was refused: A police actor needs a force"):
+    with pytest.raises(session.SessionError, match="--as was refused: A police actor needs a force"):
         session.token_for("police:WMP-4471", _client(tmp_path, issuer))
 
 

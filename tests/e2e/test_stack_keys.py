@@ -22,12 +22,12 @@ def test_a_rotated_key_is_used_at_once_and_a_lost_or_replaced_key_file_stops_the
     ports = StackPorts.free()
     officer = "officer:NCCU-0042"
     with running_stack(tmp_path, ports=ports) as stack:
-        stack.mvp("records", "load", "examples/records.json", actor=officer)
+        stack.mvp("records", "load", "examples/records.json", actor="records_admin:HO-DATA-1")
         started = stack.mvp("referral", "start", "examples/referral-domestic-abuse.json", actor=officer)
         case_id = next(word for word in started.stdout.split() if word.startswith("MVP-"))
 
         rotated = stack.mvp("keys", "rotate", actor=officer)
-        assert "a running worker picks it up" in " ".join(rotated.stdout.split())
+        assert "a running worker and API pick it up" in " ".join(rotated.stdout.split())
 
         # the command is sealed with the new key; the worker, not restarted, opens it and answers
         contact = stack.mvp("officer", "contact", case_id, "--result", "reached", "--json", actor=officer)

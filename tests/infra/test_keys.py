@@ -14,14 +14,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 from temporalio.api.common.v1 import Payload
+from temporalio.testing import WorkflowEnvironment
 
+from api.app import create_app
 from devstack.stack import run_stack
 from infra.codec import EncryptionCodec
 from infra.errors import KeysMismatch, Refused
 from infra.keyguard import check_keyring, check_keys, checked_keys, worker_keys
 from infra.keys import Keyring, Keys, ensure_development_keys, fingerprint, rotate_key_file
 from infra.settings import Settings
-from tests.support.inprocess import mvp, point_cli_at
 from worker import serve
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -120,24 +121,20 @@ async def test_the_worker_refuses_to_run_with_keys_that_do_not_match(
         await asyncio.wait_for(serve(settings, asyncio.Event()), timeout=30)
 
 
-def test_a_command_refuses_to_run_with_a_key_file_that_does_not_match(
-    engine: Engine,
-    database_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+async def test_the_api_refuses_to_start_with_keys_that_do_not_match_the_database(
+    engine: Engine, settings: Settings, temporal_env: WorkflowEnvironment
 ) -> None:
-    """The key file was replaced by a fresh one: the referral is not started with keys that would miss
-    every existing case and hold (exit 5, a sentence)."""
+    """The keys were replaced by fresh ones: the API (which keys every referral and check) does not start
+    with keys that would miss every existing case and hold; it says why."""
     check_keys(engine, some_keys())
-    point_cli_at(monkeypatch, database_url, tmp_path, actor="officer:NCCU-0042")
-    ensure_development_keys(tmp_path / "keys.json")
+    served = settings.model_copy(
+        update={"temporal_address": temporal_env.client.service_client.config.target_host}
+    )
+    app = create_app(served)
 
-    ran = mvp(capsys, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"))
-
-    assert ran.code == KeysMismatch.exit_code == 5
-    assert "These keys do not match the database" in ran.err
-    assert "Traceback" not in ran.err
+    with pytest.raises(KeysMismatch, match="These keys do not match the database"):
+        async with app.router.lifespan_context(app):
+            pass
 
 
 # --- rotation ---
