@@ -7,6 +7,10 @@ organisations and the complaints page (see the README in that folder). They are 
 this module is imported: a file with a missing word or an unknown `{placeholder}` stops the service at
 start-up, naming each problem, rather than sending a notice with a gap in it.
 
+Whole notices in plain files, rather than a message catalogue (gettext) or a template engine (Jinja): a
+translator reviews each notice as the person will read it, the only markup is `{placeholder}` (checked
+against a fixed list), and TOML is read by the standard library.
+
 Notices to the person are in their language, or in English when there is no file for it (`fallback=True`:
 the caller raises a task for the case officer). Notices to the referring officer and tasks for IE staff
 are always in English.
