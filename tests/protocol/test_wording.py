@@ -255,7 +255,9 @@ def test_a_missing_fact_is_named_in_a_sentence_without_any_value() -> None:
 
 def test_a_malformed_date_is_refused_with_a_sentence() -> None:
     with pytest.raises(WordingError, match="respond_by is not an ISO date"):
-        render_notice(NoticeKind.engagement_notice, {"case_id": CASE, "respond_by": "next week"}, "en", CONTACT)
+        render_notice(
+            NoticeKind.engagement_notice, {"case_id": CASE, "respond_by": "next week"}, "en", CONTACT
+        )
 
 
 def test_notify_gets_the_subject_and_body_as_its_only_personalisation() -> None:
