@@ -226,6 +226,7 @@ def _check_language(
         staff = _table(data, "staff", file, problems)
         for key in _STAFF_TABLES:
             _table(staff, key, f"{file} [staff]", problems)
+        _text(staff, "indicators_intro", f"{file} [staff]", problems)
     return problems
 
 
@@ -266,14 +267,25 @@ def _load_organisations(data: dict[str, Any]) -> tuple[_Organisations, list[str]
     return organisations, problems
 
 
+def _parse(name: str, text: str) -> tuple[dict[str, Any], list[str]]:
+    try:
+        return tomllib.loads(text), []
+    except tomllib.TOMLDecodeError as error:
+        return {}, [f"{name} is not valid TOML ({error}): check the quotes and brackets near there."]
+
+
 def _load() -> tuple[dict[str, dict[str, Any]], _Organisations]:
     folder = resources.files("protocol").joinpath(_FOLDER)
-    files = {
-        entry.name.removesuffix(".toml"): tomllib.loads(entry.read_text(encoding="utf-8"))
-        for entry in folder.iterdir()
-        if entry.name.endswith(".toml")
-    }
-    organisations, problems = _load_organisations(files.pop(_ORGANISATIONS_FILE.removesuffix(".toml"), {}))
+    problems: list[str] = []
+    files: dict[str, dict[str, Any]] = {}
+    for entry in folder.iterdir():
+        if entry.name.endswith(".toml"):
+            files[entry.name.removesuffix(".toml")], found = _parse(
+                entry.name, entry.read_text(encoding="utf-8")
+            )
+            problems += found
+    organisations, found = _load_organisations(files.pop(_ORGANISATIONS_FILE.removesuffix(".toml"), {}))
+    problems += found
     if FALLBACK not in files:
         raise WordingError(f"{_FOLDER}/{FALLBACK}.toml is missing: English is the fallback for every notice.")
     english = files[FALLBACK]
@@ -296,6 +308,15 @@ _LANGUAGES, _ORGANISATIONS = _load()
 def _primary(language: str) -> str:
     """ "bn", "BN", "bn-GB" and "bn_BD" are all Bengali: the primary language subtag, lower case."""
     return re.split(r"[-_]", language.strip().lower(), maxsplit=1)[0]
+
+
+def problems_in(code: str, text: str) -> list[str]:
+    """Every problem with a language file's text (say, a translator's new version), each as a sentence
+    naming the entry; empty when the file can be used."""
+    data, problems = _parse(f"{code}.toml", text)
+    if problems:
+        return problems
+    return _check_language(code, data, _ORGANISATIONS.known, english=code == FALLBACK)
 
 
 def has_language(language: str) -> bool:
@@ -391,7 +412,7 @@ def _staff_word(table: str, code: str) -> str:
 
 
 def _fact_values(
-    kind: NoticeKind, facts: Mapping[str, str], words: Mapping[str, Any], audience: str, policy: Policy
+    facts: Mapping[str, str], words: Mapping[str, Any], audience: str, policy: Policy
 ) -> dict[str, Callable[[], str]]:
     """How each fact is put into words, computed only when the template uses it."""
     person = audience == "person"
@@ -475,7 +496,7 @@ def render_notice(
     subject_template: str = templates["subject"]
     body_template: str = templates["body"]
     used = _fields(subject_template) | _fields(body_template)
-    from_facts = _fact_values(kind, facts, words, audience, policy or current_policy())
+    from_facts = _fact_values(facts, words, audience, policy or current_policy())
     missing = sorted(
         _FACT_FOR.get(name, name)
         for name in used

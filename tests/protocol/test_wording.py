@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from importlib import resources
 
 import pytest
 
@@ -18,6 +19,7 @@ from protocol.wording import (
     has_language,
     languages,
     personalisation,
+    problems_in,
     render_notice,
 )
 
@@ -265,3 +267,23 @@ def test_notify_gets_the_subject_and_body_as_its_only_personalisation() -> None:
     fields = personalisation(rendered)
     assert fields == {"subject": rendered.subject, "body": rendered.text}
     assert "NCCU-0042" in fields["body"]
+
+
+def test_every_shipped_language_file_has_no_problems() -> None:
+    folder = resources.files("protocol").joinpath("notice_templates")
+    for code in PERSON_LANGUAGES:
+        assert problems_in(code, folder.joinpath(f"{code}.toml").read_text(encoding="utf-8")) == []
+
+
+def test_a_translation_with_gaps_is_refused_naming_each_problem() -> None:
+    text = resources.files("protocol").joinpath("notice_templates", "uk.toml").read_text(encoding="utf-8")
+    broken = text.replace("{respond_by}", "{respond_date}", 1).replace('withdrawn = "', 'withdrawn_ = "', 1)
+    problems = problems_in("uk", broken)
+    assert any(
+        "[person.engagement_notice] subject: unknown placeholder(s) respond_date" in p for p in problems
+    )
+    assert any("[outcomes]: `withdrawn` is missing" in p for p in problems)
+    assert (
+        problems_in("uk", 'name = "Українська') == [problems_in("uk", 'name = "Українська')[0]]
+        and "is not valid TOML" in problems_in("uk", 'name = "Українська')[0]
+    )
