@@ -15,6 +15,9 @@ Notices to the person are in their language, or in English when there is no file
 the caller raises a task for the case officer). Notices to the referring officer and tasks for IE staff
 are always in English.
 
+Used where notices are delivered (an activity), not in workflows: the files are read when this module is
+imported.
+
 Notify: a template whose content is the single field `((body))` (and whose subject is `((subject))`, for
 email and letters) sends any notice: `personalisation(rendered)` gives exactly those two fields.
 """
