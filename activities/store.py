@@ -6,6 +6,7 @@ One activity, one transaction: a step of a case is written whole or not at all, 
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
@@ -19,8 +20,8 @@ from infra.keys import Keys
 from models.case import Notice, RecordEntry
 from models.messages import PersistStep
 from models.referral import Referral
-from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow
-from protocol.notices import SUPPRESSED, route, undeliverable
+from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow, TaskRow
+from protocol.notices import INTERNAL, SUPPRESSED, render, route, task_due, task_owner, undeliverable
 
 
 class CaseStore:
@@ -206,6 +207,18 @@ class CaseStore:
         fallback = undeliverable(notice, routing)
         if fallback is not None:
             self._queue(session, case_id, fallback, referral, at)
+        internal = routing.channel == INTERNAL
+        if internal:  # addressed inside IE (or to pass on by hand): a task, in this same transaction
+            self.raise_task(
+                session,
+                key=notice.key,
+                case_id=case_id,
+                kind=notice.kind.value,
+                owner=task_owner(notice.recipient, self.case_officer(session, case_id)),
+                text=render(notice.kind.value, notice.facts),
+                language=routing.language,
+                at=at,
+            )
         session.execute(
             insert(OutboxRow)
             .values(
@@ -215,12 +228,49 @@ class CaseStore:
                 kind=notice.kind.value,
                 channel=routing.channel,
                 language=routing.language,
-                status="suppressed" if routing.channel == SUPPRESSED else "pending",
+                status="suppressed" if routing.channel == SUPPRESSED else "task" if internal else "pending",
                 attempts=0,
                 facts=notice.facts,
                 address_sealed=self.keys.keyring.seal_text(routing.address) if routing.address else None,
                 suppressed_reason=routing.suppressed_reason,
                 created_at=at,
+                reference=secrets.token_hex(16),  # opaque: the provider's label for this notice
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+
+    @staticmethod
+    def case_officer(session: Session, case_id: str) -> str | None:
+        """The case officer: the actor who opened the case (the first entry of its record)."""
+        return session.execute(
+            select(RecordRow.actor).where(RecordRow.case_id == case_id, RecordRow.seq == 1)  # type: ignore[arg-type]
+        ).scalar_one_or_none()
+
+    def raise_task(
+        self,
+        session: Session,
+        *,
+        key: str,
+        case_id: str,
+        kind: str,
+        owner: str,
+        text: str,
+        language: str,
+        at: datetime,
+    ) -> None:
+        """One task per key: raising it again (a retried step) changes nothing."""
+        session.execute(
+            insert(TaskRow)
+            .values(
+                key=key,
+                case_id=case_id,
+                kind=kind,
+                owner=owner,
+                due_at=task_due(kind, at),
+                state="open",
+                created_at=at,
+                text_sealed=self.keys.keyring.seal_text(text, f"task:{key}"),
+                language=language,
             )
             .on_conflict_do_nothing(index_elements=["key"])
         )

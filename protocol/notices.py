@@ -4,6 +4,7 @@ language, never by post to an unsafe address and never via anyone they must not 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from models.case import Notice, NoticeKind, Recipient
 from models.referral import ContactChannel, Referral
@@ -92,6 +93,31 @@ TEMPLATES: dict[str, str] = {
     "fact_to_verify": "Case {case_id}: fact {fact_number} ({fact_kind}, from the {source}) is unverified and "
     "changes nothing until an officer verifies or rejects it.",
 }
+
+
+SUPERVISORS_TEAM = "supervisors"
+
+# How soon a task must be done, from when it was raised; a kind not named here is due within two days.
+TASK_DUE = {
+    "enforcement_check_refused": timedelta(days=1),
+    "contact_overdue": timedelta(0),
+    "deliver_by_hand": timedelta(days=1),
+    "notice_failed": timedelta(days=1),
+    "decision_required": timedelta(days=5),
+    "fact_to_verify": timedelta(days=5),
+}
+
+
+def task_owner(recipient: Recipient, case_officer: str | None) -> str:
+    """Who a task belongs to: the supervisors' team, or the case officer (the actor who opened the case).
+    A case whose officer is unknown falls to the supervisors, so that nothing is left unowned."""
+    if recipient is Recipient.supervisors or not case_officer:
+        return SUPERVISORS_TEAM
+    return case_officer
+
+
+def task_due(kind: str, raised_at: datetime) -> datetime:
+    return raised_at + TASK_DUE.get(kind, timedelta(days=2))
 
 
 def render(kind: str, facts: dict[str, str]) -> str:
