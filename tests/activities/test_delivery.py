@@ -181,14 +181,18 @@ def test_a_dispatcher_killed_mid_delivery_leaves_each_notice_accepted_exactly_on
         "MVP_NOTIFY_TEMPLATES": str(templates),
         "MVP_NOTIFY_TIMEOUT": "0.25",  # the worker's lease is twelve times this: 3 s
     }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.run_dispatcher"], cwd=REPO, env=env, stderr=subprocess.PIPE
-    )
+    log = tmp_path / "dispatcher.log"
+    with log.open("w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.run_dispatcher"], cwd=REPO, env=env, stderr=err
+        )
     try:
         deadline = time.monotonic() + 20
         while notify.received < 3 and time.monotonic() < deadline:  # mid-delivery: requests in flight
             time.sleep(0.02)
-        assert notify.received >= 3, "the dispatcher process never started sending"
+        assert notify.received >= 3, (
+            "the dispatcher process never started sending: " + log.read_text()[-2000:]
+        )
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
