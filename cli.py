@@ -71,6 +71,7 @@ from protocol.intake import parse_records, parse_referral
 from usecases import cases as case_ops
 from usecases import enforcement as enforcement_ops
 from usecases import readmodel
+from usecases import tasks as task_ops
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Migrant Victims Protocol case service.")
 stack_app = typer.Typer(no_args_is_help=True, help="The embedded development stack.")
@@ -88,6 +89,7 @@ db_app = typer.Typer(no_args_is_help=True, help="The Postgres schema.")
 audit_app = typer.Typer(no_args_is_help=True, help="The append-only case record.")
 retention_app = typer.Typer(no_args_is_help=True, help="Retention of personal data (PROTOCOL.md §10).")
 keys_app = typer.Typer(no_args_is_help=True, help="Encryption keys.")
+tasks_app = typer.Typer(help="The IE work queue: tasks for case officers and supervisors.")
 for sub, name in [  # in the order people meet them
     (stack_app, "stack"),
     (records_app, "records"),
@@ -98,6 +100,7 @@ for sub, name in [  # in the order people meet them
     (officer_app, "officer"),
     (supervisor_app, "supervisor"),
     (enforcement_app, "enforcement"),
+    (tasks_app, "tasks"),
     (audit_app, "audit"),
     (retention_app, "retention"),
     (keys_app, "keys"),
@@ -955,9 +958,7 @@ def enforcement_check(
         if not verdict.permitted:
             contact = ", ".join(verdict.officers) or "the case officer (none on record)"
             out.print(f"  contact: {contact}", markup=False, highlight=False)
-            told = (
-                " and the case officer has been told" if verdict.notify_case_ids else " (the case is closed)"
-            )
+            told = " and the case officer has a task" if verdict.notify_case_ids else " (the case is closed)"
             out.print(f"  The attempt is recorded{told}.")
     if not verdict.permitted:
         raise typer.Exit(Refused.exit_code)
@@ -979,6 +980,63 @@ def enforcement_action(
         _print_json(result.model_dump(mode="json"))
         return
     out.print(f"Recorded: {result.action.value} after check {result.check_id} ({result.action_id}).")
+
+
+@tasks_app.callback(invoke_without_command=True)
+def tasks_list(
+    context: typer.Context,
+    mine: bool = typer.Option(False, "--mine", help="Only tasks you own."),
+    team: bool = typer.Option(False, "--team", help="Only the supervisors' team's tasks."),
+    due_today: bool = typer.Option(False, "--due-today", help="Only tasks due by the end of today."),
+    overdue: bool = typer.Option(False, "--overdue", help="Only tasks past their due time."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Open tasks, soonest due first, each with its full text (deliver-by-hand tasks in the person's
+    language). `mvp tasks done ID` marks one done. The read is recorded."""
+    if context.invoked_subcommand is not None:
+        return
+    who = parse_actor(actor)
+    settings = _settings()
+    where = task_ops.TaskFilter(mine=mine, team=team, due_today=due_today, overdue=overdue)
+    found = task_ops.list_tasks(make_engine(settings, pooled=False), load_keys(settings), who, where)
+    if as_json:
+        _print_json(
+            [
+                {
+                    **t.__dict__,
+                    "due_at": t.due_at.isoformat(),
+                    "created_at": t.created_at.isoformat(),
+                    "done_at": t.done_at.isoformat() if t.done_at else None,
+                }
+                for t in found
+            ]
+        )
+        return
+    if not found:
+        out.print("No open tasks.")
+        return
+    for t in found:
+        flag = "  OVERDUE" if t.overdue else ""
+        out.print(
+            f"#{t.id}  {t.case_id}  {_words(t.kind)}  for {t.owner}  due {t.due_at:%Y-%m-%d %H:%M}{flag}"
+            f"  [{t.language}]",
+            markup=False,
+            highlight=False,
+        )
+        for line in t.text.splitlines():
+            out.print(f"    {line}", markup=False, highlight=False)
+
+
+@tasks_app.command("done")
+def tasks_done(
+    task_id: int = typer.Argument(..., help="The task's number, as `mvp tasks` shows it."),
+    actor: str | None = AsOption,
+) -> None:
+    """Mark a task done (its owner, or a supervisor). Recorded with who and when."""
+    who = parse_actor(actor)
+    task_ops.complete_task(make_engine(_settings(), pooled=False), who, task_id)
+    out.print(f"Task {task_id} done.")
 
 
 # --- entry point ---------------------------------------------------------------------------------

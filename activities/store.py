@@ -21,7 +21,16 @@ from models.case import Notice, RecordEntry
 from models.messages import PersistStep
 from models.referral import Referral
 from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow, TaskRow
-from protocol.notices import INTERNAL, SUPPRESSED, render, route, task_due, task_owner, undeliverable
+from protocol.notices import (
+    INTERNAL,
+    SUPPRESSED,
+    render,
+    route,
+    task_due,
+    task_key,
+    task_owner,
+    undeliverable,
+)
 
 
 class CaseStore:
@@ -211,7 +220,7 @@ class CaseStore:
         if internal:  # addressed inside IE (or to pass on by hand): a task, in this same transaction
             self.raise_task(
                 session,
-                key=notice.key,
+                key=task_key(notice, case_id),
                 case_id=case_id,
                 kind=notice.kind.value,
                 owner=task_owner(notice.recipient, self.case_officer(session, case_id)),

@@ -116,6 +116,18 @@ def task_owner(recipient: Recipient, case_officer: str | None) -> str:
     return case_officer
 
 
+def check_task_key(check_id: str, case_id: str) -> str:
+    """One task per refused enforcement check and case, whichever writes it first: the check itself (so that
+    the enforcement user is told the truth) or the case's own step."""
+    return f"check/{check_id}/{case_id}"
+
+
+def task_key(notice: Notice, case_id: str) -> str:
+    if notice.kind is NoticeKind.enforcement_check_refused and notice.facts.get("check_id"):
+        return check_task_key(notice.facts["check_id"], case_id)
+    return notice.key
+
+
 def task_due(kind: str, raised_at: datetime) -> datetime:
     return raised_at + TASK_DUE.get(kind, timedelta(days=2))
 
