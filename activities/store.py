@@ -7,6 +7,7 @@ One activity, one transaction: a step of a case is written whole or not at all, 
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
@@ -24,11 +25,11 @@ from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow, TaskR
 from protocol.notices import (
     INTERNAL,
     SUPPRESSED,
-    render,
     route,
     task_due,
     task_key,
     task_owner,
+    task_text,
     undeliverable,
 )
 
@@ -210,12 +211,22 @@ class CaseStore:
         session.flush()
 
     def _queue(
-        self, session: Session, case_id: str, notice: Notice, referral: Referral, at: datetime
+        self,
+        session: Session,
+        case_id: str,
+        notice: Notice,
+        referral: Referral,
+        at: datetime,
+        pass_on: Notice | None = None,
     ) -> None:
+        """Queue a notice; one addressed inside IE is a task. `pass_on`: the notice to the person that this
+        deliver-by-hand task carries, in the person's language."""
         routing = route(notice.recipient, referral)
+        if pass_on is not None:
+            routing = replace(routing, language=referral.safe_contact.language)
         fallback = undeliverable(notice, routing)
         if fallback is not None:
-            self._queue(session, case_id, fallback, referral, at)
+            self._queue(session, case_id, fallback, referral, at, pass_on=notice)
         internal = routing.channel == INTERNAL
         if internal:  # addressed inside IE (or to pass on by hand): a task, in this same transaction
             self.raise_task(
@@ -224,7 +235,7 @@ class CaseStore:
                 case_id=case_id,
                 kind=notice.kind.value,
                 owner=task_owner(notice.recipient, self.case_officer(session, case_id)),
-                text=render(notice.kind.value, notice.facts),
+                text=task_text(notice, routing.language, pass_on),
                 language=routing.language,
                 at=at,
             )

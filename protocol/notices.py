@@ -128,6 +128,22 @@ def task_key(notice: Notice, case_id: str) -> str:
     return notice.key
 
 
+def task_text(notice: Notice, language: str, pass_on: Notice | None = None) -> str:
+    """A task's full text. A notice to the person that the officer passes on (through the support worker,
+    or by hand when no safe channel could carry it) is there whole, in the person's language."""
+    text = render(notice.kind.value, notice.facts)
+    if notice.recipient is Recipient.person:
+        return (
+            f"Pass this notice to the person through their support worker (language: {language}), and record "
+            f"the contact:\n\n{text}"
+        )
+    if pass_on is not None:
+        text += f"\n\nThe notice to pass on (language: {language}):\n\n" + render(
+            pass_on.kind.value, pass_on.facts
+        )
+    return text
+
+
 def task_due(kind: str, raised_at: datetime) -> datetime:
     return raised_at + TASK_DUE.get(kind, timedelta(days=2))
 

@@ -83,3 +83,24 @@ def test_overdue_tasks_are_listed_as_overdue_and_a_supervisor_sees_every_task(
     assert overdue.code == 0 and "MVP-TASKS-00002" in overdue.out and "OVERDUE" in overdue.out
     supervisor = mvp(capsys, "tasks", "--as", "supervisor:SUP-7")
     assert supervisor.code == 0 and "MVP-TASKS-00002" in supervisor.out
+
+
+def test_a_notice_no_safe_channel_can_carry_is_a_deliver_by_hand_task_with_the_text_in_her_language(
+    cli_env: None, engine: Engine, keys: Keys, capsys: pytest.CaptureFixture[str]
+) -> None:
+    referral = example_referral("referral-domestic-abuse.json")
+    unsafe_post = referral.safe_contact.model_copy(
+        update={"channel": ContactChannel.post, "post_is_safe": False}
+    )
+    opened_case_with_notices(
+        engine, keys, "MVP-TASKS-00003", referral.model_copy(update={"safe_contact": unsafe_post}), OFFICER
+    )
+
+    listed = mvp(capsys, "tasks", "--mine")
+
+    assert listed.code == 0, listed.err
+    assert "deliver by hand" in listed.out and "[bn]" in listed.out
+    assert "not marked safe" in listed.out  # why it was not sent
+    assert (
+        "The notice to pass on (language: bn):" in listed.out and "Police shared your details" in listed.out
+    )
