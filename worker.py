@@ -12,7 +12,7 @@ import httpx
 from notifications_python_client.notifications import NotificationsAPIClient
 from sqlalchemy import Engine
 
-from activities.delivery import DeliveryPolicy, Dispatcher
+from activities.delivery import DeliveryPolicy, Dispatcher, HandedToDispatcher
 from activities.enforcement import EnforcementActivities
 from activities.notify import MailboxChannel, NoticeChannel, NotifyChannel, load_templates
 from activities.records import HttpRecords, PostgresRecords, RecordsActivities, RecordsSource
@@ -36,6 +36,7 @@ def build_activities(settings: Settings, engine: Engine, keys: Keys, http: httpx
     return [
         CaseStore(engine, keys).persist_step,
         RecordsActivities(records).look_up_person,
+        HandedToDispatcher(engine).deliver_notices,  # for histories from before delivery left the workflow
         enforcement.find_holds,
         enforcement.record_check,
         enforcement.load_check,
