@@ -464,6 +464,8 @@ def case_show(
                 "language": n.language,
                 "status": n.status,
                 "suppressed_reason": n.suppressed_reason,
+                "failure_reason": n.failure_reason,
+                "delivery_status": n.delivery_status,
             }
             for n in notices
         ]
@@ -541,8 +543,13 @@ def case_show(
     for application in view.get("applications", []):
         out.print(f"  application {application['number']}: {application['route']} {application['stage']}")
     for n in notices:
-        why = f" ({n.suppressed_reason})" if n.suppressed_reason else ""
-        out.print(f"  notice     {n.kind} to {n.recipient} by {n.channel} in {n.language}: {n.status}{why}")
+        why = (
+            f" ({n.suppressed_reason or n.failure_reason})" if n.suppressed_reason or n.failure_reason else ""
+        )
+        delivery = f", {n.delivery_status}" if n.delivery_status else ""
+        out.print(
+            f"  notice     {n.kind} to {n.recipient} by {n.channel} in {n.language}: {n.status}{delivery}{why}"
+        )
     if record:
         table = Table(title="Record", show_lines=False)
         for column in ("#", "when (UTC)", "who", "what", "shared with / why"):
