@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, and_, or_, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 from temporalio import activity
 
 from activities.notify import NoticeChannel, OutcomeUnknown, Outgoing, Rejected, Transient
@@ -33,7 +33,7 @@ from infra.keys import Keys
 from models.case import Recipient
 from models.messages import Delivered, DeliverNotices
 from models.tables import OutboxRow
-from protocol.notices import render, task_owner
+from protocol.notices import INTERNAL, render, task_owner
 
 log = logging.getLogger("mvp.delivery")
 
@@ -62,7 +62,8 @@ class DeliveryPolicy:
 
     def backoff(self, attempts: int) -> timedelta:
         """5 s, 10 s, 20 s, ... never more than 2 minutes between tries."""
-        return min(self.first_backoff * (2 ** max(attempts - 1, 0)), self.max_backoff)
+        backoff: timedelta = self.first_backoff * (2 ** max(attempts - 1, 0))
+        return min(backoff, self.max_backoff)
 
 
 @dataclass(frozen=True)
@@ -137,16 +138,16 @@ class Dispatcher:
                     .where(
                         or_(
                             and_(
-                                OutboxRow.status == "pending",  # type: ignore[arg-type]
+                                col(OutboxRow.status) == "pending",
                                 or_(
-                                    OutboxRow.next_attempt_at.is_(None),  # type: ignore[union-attr]
-                                    OutboxRow.next_attempt_at <= now,  # type: ignore[operator]
+                                    col(OutboxRow.next_attempt_at).is_(None),
+                                    col(OutboxRow.next_attempt_at) <= now,
                                 ),
                             ),
-                            and_(OutboxRow.status == "sending", OutboxRow.lease_until < now),  # type: ignore[arg-type,operator]
+                            and_(col(OutboxRow.status) == "sending", col(OutboxRow.lease_until) < now),
                         )
                     )
-                    .order_by(OutboxRow.created_at, OutboxRow.key)  # type: ignore[arg-type]
+                    .order_by(col(OutboxRow.created_at), col(OutboxRow.key))
                     .with_for_update(skip_locked=True)
                     .limit(self.policy.batch)
                 )
@@ -175,6 +176,9 @@ class Dispatcher:
         return claimed
 
     def _deliver(self, row: _Claimed) -> None:
+        if row.channel == INTERNAL:  # queued before internal notices became tasks: make it one now
+            self._to_task(row)
+            return
         try:
             provider_id = None
             if row.attempts > 1:  # an earlier try may have been accepted: ask before any resend
@@ -200,6 +204,30 @@ class Dispatcher:
                 last_error=None,
             )
 
+    def _to_task(self, row: _Claimed) -> None:
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(
+                update(OutboxRow)
+                .where(
+                    col(OutboxRow.key) == row.key,
+                    col(OutboxRow.status) == "sending",
+                    col(OutboxRow.lease_until) == row.lease_until,
+                )
+                .values(status="task")
+            )
+            if result.rowcount:  # type: ignore[attr-defined]
+                recipient = Recipient(row.recipient)
+                self._store.raise_task(
+                    session,
+                    key=row.key,
+                    case_id=row.case_id,
+                    kind=row.kind,
+                    owner=task_owner(recipient, CaseStore.case_officer(session, row.case_id)),
+                    text=render(row.kind, row.facts),
+                    language=row.language,
+                    at=self.clock(),
+                )
+
     def _outgoing(self, row: _Claimed) -> Outgoing:
         address = self.keys.keyring.open_text(row.address_sealed) if row.address_sealed else ""
         return Outgoing(
@@ -218,9 +246,9 @@ class Dispatcher:
             result = session.execute(
                 update(OutboxRow)
                 .where(
-                    OutboxRow.key == row.key,  # type: ignore[arg-type]
-                    OutboxRow.status == "sending",  # type: ignore[arg-type]
-                    OutboxRow.lease_until == row.lease_until,  # type: ignore[arg-type]
+                    col(OutboxRow.key) == row.key,
+                    col(OutboxRow.status) == "sending",
+                    col(OutboxRow.lease_until) == row.lease_until,
                 )
                 .values(**values)
             )
@@ -244,9 +272,9 @@ class Dispatcher:
             result = session.execute(
                 update(OutboxRow)
                 .where(
-                    OutboxRow.key == row.key,  # type: ignore[arg-type]
-                    OutboxRow.status == "sending",  # type: ignore[arg-type]
-                    OutboxRow.lease_until == row.lease_until,  # type: ignore[arg-type]
+                    col(OutboxRow.key) == row.key,
+                    col(OutboxRow.status) == "sending",
+                    col(OutboxRow.lease_until) == row.lease_until,
                 )
                 .values(status="failed", failure_reason=reason, last_error=reason)
             )
@@ -301,16 +329,16 @@ class Dispatcher:
                 session.execute(
                     select(OutboxRow)
                     .where(
-                        OutboxRow.status == "sent",  # type: ignore[arg-type]
-                        OutboxRow.provider_ref.is_not(None),  # type: ignore[union-attr]
+                        col(OutboxRow.status) == "sent",
+                        col(OutboxRow.provider_ref).is_not(None),
                         or_(
-                            OutboxRow.delivery_status.is_(None),  # type: ignore[union-attr]
-                            OutboxRow.delivery_status.not_in(FINAL_STATUSES),  # type: ignore[union-attr]
+                            col(OutboxRow.delivery_status).is_(None),
+                            col(OutboxRow.delivery_status).not_in(FINAL_STATUSES),
                         ),
-                        OutboxRow.sent_at > now - self.policy.status_kept_for,  # type: ignore[operator]
+                        col(OutboxRow.sent_at) > now - self.policy.status_kept_for,
                         or_(
-                            OutboxRow.status_checked_at.is_(None),  # type: ignore[union-attr]
-                            OutboxRow.status_checked_at <= now - self.policy.status_every,  # type: ignore[operator]
+                            col(OutboxRow.status_checked_at).is_(None),
+                            col(OutboxRow.status_checked_at) <= now - self.policy.status_every,
                         ),
                     )
                     .with_for_update(skip_locked=True)
@@ -334,7 +362,7 @@ class Dispatcher:
                 continue
             with Session(self.engine) as session, session.begin():
                 session.execute(
-                    update(OutboxRow).where(OutboxRow.key == key).values(delivery_status=status)  # type: ignore[arg-type]
+                    update(OutboxRow).where(col(OutboxRow.key) == key).values(delivery_status=status)
                 )
                 if status == "permanent-failure" and recipient == Recipient.person.value:
                     self._task_for_failure(
@@ -365,7 +393,7 @@ class HandedToDispatcher:
             statuses = [
                 status
                 for (status,) in session.execute(
-                    select(OutboxRow.status).where(OutboxRow.case_id == request.case_id)  # type: ignore[arg-type]
+                    select(col(OutboxRow.status)).where(col(OutboxRow.case_id) == request.case_id)
                 )
             ]
         return Delivered(

@@ -66,10 +66,11 @@ def purge_case(engine: Engine, keys: Keys, row: CaseRow, now: datetime, actor: s
         )
         session.execute(delete(NoteRow).where(NoteRow.case_id == row.case_id))  # type: ignore[arg-type]
         # tasks keep who did what and when; their texts (the person's circumstances) go
-        for task_key in session.execute(select(TaskRow.key).where(TaskRow.case_id == row.case_id)).scalars():  # type: ignore[arg-type]
+        task_keys = select(col(TaskRow.key)).where(col(TaskRow.case_id) == row.case_id)
+        for task_key in session.execute(task_keys).scalars():
             session.execute(
                 update(TaskRow)
-                .where(TaskRow.key == task_key)  # type: ignore[arg-type]
+                .where(col(TaskRow.key) == task_key)
                 .values(
                     text_sealed=keys.keyring.seal_text(
                         "(removed: retention period ended)", f"task:{task_key}"

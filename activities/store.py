@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -263,7 +263,7 @@ class CaseStore:
     def case_officer(session: Session, case_id: str) -> str | None:
         """The case officer: the actor who opened the case (the first entry of its record)."""
         return session.execute(
-            select(RecordRow.actor).where(RecordRow.case_id == case_id, RecordRow.seq == 1)  # type: ignore[arg-type]
+            select(col(RecordRow.actor)).where(col(RecordRow.case_id) == case_id, col(RecordRow.seq) == 1)
         ).scalar_one_or_none()
 
     def raise_task(

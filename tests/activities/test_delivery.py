@@ -18,7 +18,7 @@ import pytest
 from notifications_python_client.errors import HTTPError
 from notifications_python_client.notifications import NotificationsAPIClient
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from activities.notify import Rejected, address_lines
 from infra.keys import Keys
@@ -39,7 +39,9 @@ def notify() -> Iterator[NotifyDouble]:
 
 def outbox(engine: Engine, case_id: str) -> list[OutboxRow]:
     with Session(engine) as session:
-        return list(session.execute(select(OutboxRow).where(OutboxRow.case_id == case_id)).scalars().all())
+        return list(
+            session.execute(select(OutboxRow).where(col(OutboxRow.case_id) == case_id)).scalars().all()
+        )
 
 
 def to_send(engine: Engine, case_id: str) -> list[OutboxRow]:
@@ -48,7 +50,7 @@ def to_send(engine: Engine, case_id: str) -> list[OutboxRow]:
 
 def tasks(engine: Engine, case_id: str) -> list[TaskRow]:
     with Session(engine) as session:
-        return list(session.execute(select(TaskRow).where(TaskRow.case_id == case_id)).scalars().all())
+        return list(session.execute(select(TaskRow).where(col(TaskRow.case_id) == case_id)).scalars().all())
 
 
 def all_sent(engine: Engine, case_id: str) -> bool:

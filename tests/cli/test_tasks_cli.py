@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from infra.keys import Keys
 from models.referral import ContactChannel
@@ -47,7 +47,9 @@ def test_a_notice_to_pass_on_through_a_support_worker_is_the_case_officers_task_
     case_id = case_via_support_worker(engine, keys, "MVP-TASKS-00001")
     with Session(engine) as session:
         notice = session.execute(
-            select(OutboxRow).where(OutboxRow.case_id == case_id, OutboxRow.kind == "protocol_notice")
+            select(OutboxRow).where(
+                col(OutboxRow.case_id) == case_id, col(OutboxRow.kind) == "protocol_notice"
+            )
         ).scalar_one()
     assert notice.status == "task" and notice.channel == "internal"
 
@@ -69,7 +71,9 @@ def test_a_notice_to_pass_on_through_a_support_worker_is_the_case_officers_task_
     assert mvp(capsys, "tasks", "done", task_id).code == 3  # already done
     assert mvp(capsys, "tasks", "done", "999999").code == 4
     with Session(engine) as session:
-        actions = session.execute(select(AccessRow.action, AccessRow.actor).order_by(AccessRow.id)).all()
+        actions = session.execute(
+            select(col(AccessRow.action), col(AccessRow.actor)).order_by(col(AccessRow.id))
+        ).all()
     assert ("task_done_refused", "officer:NCCU-0099") in actions
     assert ("task_done", OFFICER.label()) in actions
 

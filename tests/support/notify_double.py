@@ -156,7 +156,8 @@ class NotifyDouble:
         if self.outage:
             return _error(500, "Exception", "Internal server error")
         if path == "/v2/notifications":
-            reference = (query.get("reference") or [None])[0]
+            references = query.get("reference")
+            reference = references[0] if references else None
             with self._lock:
                 found = [
                     n for n in self.notifications.values() if reference is None or n["reference"] == reference

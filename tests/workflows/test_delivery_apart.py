@@ -9,7 +9,7 @@ import time
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from models.case import ContactRecord, ContactResult, Withdrawal
 from models.tables import OutboxRow
@@ -55,7 +55,9 @@ async def test_a_commands_latency_is_unaffected_by_a_slow_provider_and_a_closed_
             with Session(running.engine) as session:
                 outcome = (
                     session.execute(
-                        select(OutboxRow).where(OutboxRow.case_id == case_id, OutboxRow.kind == "outcome")
+                        select(OutboxRow).where(
+                            col(OutboxRow.case_id) == case_id, col(OutboxRow.kind) == "outcome"
+                        )
                     )
                     .scalars()
                     .all()
