@@ -18,6 +18,7 @@ from activities.notify import MailboxChannel, NoticeChannel, NotifyChannel, load
 from activities.records import HttpRecords, PostgresRecords, RecordsActivities, RecordsSource
 from activities.store import CaseStore
 from infra.db import make_engine
+from infra.errors import Unavailable
 from infra.keys import Keys, load_keys
 from infra.settings import Settings
 from infra.temporal import connect, make_worker
@@ -52,7 +53,11 @@ def build_channel(settings: Settings) -> NoticeChannel:
             base_url=settings.notify_url,
             timeout=settings.notify_timeout,
         )
-        return NotifyChannel(client, load_templates(settings.notify_templates))
+        try:
+            templates = load_templates(settings.notify_templates)
+        except ValueError as err:
+            raise Unavailable(str(err)) from None
+        return NotifyChannel(client, templates)
     return MailboxChannel(settings.data_dir / "notices")
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -205,8 +206,25 @@ def _reason(err: APIError) -> str:
 
 def load_templates(path: Path) -> dict[str, str]:
     """The template table: a JSON object mapping `kind.language` (or `kind.language.sms|email|letter`) to the
-    UUID of a template made in Notify."""
-    table = json.loads(path.read_text())
-    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
-        raise ValueError(f'{path} must be a JSON object of "kind.language": "template UUID"')
+    id (a UUID) of a template made in Notify. Every problem is named at once, in one sentence each."""
+    try:
+        table = json.loads(path.read_text())
+    except OSError as err:
+        raise ValueError(f"MVP_NOTIFY_TEMPLATES: {path} cannot be read ({err.strerror}).") from None
+    except ValueError as err:
+        raise ValueError(f"MVP_NOTIFY_TEMPLATES: {path} is not JSON ({err}).") from None
+    if not isinstance(table, dict):
+        raise ValueError(
+            f'MVP_NOTIFY_TEMPLATES: {path} must be a JSON object of "kind.language": "template id".'
+        )
+    problems = []
+    for key, value in table.items():
+        if len(str(key).split(".")) not in (2, 3):
+            problems.append(f'"{key}" is not "kind.language" or "kind.language.sms|email|letter"')
+        try:
+            uuid.UUID(str(value))
+        except ValueError:
+            problems.append(f'"{key}": "{value}" is not a Notify template id (a UUID)')
+    if problems:
+        raise ValueError(f"MVP_NOTIFY_TEMPLATES ({path}): " + "; ".join(problems) + ".")
     return {str(k): str(v) for k, v in table.items()}

@@ -10,7 +10,9 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import jwt
@@ -20,8 +22,9 @@ from notifications_python_client.notifications import NotificationsAPIClient
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 
-from activities.notify import Rejected, address_lines
+from activities.notify import Rejected, address_lines, load_templates
 from infra.keys import Keys
+from models.referral import ContactChannel
 from models.tables import OutboxRow, TaskRow
 from tests.support.cases import opened_case_with_notices
 from tests.support.notify import dispatcher, run_until, template_table
@@ -149,9 +152,7 @@ def test_a_provider_slower_than_the_timeout_accepts_each_notice_exactly_once(
 ) -> None:
     case_id = a_case(engine, keys)
     notify.delay = 1.0  # each send answers after the client has given up at 0.4 s
-    delivery = dispatcher(
-        engine, keys, notify, timeout=0.4, lease=__import__("datetime").timedelta(seconds=2)
-    )
+    delivery = dispatcher(engine, keys, notify, timeout=0.4, lease=timedelta(seconds=2))
 
     run_until(delivery, lambda: all_sent(engine, case_id), within=30)
 
@@ -258,3 +259,74 @@ def test_delivery_status_is_stored_and_a_permanent_failure_to_the_person_becomes
     assert rows["referring_officer"].delivery_status == "delivered"
     failed = [t for t in tasks(engine, case_id) if t.kind == "notice_failed"]
     assert len(failed) == 1 and failed[0].key == rows["person"].key + "/failed"
+
+
+def test_a_template_table_with_problems_names_each_of_them(tmp_path: Path) -> None:
+    table = tmp_path / "templates.json"
+    table.write_text(json.dumps({"outcome.en": "mvp-outcome-en", "outcome": str(uuid.uuid4())}))
+
+    with pytest.raises(ValueError) as problems:
+        load_templates(table)
+
+    assert '"outcome.en": "mvp-outcome-en" is not a Notify template id' in str(problems.value)
+    assert '"outcome" is not "kind.language"' in str(problems.value)
+    with pytest.raises(ValueError, match="cannot be read"):
+        load_templates(tmp_path / "missing.json")
+
+
+def test_a_letter_goes_only_to_a_safe_address_with_notify_address_lines(
+    engine: Engine, keys: Keys, notify: NotifyDouble
+) -> None:
+    referral = example_referral("referral-domestic-abuse.json")
+    by_post = referral.model_copy(
+        update={
+            "safe_contact": referral.safe_contact.model_copy(
+                update={"channel": ContactChannel.post, "post_is_safe": True}
+            ),
+            "person": referral.person.model_copy(
+                update={"address": "Flat 2, 10 Station Road, Leeds, LS1 4DY"}
+            ),
+        }
+    )
+    case_id = opened_case_with_notices(engine, keys, "MVP-DELIV-00009", by_post, OFFICER)
+    delivery = dispatcher(engine, keys, notify)
+
+    run_until(delivery, lambda: all_sent(engine, case_id), within=15)
+
+    [letter] = [row for row in to_send(engine, case_id) if row.channel == "post"]
+    [sent] = notify.by_reference(letter.reference or "")
+    assert sent["type"] == "letter" and notify.accepted[letter.reference or ""] == 1
+
+
+def test_a_notice_still_not_accepted_after_the_give_up_period_is_failed_and_a_task(
+    engine: Engine, keys: Keys, notify: NotifyDouble
+) -> None:
+    case_id = a_case(engine, keys)
+    notify.outage = True
+    delivery = dispatcher(engine, keys, notify, give_up_after=timedelta(seconds=1))
+
+    run_until(delivery, lambda: all(r.status == "failed" for r in to_send(engine, case_id)), within=15)
+
+    rows = to_send(engine, case_id)
+    assert all(row.failure_reason and row.failure_reason.startswith("gave up after") for row in rows)
+    assert len([t for t in tasks(engine, case_id) if t.kind == "notice_failed"]) == len(rows) == 2
+
+
+def test_two_dispatchers_at_once_never_send_the_same_notice(
+    engine: Engine, keys: Keys, notify: NotifyDouble
+) -> None:
+    case_ids = [a_case(engine, keys, n) for n in (1, 2, 3, 4)]
+    notify.delay = 0.1
+    threads = [dispatcher(engine, keys, notify, batch=1).start() for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 20
+        while not all(all_sent(engine, c) for c in case_ids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        for thread, stop in threads:
+            stop.set()
+            thread.join()
+
+    rows = [row for c in case_ids for row in to_send(engine, c)]
+    assert len(rows) == 8 and all(row.status == "sent" for row in rows)
+    assert [notify.accepted[row.reference or ""] for row in rows] == [1] * 8
