@@ -119,61 +119,60 @@ class Dispatcher:
         return thread, stop
 
     def run_once(self) -> bool:
-        """One round: deliver what is due, then fetch delivery statuses. True when there was work."""
-        claimed = self._claim()
-        for row in claimed:
-            self._deliver(row)
+        """One round: deliver what is due (up to a batch), then fetch delivery statuses. True when there was
+        work. Rows are claimed one at a time, just before their request: a lease never runs out while its
+        row waits behind others."""
+        delivered = 0
+        while delivered < self.policy.batch:
+            claimed = self._claim()
+            if claimed is None:
+                break
+            self._deliver(claimed)
+            delivered += 1
         checked = self._check_statuses()
-        return bool(claimed) or checked > 0
+        return delivered > 0 or checked > 0
 
     # --- delivering ------------------------------------------------------------------------------
 
-    def _claim(self) -> list[_Claimed]:
+    def _claim(self) -> _Claimed | None:
         now = self.clock()
         lease_until = now + self.policy.lease
         with Session(self.engine) as session, session.begin():
-            rows = (
-                session.execute(
-                    select(OutboxRow)
-                    .where(
-                        or_(
-                            and_(
-                                col(OutboxRow.status) == "pending",
-                                or_(
-                                    col(OutboxRow.next_attempt_at).is_(None),
-                                    col(OutboxRow.next_attempt_at) <= now,
-                                ),
+            row = session.execute(
+                select(OutboxRow)
+                .where(
+                    or_(
+                        and_(
+                            col(OutboxRow.status) == "pending",
+                            or_(
+                                col(OutboxRow.next_attempt_at).is_(None),
+                                col(OutboxRow.next_attempt_at) <= now,
                             ),
-                            and_(col(OutboxRow.status) == "sending", col(OutboxRow.lease_until) < now),
-                        )
+                        ),
+                        and_(col(OutboxRow.status) == "sending", col(OutboxRow.lease_until) < now),
                     )
-                    .order_by(col(OutboxRow.created_at), col(OutboxRow.key))
-                    .with_for_update(skip_locked=True)
-                    .limit(self.policy.batch)
                 )
-                .scalars()
-                .all()
+                .order_by(col(OutboxRow.created_at), col(OutboxRow.key))
+                .with_for_update(skip_locked=True)
+                .limit(1)
+            ).scalar_one_or_none()
+            if row is None:
+                return None
+            row.status, row.attempts, row.lease_until = "sending", row.attempts + 1, lease_until
+            return _Claimed(
+                key=row.key,
+                case_id=row.case_id,
+                recipient=row.recipient,
+                kind=row.kind,
+                channel=row.channel,
+                language=row.language,
+                facts=dict(row.facts),
+                address_sealed=row.address_sealed,
+                reference=row.reference or row.key,
+                attempts=row.attempts,
+                lease_until=lease_until,
+                created_at=row.created_at,
             )
-            claimed = []
-            for row in rows:
-                row.status, row.attempts, row.lease_until = "sending", row.attempts + 1, lease_until
-                claimed.append(
-                    _Claimed(
-                        key=row.key,
-                        case_id=row.case_id,
-                        recipient=row.recipient,
-                        kind=row.kind,
-                        channel=row.channel,
-                        language=row.language,
-                        facts=dict(row.facts),
-                        address_sealed=row.address_sealed,
-                        reference=row.reference or row.key,
-                        attempts=row.attempts,
-                        lease_until=lease_until,
-                        created_at=row.created_at,
-                    )
-                )
-        return claimed
 
     def _deliver(self, row: _Claimed) -> None:
         if row.channel == INTERNAL:  # queued before internal notices became tasks: make it one now
