@@ -63,7 +63,7 @@ from protocol.enforcement import parse_person
 from tests.conftest import BIN, Running
 from tests.workflows.test_intake import example_referral, load_example_records
 from usecases import audit, cases, enforcement, readmodel
-from worker import build_activities
+from worker import build_activities, build_dispatcher
 
 POLICE = Actor(role=ActorRole.police, id="WMP-4471", force="WMP")
 OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")
@@ -955,8 +955,13 @@ async def short_histories(settings: Settings, keys: Keys, engine: Engine) -> Asy
             worker = make_worker(
                 client, settings.task_queue, build_activities(settings, engine, keys, http), executor
             )
-            async with worker:
-                yield Running(client=client, env=env, settings=settings, keys=keys, engine=engine)
+            thread, stop = build_dispatcher(settings, engine, keys).start()  # as `worker.serve` runs it
+            try:
+                async with worker:
+                    yield Running(client=client, env=env, settings=settings, keys=keys, engine=engine)
+            finally:
+                stop.set()
+                thread.join()
     finally:
         await env.shutdown()
 
