@@ -12,7 +12,9 @@ COPY activities activities
 COPY infra infra
 COPY usecases usecases
 COPY migrations migrations
-COPY cli.py worker.py ./
+COPY cli cli
+COPY api api
+COPY worker.py ./
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 mvp
 USER mvp
 

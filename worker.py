@@ -7,18 +7,22 @@ import contextlib
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from notifications_python_client.notifications import NotificationsAPIClient
 from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.delivery import DeliveryPolicy, Dispatcher, HandedToDispatcher
 from activities.enforcement import EnforcementActivities
-from activities.notify import MailboxChannel, NoticeActivities, NoticeChannel, NotifyChannel
+from activities.notify import MailboxChannel, NoticeChannel, NotifyChannel, load_templates
 from activities.records import HttpRecords, PostgresRecords, RecordsActivities, RecordsSource
 from activities.store import CaseStore
 from infra.db import make_engine
+from infra.errors import Unavailable
 from infra.keyguard import worker_keys
 from infra.keys import Keys
 from infra.settings import Settings
@@ -38,16 +42,11 @@ def build_activities(settings: Settings, engine: Engine, keys: Keys, http: httpx
         if settings.records_source == "http"
         else PostgresRecords(engine)
     )
-    channel: NoticeChannel = (
-        NotifyChannel(http, settings.notify_url or "", settings.notify_api_key.get_secret_value())
-        if settings.notify_channel == "http" and settings.notify_api_key
-        else MailboxChannel(settings.data_dir / "notices")
-    )
     enforcement = EnforcementActivities(engine, keys)
     return [
         CaseStore(engine, keys).persist_step,
         RecordsActivities(records).look_up_person,
-        NoticeActivities(engine, keys.keyring, channel).deliver_notices,
+        HandedToDispatcher(engine).deliver_notices,  # for histories from before delivery left the workflow
         enforcement.find_holds,
         enforcement.record_check,
         enforcement.load_check,
@@ -68,8 +67,30 @@ def make_worker(
     )
 
 
+def build_channel(settings: Settings) -> NoticeChannel:
+    """GOV.UK Notify through its own client, or the development mailbox."""
+    if settings.notify_channel == "http" and settings.notify_api_key and settings.notify_templates:
+        client = NotificationsAPIClient(
+            settings.notify_api_key.get_secret_value(),
+            base_url=settings.notify_url,
+            timeout=settings.notify_timeout,
+        )
+        try:
+            templates = load_templates(settings.notify_templates)
+        except ValueError as err:
+            raise Unavailable(str(err)) from None
+        return NotifyChannel(client, templates)
+    return MailboxChannel(settings.data_dir / "notices")
+
+
+def build_dispatcher(settings: Settings, engine: Engine, keys: Keys) -> Dispatcher:
+    """The delivery dispatcher, its lease well beyond the HTTP timeout."""
+    policy = DeliveryPolicy(lease=timedelta(seconds=settings.notify_timeout * 12))
+    return Dispatcher(engine, keys, build_channel(settings), policy)
+
+
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    """Poll the task queue until `stop` is set, then finish in-flight work and return."""
+    """Poll the task queue and deliver notices until `stop` is set, then finish in-flight work and return."""
     engine = make_engine(settings)
     try:
         keys = worker_keys(settings, engine)  # refuses to run with keys that do not match the database
@@ -78,9 +99,14 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             worker = make_worker(
                 client, settings.task_queue, build_activities(settings, engine, keys, http), executor
             )
-            async with worker:
-                log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
-                await _follow_key_file(settings, keys, stop)
+            thread, stop_delivery = build_dispatcher(settings, engine, keys).start()
+            try:
+                async with worker:
+                    log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
+                    await _follow_key_file(settings, keys, stop)
+            finally:
+                stop_delivery.set()
+                await asyncio.to_thread(thread.join)
     finally:
         engine.dispose()
 

@@ -25,8 +25,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col
 from temporalio import activity
 
+from activities.store import CaseStore
 from infra.keys import Keys
-from models.case import DecisionKind, Outcome, Phase
+from models.case import DecisionKind, NoticeKind, Outcome, Phase, Recipient
 from models.enforcement import (
     ActionRecorded,
     CheckFound,
@@ -51,6 +52,7 @@ from models.tables import (
     ImmigrationStatusRow,
     RecordRow,
 )
+from protocol.notices import check_task_key, render, task_owner
 
 
 class EnforcementActivities:
@@ -155,6 +157,21 @@ class EnforcementActivities:
                 )
                 .on_conflict_do_nothing(index_elements=["check_id"])
             )
+            # the case officer has a task before the enforcement user is told so (the case's own step,
+            # signalled next, finds it there)
+            store = CaseStore(self.engine, self.keys)
+            for case_id in verdict.notify_case_ids:
+                facts = {"case_id": case_id, "check_id": request.check_id}
+                store.raise_task(
+                    session,
+                    key=check_task_key(request.check_id, case_id),
+                    case_id=case_id,
+                    kind=NoticeKind.enforcement_check_refused.value,
+                    owner=task_owner(Recipient.case_officer, CaseStore.case_officer(session, case_id)),
+                    text=render(NoticeKind.enforcement_check_refused.value, facts),
+                    language="en",
+                    at=request.at,
+                )
 
     @activity.defn
     def load_check(self, request: LoadCheck) -> CheckFound:

@@ -12,7 +12,15 @@ from sqlmodel import Session, col
 
 from infra.keys import Keys
 from models.case import RecordEntry
-from models.tables import CaseRow, EnforcementCheckReasonRow, EnforcementCheckRow, HoldRow, NoteRow, OutboxRow
+from models.tables import (
+    CaseRow,
+    EnforcementCheckReasonRow,
+    EnforcementCheckRow,
+    HoldRow,
+    NoteRow,
+    OutboxRow,
+    TaskRow,
+)
 from protocol.policy import policy
 
 
@@ -57,6 +65,18 @@ def purge_case(engine: Engine, keys: Keys, row: CaseRow, now: datetime, actor: s
             .values(address_sealed=None)
         )
         session.execute(delete(NoteRow).where(NoteRow.case_id == row.case_id))  # type: ignore[arg-type]
+        # tasks keep who did what and when; their texts (the person's circumstances) go
+        task_keys = select(col(TaskRow.key)).where(col(TaskRow.case_id) == row.case_id)
+        for task_key in session.execute(task_keys).scalars():
+            session.execute(
+                update(TaskRow)
+                .where(col(TaskRow.key) == task_key)
+                .values(
+                    text_sealed=keys.keyring.seal_text(
+                        "(removed: retention period ended)", f"task:{task_key}"
+                    )
+                )
+            )
         # why enforcement checked the person, for every check on this case (refused, or permitted after
         # a supervisor lifted the hold)
         checked = select(col(EnforcementCheckRow.check_id)).where(
@@ -77,8 +97,8 @@ def purge_case(engine: Engine, keys: Keys, row: CaseRow, now: datetime, actor: s
                 actor=actor,
                 action="personal_data_purged",
                 summary=(
-                    "retention period ended: referral, notes, hold identities, notice addresses and "
-                    "enforcement check reasons removed"
+                    "retention period ended: referral, notes, hold identities, notice addresses, task texts "
+                    "and enforcement check reasons removed"
                 ),
             ),
         )

@@ -6,11 +6,13 @@ One activity, one transaction: a step of a case is written whole or not at all, 
 
 from __future__ import annotations
 
+import secrets
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -19,8 +21,17 @@ from infra.keys import Keys
 from models.case import Notice, RecordEntry
 from models.messages import PersistStep
 from models.referral import Referral
-from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow
-from protocol.notices import SUPPRESSED, route, undeliverable
+from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow, TaskRow
+from protocol.notices import (
+    INTERNAL,
+    SUPPRESSED,
+    route,
+    task_due,
+    task_key,
+    task_owner,
+    task_text,
+    undeliverable,
+)
 
 
 class CaseStore:
@@ -200,12 +211,34 @@ class CaseStore:
         session.flush()
 
     def _queue(
-        self, session: Session, case_id: str, notice: Notice, referral: Referral, at: datetime
+        self,
+        session: Session,
+        case_id: str,
+        notice: Notice,
+        referral: Referral,
+        at: datetime,
+        pass_on: Notice | None = None,
     ) -> None:
+        """Queue a notice; one addressed inside IE is a task. `pass_on`: the notice to the person that this
+        deliver-by-hand task carries, in the person's language."""
         routing = route(notice.recipient, referral)
+        if pass_on is not None:
+            routing = replace(routing, language=referral.safe_contact.language)
         fallback = undeliverable(notice, routing)
         if fallback is not None:
-            self._queue(session, case_id, fallback, referral, at)
+            self._queue(session, case_id, fallback, referral, at, pass_on=notice)
+        internal = routing.channel == INTERNAL
+        if internal:  # addressed inside IE (or to pass on by hand): a task, in this same transaction
+            self.raise_task(
+                session,
+                key=task_key(notice, case_id),
+                case_id=case_id,
+                kind=notice.kind.value,
+                owner=task_owner(notice.recipient, self.case_officer(session, case_id)),
+                text=task_text(notice, routing.language, pass_on),
+                language=routing.language,
+                at=at,
+            )
         session.execute(
             insert(OutboxRow)
             .values(
@@ -215,12 +248,49 @@ class CaseStore:
                 kind=notice.kind.value,
                 channel=routing.channel,
                 language=routing.language,
-                status="suppressed" if routing.channel == SUPPRESSED else "pending",
+                status="suppressed" if routing.channel == SUPPRESSED else "task" if internal else "pending",
                 attempts=0,
                 facts=notice.facts,
                 address_sealed=self.keys.keyring.seal_text(routing.address) if routing.address else None,
                 suppressed_reason=routing.suppressed_reason,
                 created_at=at,
+                reference=secrets.token_hex(16),  # opaque: the provider's label for this notice
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+
+    @staticmethod
+    def case_officer(session: Session, case_id: str) -> str | None:
+        """The case officer: the actor who opened the case (the first entry of its record)."""
+        return session.execute(
+            select(col(RecordRow.actor)).where(col(RecordRow.case_id) == case_id, col(RecordRow.seq) == 1)
+        ).scalar_one_or_none()
+
+    def raise_task(
+        self,
+        session: Session,
+        *,
+        key: str,
+        case_id: str,
+        kind: str,
+        owner: str,
+        text: str,
+        language: str,
+        at: datetime,
+    ) -> None:
+        """One task per key: raising it again (a retried step) changes nothing."""
+        session.execute(
+            insert(TaskRow)
+            .values(
+                key=key,
+                case_id=case_id,
+                kind=kind,
+                owner=owner,
+                due_at=task_due(kind, at),
+                state="open",
+                created_at=at,
+                text_sealed=self.keys.keyring.seal_text(text, f"task:{key}"),
+                language=language,
             )
             .on_conflict_do_nothing(index_elements=["key"])
         )

@@ -19,7 +19,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from api.routes import audit, cases, codec, enforcement, health, records, referrals, reports, retention
+from api.routes import audit, cases, codec, enforcement, health, records, referrals, reports, retention, tasks
 from infra.db import make_engine
 from infra.errors import InputError, ServiceError, Unavailable
 from infra.keyguard import worker_keys
@@ -119,7 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return JSONResponse(error_body(failed), status_code=500)
 
-    for module in (health, referrals, cases, enforcement, records, reports, audit, retention, codec):
+    for module in (health, referrals, cases, tasks, enforcement, records, reports, audit, retention, codec):
         app.include_router(module.router)
     return app
 

@@ -15,6 +15,7 @@ from cli.commands import (
     referrals,
     session,
     supervisors,
+    tasks,
 )
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Migrant Victims Protocol case service.")
@@ -29,6 +30,7 @@ for sub, name in [
     (officers.app, "officer"),
     (supervisors.app, "supervisor"),
     (enforcement.app, "enforcement"),
+    (tasks.app, "tasks"),
     (audit.audit_app, "audit"),
     (audit.retention_app, "retention"),
     (ops.keys_app, "keys"),

@@ -127,10 +127,12 @@ def case_detail(data: dict[str, Any]) -> None:
             f"  application {application['number']}: {words(application['route'])} {words(application['stage'])}"
         )
     for n in data.get("notices", []):
-        why = f" ({safe(n['suppressed_reason'])})" if n.get("suppressed_reason") else ""
+        reason = n.get("suppressed_reason") or n.get("failure_reason")
+        why = f" ({safe(reason)})" if reason else ""
+        delivery = f", {words(n['delivery_status'])}" if n.get("delivery_status") else ""
         out.print(
             f"  notice     {words(n['kind'])} to {words(n['to'])} by {safe(n['channel'])} in "
-            f"{safe(n['language'])}: {words(n['status'])}{why}"
+            f"{safe(n['language'])}: {words(n['status'])}{delivery}{why}"
         )
     record = data.get("record") or []
     if record:
@@ -279,6 +281,21 @@ def check_result(result: dict[str, Any]) -> None:
             else " (the case is closed)"
         )
         out.print(f"  The attempt is recorded{told}.")
+
+
+def task_list(found: list[dict[str, Any]]) -> None:
+    if not found:
+        out.print("No open tasks.")
+        return
+    for t in found:
+        flag = "  [bold red]OVERDUE[/]" if t.get("overdue") else ""
+        due = safe(t["due_at"][:16]).replace("T", " ")
+        out.print(
+            f"[bold]#{t['id']}[/]  {safe(t['case_id'])}  {words(t['kind'])}  for {safe(t['owner'])}  due {due}{flag}"
+            f"  [{safe(t['language'])}]"
+        )
+        for line in str(t["text"]).splitlines():
+            out.print(f"    {safe(line)}")
 
 
 def verify_reports(reports: list[dict[str, Any]]) -> None:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     )
 
     database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "MVP_DATABASE_URL"))
+    # `mvp db migrate` runs as the tables' owner (default DATABASE_URL) and grants the service role (the API's
+    # and the worker's login) what it may do: read everything, only insert into the append-only tables.
+    migration_database_url: str | None = None
+    service_role: str | None = None
 
     # Keys. MVP_ENCRYPTION_KEYS is "id:base64key,id:base64key"; the first is the current one.
     encryption_keys: SecretStr | None = None
@@ -68,9 +72,15 @@ class Settings(BaseSettings):
     # Adapters
     records_source: Literal["postgres", "http"] = "postgres"
     records_url: str | None = None
+    # Notices: "outbox" is the development mailbox (<data dir>/notices); "http" is GOV.UK Notify, with
+    # MVP_NOTIFY_URL (https://api.notifications.service.gov.uk), MVP_NOTIFY_API_KEY and MVP_NOTIFY_TEMPLATES,
+    # a JSON file mapping "kind.language" to the id of a template made in Notify (README: "Notices through
+    # GOV.UK Notify").
     notify_channel: Literal["outbox", "http"] = "outbox"
     notify_url: str | None = None
     notify_api_key: SecretStr | None = None
+    notify_templates: Path | None = None
+    notify_timeout: float = 10.0  # seconds; the dispatcher's lease is twelve times this
 
     @model_validator(mode="after")
     def _production_is_production(self) -> Settings:
@@ -98,8 +108,12 @@ class Settings(BaseSettings):
     def _adapters_are_configured(self) -> Settings:
         if self.records_source == "http" and not self.records_url:
             raise ValueError("MVP_RECORDS_SOURCE=http needs MVP_RECORDS_URL")
-        if self.notify_channel == "http" and not (self.notify_url and self.notify_api_key):
-            raise ValueError("MVP_NOTIFY_CHANNEL=http needs MVP_NOTIFY_URL and MVP_NOTIFY_API_KEY")
+        if self.notify_channel == "http" and not (
+            self.notify_url and self.notify_api_key and self.notify_templates
+        ):
+            raise ValueError(
+                "MVP_NOTIFY_CHANNEL=http needs MVP_NOTIFY_URL, MVP_NOTIFY_API_KEY and MVP_NOTIFY_TEMPLATES"
+            )
         return self
 
     @property

@@ -102,14 +102,43 @@ class OutboxRow(SQLModel, table=True):
     kind: str
     channel: str  # phone, email, post, internal; "suppressed" where no safe channel exists
     language: str
-    status: str = Field(index=True)  # pending, sent, suppressed
+    # pending, sending (leased to one dispatcher), sent, failed (rejected or given up: a task),
+    # task (addressed inside IE: it became a task), suppressed
+    status: str = Field(index=True)
     attempts: int = 0
     facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     address_sealed: str | None = None
     suppressed_reason: str | None = None
-    provider_ref: str | None = None
+    provider_ref: str | None = None  # the provider's notification id
     created_at: datetime = _tz(nullable=False)
     sent_at: datetime | None = _tz()
+    reference: str | None = None  # opaque, random: the provider's `reference`, to find a send again
+    lease_until: datetime | None = _tz()
+    next_attempt_at: datetime | None = _tz()
+    last_error: str | None = None
+    failure_reason: str | None = None  # the provider's reason for a permanent rejection, or why we gave up
+    delivery_status: str | None = None  # as the provider reports it: delivered, permanent-failure, ...
+    status_checked_at: datetime | None = _tz()
+
+
+class TaskRow(SQLModel, table=True):
+    """Work for the case officer or the supervisors: a notice addressed inside IE, a notice to pass on by
+    hand, a notice the provider refused. The text is sealed: it may carry the person's circumstances."""
+
+    __tablename__ = "tasks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    case_id: str = Field(index=True)
+    kind: str
+    owner: str  # an officer's actor label, or the team "supervisors"
+    due_at: datetime = _tz(nullable=False)
+    state: str  # open | done
+    done_by: str | None = None
+    done_at: datetime | None = _tz()
+    created_at: datetime = _tz(nullable=False)
+    text_sealed: str
+    language: str
 
 
 class ImmigrationStatusRow(SQLModel, table=True):

@@ -4,6 +4,7 @@ language, never by post to an unsafe address and never via anyone they must not 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from models.case import Notice, NoticeKind, Recipient
 from models.referral import ContactChannel, Referral
@@ -92,6 +93,59 @@ TEMPLATES: dict[str, str] = {
     "fact_to_verify": "Case {case_id}: fact {fact_number} ({fact_kind}, from the {source}) is unverified and "
     "changes nothing until an officer verifies or rejects it.",
 }
+
+
+SUPERVISORS_TEAM = "supervisors"
+
+# How soon a task must be done, from when it was raised; a kind not named here is due within two days.
+TASK_DUE = {
+    "enforcement_check_refused": timedelta(days=1),
+    "contact_overdue": timedelta(0),
+    "deliver_by_hand": timedelta(days=1),
+    "notice_failed": timedelta(days=1),
+    "decision_required": timedelta(days=5),
+    "fact_to_verify": timedelta(days=5),
+}
+
+
+def task_owner(recipient: Recipient, case_officer: str | None) -> str:
+    """Who a task belongs to: the supervisors' team, or the case officer (the actor who opened the case).
+    A case whose officer is unknown falls to the supervisors, so that nothing is left unowned."""
+    if recipient is Recipient.supervisors or not case_officer:
+        return SUPERVISORS_TEAM
+    return case_officer
+
+
+def check_task_key(check_id: str, case_id: str) -> str:
+    """One task per refused enforcement check and case, whichever writes it first: the check itself (so that
+    the enforcement user is told the truth) or the case's own step."""
+    return f"check/{check_id}/{case_id}"
+
+
+def task_key(notice: Notice, case_id: str) -> str:
+    if notice.kind is NoticeKind.enforcement_check_refused and notice.facts.get("check_id"):
+        return check_task_key(notice.facts["check_id"], case_id)
+    return notice.key
+
+
+def task_text(notice: Notice, language: str, pass_on: Notice | None = None) -> str:
+    """A task's full text. A notice to the person that the officer passes on (through the support worker,
+    or by hand when no safe channel could carry it) is there whole, in the person's language."""
+    text = render(notice.kind.value, notice.facts)
+    if notice.recipient is Recipient.person:
+        return (
+            f"Pass this notice to the person through their support worker (language: {language}), and record "
+            f"the contact:\n\n{text}"
+        )
+    if pass_on is not None:
+        text += f"\n\nThe notice to pass on (language: {language}):\n\n" + render(
+            pass_on.kind.value, pass_on.facts
+        )
+    return text
+
+
+def task_due(kind: str, raised_at: datetime) -> datetime:
+    return raised_at + TASK_DUE.get(kind, timedelta(days=2))
 
 
 def render(kind: str, facts: dict[str, str]) -> str:

@@ -152,12 +152,18 @@ class Running:
 async def running(
     client: Client, temporal_env: WorkflowEnvironment, settings: Settings, keys: Keys, engine: Engine
 ) -> AsyncIterator[Running]:
-    """A worker on a fresh task queue, with the real activities against the test's database."""
-    from worker import build_activities, make_worker
+    """A worker on a fresh task queue, with the real activities against the test's database, and its
+    delivery dispatcher (the development mailbox under the test's data dir), as `worker.serve` runs them."""
+    from worker import build_activities, build_dispatcher, make_worker
 
     with httpx.Client() as http, ThreadPoolExecutor(max_workers=8) as executor:
         worker: Worker = make_worker(
             client, settings.task_queue, build_activities(settings, engine, keys, http), executor
         )
-        async with worker:
-            yield Running(client=client, env=temporal_env, settings=settings, keys=keys, engine=engine)
+        thread, stop = build_dispatcher(settings, engine, keys).start()
+        try:
+            async with worker:
+                yield Running(client=client, env=temporal_env, settings=settings, keys=keys, engine=engine)
+        finally:
+            stop.set()
+            thread.join()

@@ -75,6 +75,8 @@ def case_detail(services: Services, actor: Actor, case_id: str) -> dict[str, Any
                 "language": n.language,
                 "status": n.status,
                 "suppressed_reason": n.suppressed_reason,
+                "failure_reason": n.failure_reason,
+                "delivery_status": n.delivery_status,
             }
             for n in notices
         ]

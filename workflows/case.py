@@ -2,7 +2,8 @@
 
 It is deliberately thin. `protocol.lifecycle` decides every change (a pure function of the state, the
 command and the clock); this workflow feeds it commands and timers and carries each step out through
-activities: one transactional write to Postgres, then delivery of the notices from the outbox.
+activities: one transactional write to Postgres, notices included (an outbox the worker's delivery
+dispatcher drains apart from the workflow: no command waits on a provider, and a closed case ends).
 
 Commands are Updates with validators (an impossible command is refused before it touches history);
 a command from someone whose role does not allow it is accepted only to be recorded and refused.
@@ -18,7 +19,6 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notify import NoticeActivities
     from activities.records import RecordsActivities
     from activities.store import CaseStore
     from models import search_attributes as attrs
@@ -49,7 +49,8 @@ with workflow.unsafe.imports_passed_through():
 
 # Writes to Postgres and record look-ups must land: retried without limit, backing off to a minute.
 UNTIL_DONE = RetryPolicy(maximum_interval=timedelta(minutes=1))
-# Delivery is tried a few times; what is not delivered stays in the outbox and is tried again later.
+# Delivery now runs apart (activities.delivery). Histories recorded before still deliver from the workflow.
+DELIVERY_APART = "delivery-apart-from-the-workflow"
 A_FEW_TIMES = RetryPolicy(maximum_attempts=5, maximum_interval=timedelta(seconds=30))
 REDELIVER_AFTER = timedelta(hours=1)
 # Records that cannot be read within this long leave the status unknown for now; screening is retried hourly.
@@ -321,9 +322,12 @@ class ProtocolCaseWorkflow:
             await self._deliver()
 
     async def _deliver(self) -> None:
+        if workflow.patched(DELIVERY_APART):
+            self._undelivered = False
+            return
         try:
-            await workflow.execute_activity_method(
-                NoticeActivities.deliver_notices,
+            await workflow.execute_activity(
+                "deliver_notices",
                 DeliverNotices(case_id=self._case.case_id),
                 start_to_close_timeout=timedelta(seconds=60),
                 retry_policy=A_FEW_TIMES,

@@ -70,9 +70,10 @@ def db_migrate() -> None:
     from infra.db import migrate
 
     settings = _settings()
-    if not settings.database_url:
-        raise CliError("DATABASE_URL is not set.", 5)
-    migrate(settings.database_url)
+    url = settings.migration_database_url or settings.database_url
+    if not url:
+        raise CliError("DATABASE_URL (or MVP_MIGRATION_DATABASE_URL) is not set.", 5)
+    migrate(url, service_role=settings.service_role)
     render.out.print("Schema is up to date.")
 
 

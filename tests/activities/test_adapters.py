@@ -1,5 +1,5 @@
-"""The HTTP adapters, against real HTTP servers on loopback: the Home Office records service and a GOV.UK
-Notify-style API. Delivery is retried after a failure and never sends a notice twice."""
+"""The HTTP adapters, against real HTTP servers on loopback: the Home Office records service. (Notices through
+GOV.UK Notify are tested in test_delivery.py against the Notify double.)"""
 
 from __future__ import annotations
 
@@ -13,21 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select
-from sqlmodel import Session
+from sqlalchemy import Engine
 
-from activities.notify import NoticeActivities, NotifyChannel
 from activities.records import HttpRecords, PostgresRecords, load_records
-from activities.store import CaseStore
-from infra.keys import Keys
-from models.case import Recipient
-from models.messages import DeliverNotices, LookUpPerson, PersistStep
-from models.tables import OutboxRow
-from protocol import lifecycle
+from models.messages import LookUpPerson
 from protocol.intake import parse_records
-from protocol.policy import policy
 from tests.conftest import EXAMPLES
-from tests.workflows.test_intake import OFFICER, example_referral
 
 
 @dataclass
@@ -95,63 +86,3 @@ def test_the_http_records_adapter_looks_a_person_up(server: tuple[str, Recorder]
     assert found.immigration_status is not None and found.immigration_status.home_office_ref == "HO-5550912"
     assert found.criminal_record is not None and found.criminal_record.convictions == []
     assert [path for path, _, _ in recorder.requests] == ["/lookup"]
-
-
-def opened_case_with_notices(engine: Engine, keys: Keys) -> str:
-    """A case as the workflow writes it, step by step: opened, then screened (no record), which queues the
-    acknowledgement to police and the protocol notice to the person."""
-    from protocol.screening import screen
-
-    case_id, now, rules = "MVP-TEST0-00001", datetime.now(UTC), policy()
-    referral = example_referral("referral-domestic-abuse.json")
-    opened = lifecycle.open_case(case_id, referral, OFFICER, now, rules)
-    screened = lifecycle.screened(opened.state, screen(None, None, now, rules), [], now, rules)
-    store = CaseStore(engine, keys)
-    for step, opening in ((opened, referral), (screened, None)):
-        view = lifecycle.view(step.state, now, rules)
-        store.persist_step(
-            PersistStep(
-                case_id=case_id,
-                at=now,
-                view=view,
-                records=step.records,
-                notices=step.notices,
-                referral=opening,
-            )
-        )
-    return case_id
-
-
-def test_delivery_through_notify_is_retried_after_a_failure_and_never_duplicated(
-    server: tuple[str, Recorder], engine: Engine, keys: Keys
-) -> None:
-    url, recorder = server
-    case_id = opened_case_with_notices(engine, keys)
-    with Session(engine) as session:
-        queued = session.execute(select(OutboxRow).where(OutboxRow.case_id == case_id)).scalars().all()
-    external = [
-        row for row in queued if row.recipient in (Recipient.person.value, Recipient.referring_officer.value)
-    ]
-    assert len(external) == 2 and all(row.status == "pending" for row in external)
-
-    recorder.fail_next = 1  # the provider is down for the first request
-    with httpx.Client() as http:
-        activities = NoticeActivities(engine, keys.keyring, NotifyChannel(http, url, "notify-key"))
-        with pytest.raises(httpx.HTTPStatusError):
-            activities.deliver_notices(DeliverNotices(case_id=case_id))  # Temporal would retry this
-        delivered = activities.deliver_notices(DeliverNotices(case_id=case_id))
-        again = activities.deliver_notices(DeliverNotices(case_id=case_id))  # a retry after success
-
-    assert delivered.sent == 2 and delivered.pending == 0
-    assert again.sent == 0
-    succeeded = [headers["Idempotency-Key"] for _, headers, _ in recorder.requests[1:]]
-    assert sorted(succeeded) == sorted(row.key for row in external)  # each notice sent once
-    person = next(body for path, _, body in recorder.requests[1:] if path == "/v2/notifications/sms")
-    assert person["phone_number"] == "+44 7700 900123"  # her safe channel: her own phone
-    assert person["template_id"].endswith("-bn")  # in her language
-    assert all(headers["Authorization"] == "Bearer notify-key" for _, headers, _ in recorder.requests)
-    with Session(engine) as session:
-        statuses = session.execute(
-            select(OutboxRow.status, OutboxRow.attempts).where(OutboxRow.case_id == case_id)
-        )
-        assert {status for status, _ in statuses} <= {"sent"}

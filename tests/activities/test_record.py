@@ -105,6 +105,7 @@ def test_production_refuses_to_run_without_its_keys(tmp_path: Path) -> None:
         notify_channel="http",
         notify_url="https://notify.example.gov.uk",
         notify_api_key="k-" + "7f3a9c1e5b2d8a40" * 2,
+        notify_templates=tmp_path / "templates.json",
     )
     with pytest.raises(Unavailable, match="Production needs its keys"):
         load_keys(production)
@@ -117,7 +118,11 @@ def test_production_refuses_the_development_mailbox_and_placeholder_secrets(tmp_
 
     with pytest.raises(ValidationError, match="Notify-style API"):
         Settings(data_dir=tmp_path, env="production")
-    notify = {"notify_channel": "http", "notify_url": "https://notify.example.gov.uk"}
+    notify = {
+        "notify_channel": "http",
+        "notify_url": "https://notify.example.gov.uk",
+        "notify_templates": tmp_path / "templates.json",
+    }
     with pytest.raises(ValidationError, match="placeholder"):
         Settings(data_dir=tmp_path, env="production", notify_api_key="changeme", **notify)
     real = Settings(

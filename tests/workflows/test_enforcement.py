@@ -44,6 +44,7 @@ from models.tables import (
     HoldRow,
     OutboxRow,
     RecordRow,
+    TaskRow,
 )
 from protocol.enforcement import parse_person
 from protocol.policy import policy
@@ -128,6 +129,8 @@ async def test_a_check_on_the_protected_person_is_refused_recorded_and_reported_
     case_id = await open_case(running)
 
     result = await check(running, "HO-7781203")
+    # the case officer has a task as the answer comes back, not later
+    tasks_now = rows(running, select(TaskRow).where(TaskRow.case_id == case_id))  # type: ignore[attr-defined]
 
     verdict = result.verdict
     assert not verdict.permitted
@@ -161,8 +164,13 @@ async def test_a_check_on_the_protected_person_is_refused_recorded_and_reported_
     assert entry.actor == "enforcement:ENF-3" and result.check_id in entry.summary
     outbox = rows(running, select(OutboxRow).where(OutboxRow.case_id == case_id))  # type: ignore[attr-defined]
     [notice] = [n for n in outbox if isinstance(n, OutboxRow) and n.kind == "enforcement_check_refused"]
-    assert notice.recipient == "case_officer" and notice.channel == "internal"
+    assert notice.recipient == "case_officer" and notice.channel == "internal" and notice.status == "task"
     assert notice.facts["check_id"] == result.check_id
+    assert [(t.kind, t.owner, t.state) for t in tasks_now if isinstance(t, TaskRow)] == [
+        ("enforcement_check_refused", OFFICER.label(), "open")
+    ]
+    tasks_after = rows(running, select(TaskRow).where(TaskRow.case_id == case_id))  # type: ignore[attr-defined]
+    assert len(tasks_after) == 1  # the case's own step found the check's task: one task, not two
 
     # the hold itself is untouched
     view = await cases.state(running.client, case_id)

@@ -1,5 +1,5 @@
 """A case never stalls and a notice is never lost because something outside is down: Home Office records
-that cannot be read, a notification service that fails when a case closes, an id that an earlier case used."""
+that cannot be read, an id that an earlier case used."""
 
 from __future__ import annotations
 
@@ -15,13 +15,12 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.notify import NoticeActivities
 from activities.records import PostgresRecords, RecordsActivities
 from activities.store import CaseStore
-from models.case import Phase, Withdrawal
+from models.case import Phase
 from models.messages import LookUpPerson, PersistStep, RecordsFound
 from models.records import ImmigrationStatus
-from models.tables import OutboxRow, RecordRow
+from models.tables import RecordRow
 from protocol import lifecycle
 from protocol.policy import policy
 from tests.conftest import Running
@@ -92,46 +91,6 @@ async def test_records_that_cannot_be_read_leave_the_case_protected_and_screenin
     assert view.phase is Phase.protection and view.hold.active
     assert actions(running, case_id).count("screened") == 2
     assert "signposting_given" in actions(running, case_id)
-
-
-async def test_outcome_notices_that_fail_at_closure_are_delivered_later_before_the_case_finishes(
-    running: Running,
-) -> None:
-    notify = Switch()
-    notify.down = False  # up while the case opens; down as it closes
-
-    class Channel:
-        sent: list[str] = []
-
-        def send(self, key: str, channel: str, address: str, language: str, kind: str, text: str) -> str:
-            if notify.down:
-                raise httpx.ConnectError("the notification service is down")
-            self.sent.append(key)
-            return "ok-" + key
-
-    channel = Channel()
-    notices = NoticeActivities(running.engine, running.keys.keyring, channel).deliver_notices
-    async with worker_with(running, lambda acts: swap(acts, "deliver_notices", notices)) as queue:
-        case_id = await cases.start_referral(
-            running.client, running.keys, queue, example_referral("referral-domestic-abuse.json"), OFFICER
-        )
-        assert await cases.wait_until_open(running.client, case_id) is not None
-        notify.down = True
-        await cases.send(running.client, case_id, Withdrawal(actor=OFFICER, reason="Referral made in error."))
-        handle = running.client.get_workflow_handle(case_id)
-        description = await handle.describe()
-        assert description.status is not None and description.status.name == "RUNNING"  # waits to deliver
-
-        notify.down = False
-        await running.env.fast_forward(handle, timedelta(minutes=61))
-        await handle.result()
-
-    with Session(running.engine) as session:
-        outbox = session.execute(select(OutboxRow).where(OutboxRow.case_id == case_id)).scalars().all()
-    external = [row for row in outbox if row.channel != "internal"]
-    assert external and all(row.status == "sent" for row in external)
-    assert {row.kind for row in external} >= {"outcome", "protocol_notice", "acknowledgement"}
-    assert sorted(channel.sent) == sorted(row.key for row in external)  # each once
 
 
 def test_an_id_an_earlier_case_used_is_never_overwritten(running: Running) -> None:

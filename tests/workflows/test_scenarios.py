@@ -13,6 +13,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
+from time import monotonic, sleep
 
 import httpx
 import pytest
@@ -61,7 +62,7 @@ from protocol.enforcement import parse_person
 from tests.conftest import BIN, Running
 from tests.workflows.test_intake import example_referral, load_example_records
 from usecases import audit, cases, enforcement, readmodel
-from worker import build_activities, make_worker
+from worker import build_activities, build_dispatcher, make_worker
 
 POLICE = Actor(role=ActorRole.police, id="WMP-4471", force="WMP")
 OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")
@@ -235,11 +236,20 @@ def assert_record_intact(running: Running, case_id: str) -> None:
 
 
 def assert_delivered_safely(running: Running, case_id: str, referral: Referral) -> None:
-    """Every notice went out; the person's only through their own safe channel and in their language,
-    the referring officer's to the officer, the rest to IE's own work queue."""
+    """Every notice went out (the worker's dispatcher sends them apart from the workflow, within a moment);
+    the person's only through their own safe channel and in their language, the referring officer's to the
+    officer, the rest are tasks in IE's own work queue."""
     safe = referral.safe_contact
+    deadline = monotonic() + 10
+    while (
+        any(n.status in ("pending", "sending") for n in outbox(running, case_id)) and monotonic() < deadline
+    ):
+        sleep(0.1)
     for notice in outbox(running, case_id):
-        assert notice.status == "sent", f"{notice.kind} to {notice.recipient} is {notice.status}"
+        internal = notice.channel == "internal"
+        assert notice.status == ("task" if internal else "sent"), (
+            f"{notice.kind} to {notice.recipient} is {notice.status}"
+        )
         if notice.recipient == "person":
             assert notice.channel == safe.channel.value
             assert notice.language == safe.language
@@ -944,8 +954,13 @@ async def short_histories(settings: Settings, keys: Keys, engine: Engine) -> Asy
             worker = make_worker(
                 client, settings.task_queue, build_activities(settings, engine, keys, http), executor
             )
-            async with worker:
-                yield Running(client=client, env=env, settings=settings, keys=keys, engine=engine)
+            thread, stop = build_dispatcher(settings, engine, keys).start()  # as `worker.serve` runs it
+            try:
+                async with worker:
+                    yield Running(client=client, env=env, settings=settings, keys=keys, engine=engine)
+            finally:
+                stop.set()
+                thread.join()
     finally:
         await env.shutdown()
 
