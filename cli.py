@@ -29,7 +29,6 @@ from temporalio.client import Client
 from infra.chain import note_binding
 from infra.db import make_engine
 from infra.errors import (
-    DuplicateReferral,
     InputError,
     NotFound,
     RecordTampered,
@@ -370,6 +369,12 @@ def referral_start(
     path: Path = typer.Argument(..., help="The referral, shaped as examples/referral-*.json."),
     actor: str | None = AsOption,
     as_json: bool = JsonOption,
+    possible_duplicate_reason: str | None = typer.Option(
+        None,
+        "--possible-duplicate-reason",
+        help="Start the case although a similar person has an open case for this crime reference, "
+        "saying why this is another person (recorded in the case).",
+    ),
 ) -> None:
     """Validate a police referral and start its case. Prints the case id."""
     who = parse_actor(actor)
@@ -378,14 +383,27 @@ def referral_start(
         raise ReferralInvalid(problems)
     settings = _settings()
     keys = load_keys(settings)
-    # Temporal refuses a duplicate while it holds the earlier case's history; the case list remembers
-    # it for good (histories go at retention), so a re-referral never reopens a closed case by its id.
+    engine = make_engine(settings, pooled=False)
+    # The same referral is the same case: Temporal knows it while it holds the history, the case list for
+    # good (histories go at retention), so a resubmission never starts or reopens anything.
     known = case_ops.case_id_for(keys, referral)
-    if readmodel.case_exists(make_engine(settings, pooled=False), known):
-        raise DuplicateReferral(known)
+    if readmodel.case_exists(engine, known):
+        if as_json:
+            _print_json({"case_id": known, "already_received": True})
+            return
+        out.print(f"This referral was already received: case [bold]{known}[/]. Nothing new was started.")
+        return
 
     async def start(client: Client) -> tuple[str, Any]:
-        case_id = await case_ops.start_referral(client, keys, settings.task_queue, referral, who)
+        case_id = await case_ops.start_referral(
+            client,
+            keys,
+            settings.task_queue,
+            referral,
+            who,
+            engine=engine,
+            override_reason=possible_duplicate_reason,
+        )
         return case_id, await case_ops.wait_until_open(client, case_id)
 
     case_id, view = asyncio.run(_with_client(settings, keys, start))

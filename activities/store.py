@@ -20,6 +20,7 @@ from models.case import Notice, RecordEntry
 from models.messages import PersistStep
 from models.referral import Referral
 from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow
+from protocol.identity import name_key
 from protocol.notices import SUPPRESSED, route, undeliverable
 
 
@@ -39,7 +40,7 @@ class CaseStore:
                     update(HoldRow)
                     .where(HoldRow.case_id == step.case_id, HoldRow.subject == "person")  # type: ignore[arg-type]
                     .where(HoldRow.ho_ref_key.is_(None))  # type: ignore[union-attr]
-                    .values(ho_ref_key=self.keys.identity_hash(step.matched_home_office_ref))
+                    .values(ho_ref_key=self.keys.reference_hash(step.matched_home_office_ref))
                 )
             for entry in step.records:
                 sealed = (
@@ -77,6 +78,7 @@ class CaseStore:
                 exclusion_indicators=[],
                 pending_decisions=[],
                 referral_sealed=self.keys.keyring.seal_text(referral.model_dump_json()),
+                crime_ref_key=self.keys.crime_reference_hash(referral.crime_reference),
             )
             .on_conflict_do_nothing(index_elements=["case_id"])
         )
@@ -102,9 +104,14 @@ class CaseStore:
                 .values(
                     case_id=step.case_id,
                     subject=subject,
-                    identity_key=self.keys.identity_hash(family, given, born),
+                    identity_key=self.keys.person_hash(family, given, born),
+                    birth_key=self.keys.birth_hash(born),
+                    # bound to its row: it opens only as this case's subject
+                    name_sealed=self.keys.keyring.seal_text(
+                        name_key(family, given), bound_to=f"{step.case_id}:{subject}"
+                    ),
                     ho_ref_key=(
-                        self.keys.identity_hash(person.home_office_ref)
+                        self.keys.reference_hash(person.home_office_ref)
                         if subject == "person" and person.home_office_ref
                         else None
                     ),

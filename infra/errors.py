@@ -4,7 +4,8 @@ ServiceError                      anything the operator can act on
  ├── InputError                   bad input: exit 2
  │    └── ReferralInvalid         a referral with one or more problems, each named
  ├── Refused                      a command the protocol or the caller's role does not allow: exit 3
- │    └── DuplicateReferral       the person and crime reference already have a case
+ │    ├── DuplicateReferral       the person and crime reference already have a case
+ │    └── PossibleDuplicate       a similar person has a case for the crime reference: override with a reason
  ├── NotFound                     no such case: exit 4
  └── Unavailable                  Temporal or Postgres cannot be reached, or settings are missing: exit 5
 """
@@ -50,6 +51,15 @@ class DuplicateReferral(Refused):
             f"Duplicate referral: this person already has case {case_id} for this crime reference. "
             f"No new case was started; use `mvp case show {case_id}`."
         )
+
+
+class PossibleDuplicate(Refused):
+    """A similar person already has an open case for this crime reference; an officer may start the case
+    anyway only with a reason, which is recorded."""
+
+    def __init__(self, case_ids: list[str], message: str) -> None:
+        self.case_ids = case_ids
+        super().__init__(f"Refused: {message}. No new case was started.")
 
 
 class NotFound(ServiceError):

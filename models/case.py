@@ -364,6 +364,10 @@ class OpenCase(Message):
     # on replay; cases started before this field existed ran under 2026.1
     policy_version: str = "2026.1"
     state: CaseState | None = None
+    # started although a similar person has an open case for the crime reference: those cases and the
+    # officer's reason, recorded when the case opens
+    possible_duplicate_of: list[str] = Field(default_factory=list)
+    duplicate_override_reason: str | None = None
 
 
 class Command(Message):
@@ -433,6 +437,9 @@ class EnforcementCheckNotice(Command):
     kind: Literal["enforcement_check"] = "enforcement_check"
     check_id: str
     reason: str
+    # refused on a possible match only (a near name, date of birth or reference): the officer must say
+    # whether the person checked is this case's person
+    possible_match: bool = False
 
 
 class FactReported(Command):

@@ -274,3 +274,32 @@ def disagreements(referral: Identity, record: Identity) -> list[str]:
     if record.date_of_birth != referral.date_of_birth:
         found.append("date of birth")
     return found
+
+
+# --- duplicate referrals ---------------------------------------------------------------------------
+
+OVERRIDE_REASON_AT_LEAST = 10  # characters: a reason someone else can follow later
+
+
+def duplicate_refusal(found: Sequence[tuple[str, Match]], override_reason: str | None) -> str | None:
+    """Why a referral may not start a case, given the open cases of the same crime reference and how their
+    person matches it (PROTOCOL.md §3, issue 8 item 6), or None. The same person is a duplicate whatever
+    the officer says; a possible one starts only with an explicit reason, which the case records."""
+    exact = [case_id for case_id, how in found if how is Match.exact]
+    if exact:
+        return f"duplicate of case {exact[0]}"
+    possible = sorted({case_id for case_id, how in found if how is Match.possible})
+    if not possible:
+        return None
+    if override_reason is not None and len(override_reason.strip()) >= OVERRIDE_REASON_AT_LEAST:
+        return None
+    cases = ", ".join(possible)
+    if override_reason is not None:
+        return (
+            f"possible duplicate of case {cases}: the reason for starting it anyway must be at least "
+            f"{OVERRIDE_REASON_AT_LEAST} characters"
+        )
+    return (
+        f"possible duplicate of case {cases} (same crime reference, a similar person): check that case; "
+        "to start this one anyway, give the reason it is another person"
+    )

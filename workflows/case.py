@@ -80,6 +80,8 @@ class ProtocolCaseWorkflow:
                     start.opened_by,
                     workflow.now(),
                     policy(start.policy_version),
+                    possible_duplicate_of=start.possible_duplicate_of,
+                    override_reason=start.duplicate_override_reason,
                 )
                 await self._carry_out(step, opening=True)
                 await self._screen("referral")
