@@ -168,6 +168,7 @@ class NoticeKind(StrEnum):
     enforcement_check_refused = "enforcement_check_refused"
     fact_to_verify = "fact_to_verify"
     deliver_by_hand = "deliver_by_hand"  # a notice to the person had no safe channel: the officer must act
+    reference_mismatch = "reference_mismatch"  # the referral's HO reference is on another person's record
 
 
 # --- parts of the state ----------------------------------------------------------------------------
@@ -184,6 +185,9 @@ class Screening(Message):
     rules_version: str
     trigger: str = "referral"
     complete: bool = True  # False when the records could not be read: status unknown, screening retried
+    # the record of the referral's Home Office reference disagreed on these ("family name", "date of birth"):
+    # not used, status unknown, the case officer told what disagreed
+    reference_mismatch: list[str] = Field(default_factory=list)
 
 
 class Signpost(Message):

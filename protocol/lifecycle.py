@@ -354,6 +354,8 @@ def screened(
     found = "record found" if screening.record_found else "no Home Office record matched: status unknown"
     if not screening.complete:
         found = "Home Office records could not be read: status not yet known, screening will be retried"
+    if screening.reference_mismatch:
+        found = "the record of the referral's Home Office reference disagrees: status unknown"
     indicators = ", ".join(i.value for i in screening.indicators) or "none"
     change.record(
         SYSTEM,
@@ -361,6 +363,15 @@ def screened(
         f"{screening.trigger}: status {screening.status.value} ({found}); "
         f"exclusion indicators: {indicators}; rules {screening.rules_version}",
     )
+    if screening.reference_mismatch:
+        # PROTOCOL §4: another person's record is never used; the officer finds out what disagreed (the
+        # fields, never the other person's values)
+        change.notify(
+            Recipient.case_officer,
+            NoticeKind.reference_mismatch,
+            "PROTOCOL §4: a reference match counts only when family name and date of birth agree",
+            disagreed=", ".join(screening.reference_mismatch),
+        )
 
     if settling and screening.secure:
         # Establishing status is itself the protection (Review paras 21, 27; PROTOCOL §4): the person and

@@ -277,7 +277,14 @@ class ProtocolCaseWorkflow:
             )
             return
         now = workflow.now()
-        result = screen(found.immigration_status, found.criminal_record, now, self._policy, trigger=trigger)
+        result = screen(
+            found.immigration_status,
+            found.criminal_record,
+            now,
+            self._policy,
+            trigger=trigger,
+            reference_mismatch=found.reference_mismatch,
+        )
         routes = signposting(self._case.referral, result, now, self._policy)
         matched = found.immigration_status.home_office_ref if found.immigration_status else None
         await self._carry_out(
