@@ -250,3 +250,17 @@ def test_only_enforcement_records_an_action() -> None:
     officer = Actor(role=ActorRole.officer, id="NCCU-0042")
     refused = action_refusal(officer, "check-1", on_record(True), EnforcementAction.detained, PERMITTED)
     assert refused is not None and "only enforcement" in refused
+
+
+def test_a_possible_match_on_a_protected_person_is_refused_as_a_possible_match() -> None:
+    verdict = decide([match().model_copy(update={"possible": True})])
+    assert not verdict.permitted
+    assert verdict.reason == "case MVP-AAAAA-AAAAA: possible match: contact the case officer"
+    assert verdict.possible_case_ids == ["MVP-AAAAA-AAAAA"] and verdict.possible_match
+    assert verdict.officers == ["officer:NCCU-0042"] and verdict.notify_case_ids == ["MVP-AAAAA-AAAAA"]
+
+
+def test_an_exact_match_on_a_case_is_not_reported_as_only_possible() -> None:
+    exact, possible = match(), match(subject="dependant-1").model_copy(update={"possible": True})
+    verdict = decide([exact, possible])
+    assert not verdict.permitted and verdict.possible_case_ids == [] and not verdict.possible_match

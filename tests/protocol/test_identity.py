@@ -13,6 +13,7 @@ from protocol.identity import (
     Match,
     canonical_reference,
     disagreements,
+    duplicate_refusal,
     fold,
     match,
     match_name_and_birth,
@@ -205,3 +206,24 @@ def test_false_possible_match_rate_among_unrelated_people_is_under_one_percent()
     rate = len(refused) / len(unrelated)
     print(f"\nfalse possible-match rate: {len(refused)} of {len(unrelated)} unrelated people = {rate:.3%}")
     assert rate < 0.01
+
+
+def test_the_same_person_for_the_same_crime_is_a_duplicate_whatever_the_reason() -> None:
+    found = [("MVP-AAAAA-AAAAA", Match.exact)]
+    assert duplicate_refusal(found, None) == "duplicate of case MVP-AAAAA-AAAAA"
+    assert duplicate_refusal(found, "A reason that is long enough") == "duplicate of case MVP-AAAAA-AAAAA"
+
+
+def test_a_possible_duplicate_starts_only_with_a_reason() -> None:
+    found = [("MVP-AAAAA-AAAAA", Match.possible)]
+    refused = duplicate_refusal(found, None)
+    assert refused is not None and refused.startswith("possible duplicate of case MVP-AAAAA-AAAAA")
+    too_short = duplicate_refusal(found, "other")
+    assert too_short is not None and "at least 10 characters" in too_short
+    assert duplicate_refusal(found, "Different person: passport seen by the officer") is None
+    assert duplicate_refusal([], None) is None
+
+
+def test_a_shortened_given_name_is_a_possible_match() -> None:
+    alex = Identity("Novak", "Alexander", date(1990, 5, 6))
+    assert match(alex, Identity("Novak", "Alex", date(1990, 5, 6))) is Match.possible
