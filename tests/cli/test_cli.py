@@ -130,9 +130,17 @@ async def test_start_show_and_list_a_case(running: Running) -> None:
     assert list(csv.DictReader(io.StringIO(as_csv.stdout)))[0]["case_id"] == case_id
 
 
-async def test_a_duplicate_referral_exits_3_with_the_existing_case_id(running: Running) -> None:
+async def test_a_duplicate_referral_exits_3_with_the_existing_case_id(
+    running: Running, tmp_path: Path
+) -> None:
     case_id = await start_example_case(running)
-    again = await mvp(running, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"))
+    resubmitted = await mvp(running, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"))
+    assert resubmitted.returncode == 0 and case_id in resubmitted.stdout  # the same referral: the same case
+    referral = json.loads((EXAMPLES / "referral-domestic-abuse.json").read_text())
+    referral["referral_id"] = "NCCU-2026-000777"  # the same person and crime, referred again
+    again_file = tmp_path / "again.json"
+    again_file.write_text(json.dumps(referral))
+    again = await mvp(running, "referral", "start", str(again_file))
     assert again.returncode == 3
     assert case_id in again.stderr
     assert cases_in_postgres(running) == 1
