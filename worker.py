@@ -50,6 +50,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Poll the task queue until `stop` is set, then finish in-flight work and return."""
     keys = load_keys(settings)
     engine = make_engine(settings)
+    rekeyed = CaseStore(engine, keys).rekey_old_holds()  # rows from before identity matching (0004)
+    if rekeyed:
+        log.info("re-keyed %d hold row(s) written before identity matching", rekeyed)
     client = await connect(settings, keys.keyring)
     with httpx.Client() as http, ThreadPoolExecutor(max_workers=16) as executor:
         worker = make_worker(

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Session
+from sqlmodel import Session, col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -93,12 +93,7 @@ class CaseStore:
                 non_retryable=True,
             )
         person = referral.person
-        subjects = [("person", person.family_name, person.given_names, person.date_of_birth.isoformat())]
-        subjects += [
-            (f"dependant-{n}", d.family_name, d.given_names, d.date_of_birth.isoformat())
-            for n, d in enumerate(referral.dependants, start=1)
-        ]
-        for subject, family, given, born in subjects:
+        for subject, family, given, born in _subjects(referral):
             session.execute(
                 insert(HoldRow)
                 .values(
@@ -121,6 +116,38 @@ class CaseStore:
                 )
                 .on_conflict_do_nothing(index_elements=["case_id", "subject"])
             )
+
+    def rekey_old_holds(self) -> int:
+        """Key the holds written before identity matching (migration 0004: no `birth_key`) the way
+        `_open` keys them now, from each case's sealed referral: until then a check by a normalised name
+        would miss them. Idempotent and cheap once done (only rows without a birth key are read). A hold
+        whose referral was purged is left as it is. Returns how many hold rows were re-keyed. The
+        reference screening matched (not in the referral) is not known here: such a row keeps its old
+        reference key, still found through the Home Office records by its name and date of birth."""
+        rekeyed = 0
+        with Session(self.engine) as session, session.begin():
+            old = select(HoldRow).where(col(HoldRow.birth_key).is_(None)).with_for_update()
+            holds = list(session.execute(old).scalars())
+            for case_id in sorted({h.case_id for h in holds}):
+                case = session.get(CaseRow, case_id)
+                if case is None or case.referral_sealed is None:
+                    continue
+                referral = self._referral(session, case_id)
+                case.crime_ref_key = self.keys.crime_reference_hash(referral.crime_reference)
+                people = {
+                    subject: (family, given, born) for subject, family, given, born in _subjects(referral)
+                }
+                for hold in (h for h in holds if h.case_id == case_id and h.subject in people):
+                    family, given, born = people[hold.subject]
+                    hold.identity_key = self.keys.person_hash(family, given, born)
+                    hold.birth_key = self.keys.birth_hash(born)
+                    hold.name_sealed = self.keys.keyring.seal_text(
+                        name_key(family, given), bound_to=f"{case_id}:{hold.subject}"
+                    )
+                    if hold.subject == "person" and referral.person.home_office_ref:
+                        hold.ho_ref_key = self.keys.reference_hash(referral.person.home_office_ref)
+                    rekeyed += 1
+        return rekeyed
 
     def _referral(self, session: Session, case_id: str) -> Referral:
         sealed = session.execute(
@@ -231,3 +258,14 @@ class CaseStore:
             )
             .on_conflict_do_nothing(index_elements=["key"])
         )
+
+
+def _subjects(referral: Referral) -> list[tuple[str, str, str, str]]:
+    """Whom a case's holds cover: (subject, family name, given names, date of birth ISO)."""
+    person = referral.person
+    subjects = [("person", person.family_name, person.given_names, person.date_of_birth.isoformat())]
+    subjects += [
+        (f"dependant-{n}", d.family_name, d.given_names, d.date_of_birth.isoformat())
+        for n, d in enumerate(referral.dependants, start=1)
+    ]
+    return subjects

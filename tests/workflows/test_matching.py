@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
+from activities.store import CaseStore
 from infra.errors import PossibleDuplicate
 from models.case import Actor, ActorRole, Phase
 from models.enforcement import CheckResult
@@ -213,3 +214,21 @@ async def test_the_same_referral_submitted_twice_is_one_case(running: Running) -
     first = await start(running, petra())
     assert await start(running, petra()) == first
     assert len(all_rows(running, CaseRow)) == 1
+
+
+async def test_holds_written_before_identity_matching_are_rekeyed_and_found_by_a_variant(
+    running: Running,
+) -> None:
+    case_id = await start(running, petra())
+    with Session(running.engine) as session, session.begin():  # as migration 0004 leaves an older row
+        hold = session.get(HoldRow, (case_id, "person"))
+        assert hold is not None
+        hold.identity_key, hold.ho_ref_key, hold.birth_key, hold.name_sealed = "0" * 64, None, None, None
+    assert (await check(running, "Novák-Horvat, Petra, 1991-03-11")).verdict.permitted  # missed, as before
+
+    assert CaseStore(running.engine, running.keys).rekey_old_holds() == 1
+    assert CaseStore(running.engine, running.keys).rekey_old_holds() == 0  # done once
+
+    result = await check(running, "Novák-Horvat, Petra, 1991-03-11")
+    assert not result.verdict.permitted and result.verdict.case_ids == [case_id]
+    assert not (await check(running, "HO-09182736")).verdict.permitted
