@@ -128,7 +128,7 @@ def near_references(reference: str) -> frozenset[str]:
                 variants.add(digits[:i] + other + digits[i + 1 :])
         if i + 1 < len(digits) and digits[i + 1] != digit:
             variants.add(digits[:i] + digits[i + 1] + digit + digits[i + 2 :])
-    near = {canonical_reference(f"{letters}{v}{suffix}") for v in variants}
+    near = {f"{letters}{v.lstrip('0') or '0'}{suffix}" for v in variants}  # canonical: no leading zeros
     near.discard(canonical)
     return frozenset(near)
 
@@ -252,7 +252,9 @@ def match_prepared(a: Prepared, b: Prepared) -> Match:
             by_reference = Match.exact
         elif b.reference in a.near_references:
             by_reference = Match.possible
-    return strongest([by_name, by_reference])
+    if Match.exact in (by_name, by_reference):
+        return Match.exact
+    return Match.possible if Match.possible in (by_name, by_reference) else Match.none
 
 
 def match(a: Identity, b: Identity) -> Match:
