@@ -61,7 +61,7 @@ def parse_person(value: str, today: date) -> PersonSpec:
     if not text:
         raise ValueError(f"--person is empty: give {PERSON_FORMAT}")
     if "," not in text:
-        ref = text.upper()
+        ref = "".join(text.split()).upper()  # "ho 9182736" is HO9182736 (`protocol.identity`)
         if not _HO_REF.fullmatch(ref) or not any(c.isdigit() for c in ref):
             raise ValueError(f"--person is not a Home Office reference: give {PERSON_FORMAT}")
         return PersonSpec(SubjectKind.ho_ref, (ref,))
