@@ -637,7 +637,13 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
             return change.done("release authorised")
         case EnforcementCheckNotice():
             why = POSSIBLE_MATCH if command.possible_match else "case is protected"
-            change.record(actor, "enforcement_check_refused", f"check {command.check_id} refused: {why}")
+            # the check's reason goes to the officer as the entry's sealed note (issue 8 item 5)
+            change.record(
+                actor,
+                "enforcement_check_refused",
+                f"check {command.check_id} refused: {why}",
+                note=command.reason,
+            )
             details = {"check_id": command.check_id}
             if command.possible_match:  # the officer must say whether the person checked is theirs
                 details["match"] = "possible"

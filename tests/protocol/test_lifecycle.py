@@ -960,4 +960,5 @@ def test_an_enforcement_check_refused_on_a_possible_match_says_so_to_the_officer
     )
     step = do(protected(), notice)
     assert "possible match: contact the case officer" in step.records[-1].summary
+    assert step.records[-1].note == "Planned visit"  # the check's reason, sealed when stored
     assert step.notices[-1].facts["match"] == "possible"

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from activities.store import CaseStore
+from infra.chain import note_binding
 from infra.errors import PossibleDuplicate
 from models.case import Actor, ActorRole, Phase
 from models.enforcement import CheckResult
@@ -155,6 +156,11 @@ async def test_checks_on_every_variant_of_a_protected_person_are_refused_and_rec
         r for r in all_rows(running, RecordRow, case_id=case_id) if r.action == "enforcement_check_refused"
     ]
     assert sum("possible match" in e.summary for e in entries) == len(POSSIBLE)
+    # the check's reason reaches the officer, sealed beside the entry
+    entry = entries[-1]
+    [note] = all_rows(running, NoteRow, case_id=case_id, seq=entry.seq)
+    opened = running.keys.keyring.open_text(note.note_sealed, note_binding(case_id, entry.seq))
+    assert opened == "Planned visit to the address"
 
 
 async def test_an_unrelated_person_born_the_same_day_is_permitted(running: Running) -> None:
@@ -205,8 +211,6 @@ async def test_a_shortened_given_name_for_the_same_crime_is_a_possible_duplicate
     ]
     assert first in entry.summary and reason not in entry.summary  # the reason is kept sealed beside it
     [note] = all_rows(running, NoteRow, case_id=second, seq=entry.seq)
-    from infra.chain import note_binding
-
     assert running.keys.keyring.open_text(note.note_sealed, note_binding(second, entry.seq)) == reason
 
 
