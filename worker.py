@@ -94,6 +94,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     engine = make_engine(settings)
     try:
         keys = worker_keys(settings, engine)  # refuses to run with keys that do not match the database
+        rekeyed = CaseStore(engine, keys).rekey_old_holds()  # rows from before identity matching (0004)
+        if rekeyed:
+            log.info("re-keyed %d hold row(s) written before identity matching", rekeyed)
         client = await connect(settings, keys.keyring)
         with httpx.Client() as http, ThreadPoolExecutor(max_workers=16) as executor:
             worker = make_worker(

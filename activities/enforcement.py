@@ -11,7 +11,12 @@ reference records bridge them: a check by reference also matches the holds of th
 the records give that reference (a dependant, or a person referred with no reference or a mistyped
 one); a check by name and date of birth also matches the holds of every reference the records give that
 name and date of birth. The subject is a hash, so the records are hashed here with the same key and
-compared (`_bridged_keys`); matching more holds can only refuse a check, never permit one.
+compared (`_matches`); matching more holds can only refuse a check, never permit one.
+
+Possible matches (`protocol.identity`, PROTOCOL.md §6): keyed hashes cannot be compared for nearness, so
+a check by name and date of birth brings the keyed hashes of the date and of its near dates, and its
+normalised name sealed; the holds with one of those dates are the candidates, and each candidate's sealed
+name is opened here and scored. A check by reference brings the keyed hashes of its near references.
 
 The reason enforcement gives for a check is free text about a person: it is kept sealed
 (`Keyring.seal_text`) in `enforcement_check_reasons`, apart from the append-only log, so that retention
@@ -20,7 +25,9 @@ can remove it with the cases it concerned (`activities.retention`).
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, or_, select, union
+from datetime import date
+
+from sqlalchemy import Engine, select, union
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col
 from temporalio import activity
@@ -29,6 +36,7 @@ from activities.store import CaseStore
 from infra.keys import Keys
 from models.case import DecisionKind, NoticeKind, Outcome, Phase, Recipient
 from models.enforcement import (
+    SUBJECT_BINDING,
     ActionRecorded,
     CheckFound,
     CheckOnRecord,
@@ -52,6 +60,7 @@ from models.tables import (
     ImmigrationStatusRow,
     RecordRow,
 )
+from protocol.identity import Match, match_name_and_birth, name_tokens, near_dates_of_birth, strongest
 from protocol.notices import check_task_key, render, task_owner
 
 
@@ -60,11 +69,64 @@ class EnforcementActivities:
         self.engine = engine
         self.keys = keys
 
-    def _bridged_keys(self, session: Session, subject: Subject) -> set[str]:
-        """The keys of the other kind that the Home Office reference records give this subject: for a
-        reference, the identity keys of the name and date of birth on its records; for a name and date
-        of birth, the reference keys of every record under them (two people alike both count: a wider
-        match only refuses). Each record is hashed exactly as `activities.store` hashes a referral."""
+    def _name_of(self, hold: HoldRow) -> tuple[str, ...]:
+        """The normalised name sealed in a hold row (bound to its case and subject)."""
+        assert hold.name_sealed is not None
+        return tuple(self.keys.keyring.open_text(hold.name_sealed, f"{hold.case_id}:{hold.subject}").split())
+
+    def _by_person(
+        self,
+        session: Session,
+        tokens: tuple[str, ...] | None,
+        exact_key: str,
+        birth_key: str | None,
+        near_birth_keys: set[str],
+    ) -> dict[tuple[str, str], Match]:
+        """Holds of a person given by name and date of birth: exact by the keyed hash; possible among the
+        holds whose date of birth is the same or near (found by keyed hashes), scored on the sealed name."""
+        found: dict[tuple[str, str], Match] = {}
+        for hold in session.execute(select(HoldRow).where(col(HoldRow.identity_key) == exact_key)).scalars():
+            found[(hold.case_id, hold.subject)] = Match.exact
+        births = sorted(near_birth_keys | ({birth_key} if birth_key else set()))
+        if tokens is None or not births:
+            return found
+        candidates = session.execute(select(HoldRow).where(col(HoldRow.birth_key).in_(births))).scalars()
+        for hold in candidates:
+            if hold.name_sealed is None:
+                continue
+            scored = match_name_and_birth(
+                tokens,
+                self._name_of(hold),
+                same_birth=hold.birth_key == birth_key,
+                near_birth=hold.birth_key in near_birth_keys,
+            )
+            key = (hold.case_id, hold.subject)
+            found[key] = strongest([scored, found.get(key, Match.none)])
+        return found
+
+    def _by_reference(
+        self, session: Session, exact_key: str, near_keys: list[str]
+    ) -> dict[tuple[str, str], Match]:
+        found: dict[tuple[str, str], Match] = {}
+        query = select(HoldRow).where(col(HoldRow.ho_ref_key).in_([exact_key, *near_keys]))
+        for hold in session.execute(query).scalars():
+            found[(hold.case_id, hold.subject)] = (
+                Match.exact if hold.ho_ref_key == exact_key else Match.possible
+            )
+        return found
+
+    def _person_keys(self, family: str, given: str, born: date) -> tuple[tuple[str, ...], str, str, set[str]]:
+        """A Home Office record's person as the hold rows key it: name tokens, exact key, birth keys."""
+        return (
+            name_tokens(family, given),
+            self.keys.person_hash(family, given, born.isoformat()),
+            self.keys.birth_hash(born.isoformat()),
+            {self.keys.birth_hash(d.isoformat()) for d in near_dates_of_birth(born)},
+        )
+
+    def _matches(self, session: Session, subject: Subject) -> dict[tuple[str, str], Match]:
+        """Every hold the subject matches, directly or bridged by the Home Office reference records (see
+        the module docstring), with how strongly. A bridged match is exact only if both of its steps are."""
         people = union(
             *(
                 select(
@@ -76,38 +138,74 @@ class EnforcementActivities:
                 for table in (ImmigrationStatusRow, CriminalRecordRow)
             )
         )
-        bridged: set[str] = set()
+        found: dict[tuple[str, str], Match] = {}
+
+        def add(more: dict[tuple[str, str], Match], at_most: Match = Match.exact) -> None:
+            for key, how in more.items():
+                if at_most is Match.possible:
+                    how = Match.possible
+                found[key] = strongest([how, found.get(key, Match.none)])
+
+        if subject.kind is SubjectKind.ho_ref:
+            add(self._by_reference(session, subject.key, subject.near_ref_keys))
+            near = set(subject.near_ref_keys)
+            for ref, family, given, born in session.execute(people):
+                ref_key = self.keys.reference_hash(ref)
+                if ref_key != subject.key and ref_key not in near:
+                    continue
+                tokens, exact_key, birth_key, near_births = self._person_keys(family, given, born)
+                add(
+                    self._by_person(session, tokens, exact_key, birth_key, near_births),
+                    Match.exact if ref_key == subject.key else Match.possible,
+                )
+            return found
+
+        given_name = (
+            tuple(self.keys.keyring.open_text(subject.name_sealed, SUBJECT_BINDING).split())
+            if subject.name_sealed
+            else None
+        )
+        near_births = set(subject.near_birth_keys)
+        add(self._by_person(session, given_name, subject.key, subject.birth_key, near_births))
         for ref, family, given, born in session.execute(people):
-            ref_key = self.keys.identity_hash(ref)
-            identity_key = self.keys.identity_hash(family, given, born.isoformat())
-            if subject.kind is SubjectKind.ho_ref and ref_key == subject.key:
-                bridged.add(identity_key)
-            elif subject.kind is SubjectKind.name_dob and identity_key == subject.key:
-                bridged.add(ref_key)
-        return bridged
+            record_birth = self.keys.birth_hash(born.isoformat())
+            if self.keys.person_hash(family, given, born.isoformat()) == subject.key:
+                how = Match.exact
+            elif given_name is not None and (
+                record_birth == subject.birth_key or record_birth in near_births
+            ):
+                how = match_name_and_birth(
+                    given_name,
+                    name_tokens(family, given),
+                    same_birth=record_birth == subject.birth_key,
+                    near_birth=record_birth in near_births,
+                )
+            else:
+                continue
+            if how is not Match.none:
+                add(self._by_reference(session, self.keys.reference_hash(ref), []), how)
+        return found
 
     @activity.defn
     def find_holds(self, request: FindHolds) -> HoldMatches:
-        """Every hold row whose person or dependant matches, directly or through the Home Office
-        reference records (see the module docstring), with its case as the read model has it. The case
-        officer is the actor of the case record's first entry (the officer who opened it)."""
-        subject = request.subject
-        by_ref = subject.kind is SubjectKind.ho_ref
-        given, other = (
-            (col(HoldRow.ho_ref_key), col(HoldRow.identity_key))
-            if by_ref
-            else (col(HoldRow.identity_key), col(HoldRow.ho_ref_key))
-        )
+        """Every hold row whose person or dependant matches, exactly or possibly, directly or through the
+        Home Office reference records (see the module docstring), with its case as the read model has
+        it. The case officer is the actor of the case record's first entry (the officer who opened it)."""
         with Session(self.engine) as session:
-            bridged = self._bridged_keys(session, subject)
-            query = (
-                select(HoldRow, CaseRow)
-                .join(CaseRow, col(CaseRow.case_id) == col(HoldRow.case_id))
-                .where(or_(given == subject.key, other.in_(sorted(bridged))))
-                .order_by(col(HoldRow.case_id), col(HoldRow.subject))
-            )
-            rows = session.execute(query).all()
-            case_ids = sorted({hold.case_id for hold, _ in rows})
+            found = self._matches(session, request.subject)
+            case_ids = sorted({case_id for case_id, _ in found})
+            cases = {
+                case.case_id: case
+                for case in session.execute(
+                    select(CaseRow).where(col(CaseRow.case_id).in_(case_ids))
+                ).scalars()
+            }
+            holds = {
+                (hold.case_id, hold.subject): hold
+                for hold in session.execute(
+                    select(HoldRow).where(col(HoldRow.case_id).in_(case_ids))
+                ).scalars()
+            }
             first_entries = select(col(RecordRow.case_id), col(RecordRow.actor)).where(
                 col(RecordRow.case_id).in_(case_ids), col(RecordRow.seq) == 1
             )
@@ -123,8 +221,10 @@ class EnforcementActivities:
                     pending_decisions=[DecisionKind(d) for d in case.pending_decisions],
                     lifted_by=hold.lifted_by,
                     case_officer=officers.get(hold.case_id),
+                    possible=how is Match.possible,
                 )
-                for hold, case in rows
+                for key, how in sorted(found.items())
+                if how is not Match.none and (hold := holds[key]) is not None and (case := cases[key[0]])
             ]
         )
 
@@ -145,6 +245,7 @@ class EnforcementActivities:
                     officers=verdict.officers,
                     subject_kind=request.subject.kind.value,
                     subject_key=request.subject.key,
+                    possible_match=verdict.possible_match,
                 )
                 .on_conflict_do_nothing(index_elements=["check_id"])
             )

@@ -6,10 +6,11 @@ Two sources, chosen by `MVP_RECORDS_SOURCE`: the Postgres tables that `mvp recor
     POST {MVP_RECORDS_URL}/lookup   {"home_office_ref", "family_name", "given_names", "date_of_birth"}
     200 {"immigration_status": <record or null>, "criminal_record": <record or null>}
 
-A person is matched by `home_office_ref` when the referral has one, else by exact family name, given
-names and date of birth. A reference that neither table has (mistyped, or not the Home Office's) falls
-back to the name and date of birth, so a mistyped reference does not hide the person's records; two
-people alike are still no safe match.
+A person is matched by `home_office_ref` when the referral has one (however it is written), else by exact
+family name, given names and date of birth; a record found by reference counts only when its family name
+and date of birth agree with the referral (PROTOCOL.md §4). A reference that neither table has (mistyped,
+or not the Home Office's) falls back to the name and date of birth, so a mistyped reference does not hide
+the person's records; two people alike are still no safe match.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from temporalio import activity
 from models.messages import LookUpPerson, RecordsFound
 from models.records import CriminalRecord, ImmigrationStatusRecord, RecordsFile
 from models.tables import CriminalRecordRow, ImmigrationStatusRow
+from protocol.identity import Identity, canonical_reference, disagreements
 
 Row = TypeVar("Row", ImmigrationStatusRow, CriminalRecordRow)
 
@@ -42,8 +44,8 @@ class PostgresRecords:
             ref = person.home_office_ref
             if (
                 ref
-                and session.get(ImmigrationStatusRow, ref) is None
-                and session.get(CriminalRecordRow, ref) is None
+                and self._by_reference(session, ImmigrationStatusRow, ref) is None
+                and self._by_reference(session, CriminalRecordRow, ref) is None
             ):
                 person = person.model_copy(update={"home_office_ref": None})  # unknown: by name and birth
             status = self._match(session, ImmigrationStatusRow, person)
@@ -56,9 +58,20 @@ class PostgresRecords:
             )
 
     @staticmethod
+    def _by_reference(session: Session, table: type[Row], reference: str) -> Row | None:
+        """The record of a reference however it is written (`HO-0918…` is `HO918…`)."""
+        found = session.get(table, reference)
+        if found is not None:
+            return found
+        wanted = canonical_reference(reference)
+        refs = session.execute(select(table.home_office_ref)).scalars()  # type: ignore[call-overload]
+        same = [r for r in refs if canonical_reference(r) == wanted]
+        return session.get(table, same[0]) if len(same) == 1 else None
+
+    @staticmethod
     def _match(session: Session, table: type[Row], person: LookUpPerson) -> Row | None:
         if person.home_office_ref:
-            return session.get(table, person.home_office_ref)
+            return PostgresRecords._by_reference(session, table, person.home_office_ref)
         rows = (
             session.execute(
                 select(table).where(
@@ -92,7 +105,28 @@ class RecordsActivities:
 
     @activity.defn
     def look_up_person(self, person: LookUpPerson) -> RecordsFound:
-        return self.source.look_up(person)
+        """The person's records, from either source. Records found by the referral's reference count only
+        when family name and date of birth agree with the referral (`protocol.identity.disagreements`);
+        otherwise none is used and `reference_mismatch` says what disagreed (PROTOCOL.md §4)."""
+        found = self.source.look_up(person)
+        if not person.home_office_ref:
+            return found
+        referral = Identity(person.family_name, person.given_names, person.date_of_birth)
+        disagreed: set[str] = set()
+        for record in (found.immigration_status, found.criminal_record):
+            if record is not None:
+                disagreed.update(
+                    disagreements(
+                        referral, Identity(record.family_name, record.given_names, record.date_of_birth)
+                    )
+                )
+        if not disagreed:
+            return found
+        return RecordsFound(
+            immigration_status=None,
+            criminal_record=None,
+            reference_mismatch=[f for f in ("family name", "date of birth") if f in disagreed],
+        )
 
 
 def load_records(engine: Engine, records: RecordsFile) -> tuple[int, int]:

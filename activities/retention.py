@@ -86,6 +86,7 @@ def purge_case(engine: Engine, keys: Keys, row: CaseRow, now: datetime, actor: s
             delete(EnforcementCheckReasonRow).where(col(EnforcementCheckReasonRow.check_id).in_(checked))
         )
         locked.referral_sealed = None
+        locked.crime_ref_key = None
         locked.purged_at = now
         seq = CaseStore.last_seq(session, row.case_id) + 1
         CaseStore.append_entry(

@@ -22,6 +22,7 @@ from models.case import Notice, RecordEntry
 from models.messages import PersistStep
 from models.referral import Referral
 from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow, TaskRow
+from protocol.identity import name_key
 from protocol.notices import (
     INTERNAL,
     SUPPRESSED,
@@ -50,7 +51,7 @@ class CaseStore:
                     update(HoldRow)
                     .where(HoldRow.case_id == step.case_id, HoldRow.subject == "person")  # type: ignore[arg-type]
                     .where(HoldRow.ho_ref_key.is_(None))  # type: ignore[union-attr]
-                    .values(ho_ref_key=self.keys.identity_hash(step.matched_home_office_ref))
+                    .values(ho_ref_key=self.keys.reference_hash(step.matched_home_office_ref))
                 )
             for entry in step.records:
                 sealed = (
@@ -88,6 +89,7 @@ class CaseStore:
                 exclusion_indicators=[],
                 pending_decisions=[],
                 referral_sealed=self.keys.keyring.seal_text(referral.model_dump_json()),
+                crime_ref_key=self.keys.crime_reference_hash(referral.crime_reference),
             )
             .on_conflict_do_nothing(index_elements=["case_id"])
         )
@@ -102,20 +104,20 @@ class CaseStore:
                 non_retryable=True,
             )
         person = referral.person
-        subjects = [("person", person.family_name, person.given_names, person.date_of_birth.isoformat())]
-        subjects += [
-            (f"dependant-{n}", d.family_name, d.given_names, d.date_of_birth.isoformat())
-            for n, d in enumerate(referral.dependants, start=1)
-        ]
-        for subject, family, given, born in subjects:
+        for subject, family, given, born in _subjects(referral):
             session.execute(
                 insert(HoldRow)
                 .values(
                     case_id=step.case_id,
                     subject=subject,
-                    identity_key=self.keys.identity_hash(family, given, born),
+                    identity_key=self.keys.person_hash(family, given, born),
+                    birth_key=self.keys.birth_hash(born),
+                    # bound to its row: it opens only as this case's subject
+                    name_sealed=self.keys.keyring.seal_text(
+                        name_key(family, given), bound_to=f"{step.case_id}:{subject}"
+                    ),
                     ho_ref_key=(
-                        self.keys.identity_hash(person.home_office_ref)
+                        self.keys.reference_hash(person.home_office_ref)
                         if subject == "person" and person.home_office_ref
                         else None
                     ),
@@ -125,6 +127,38 @@ class CaseStore:
                 )
                 .on_conflict_do_nothing(index_elements=["case_id", "subject"])
             )
+
+    def rekey_old_holds(self) -> int:
+        """Key the holds written before identity matching (migration 0004: no `birth_key`) the way
+        `_open` keys them now, from each case's sealed referral: until then a check by a normalised name
+        would miss them. Idempotent and cheap once done (only rows without a birth key are read). A hold
+        whose referral was purged is left as it is. Returns how many hold rows were re-keyed. The
+        reference screening matched (not in the referral) is not known here: such a row keeps its old
+        reference key, still found through the Home Office records by its name and date of birth."""
+        rekeyed = 0
+        with Session(self.engine) as session, session.begin():
+            old = select(HoldRow).where(col(HoldRow.birth_key).is_(None)).with_for_update()
+            holds = list(session.execute(old).scalars())
+            for case_id in sorted({h.case_id for h in holds}):
+                case = session.get(CaseRow, case_id)
+                if case is None or case.referral_sealed is None:
+                    continue
+                referral = self._referral(session, case_id)
+                case.crime_ref_key = self.keys.crime_reference_hash(referral.crime_reference)
+                people = {
+                    subject: (family, given, born) for subject, family, given, born in _subjects(referral)
+                }
+                for hold in (h for h in holds if h.case_id == case_id and h.subject in people):
+                    family, given, born = people[hold.subject]
+                    hold.identity_key = self.keys.person_hash(family, given, born)
+                    hold.birth_key = self.keys.birth_hash(born)
+                    hold.name_sealed = self.keys.keyring.seal_text(
+                        name_key(family, given), bound_to=f"{case_id}:{hold.subject}"
+                    )
+                    if hold.subject == "person" and referral.person.home_office_ref:
+                        hold.ho_ref_key = self.keys.reference_hash(referral.person.home_office_ref)
+                    rekeyed += 1
+        return rekeyed
 
     def _referral(self, session: Session, case_id: str) -> Referral:
         sealed = session.execute(
@@ -294,3 +328,14 @@ class CaseStore:
             )
             .on_conflict_do_nothing(index_elements=["key"])
         )
+
+
+def _subjects(referral: Referral) -> list[tuple[str, str, str, str]]:
+    """Whom a case's holds cover: (subject, family name, given names, date of birth ISO)."""
+    person = referral.person
+    subjects = [("person", person.family_name, person.given_names, person.date_of_birth.isoformat())]
+    subjects += [
+        (f"dependant-{n}", d.family_name, d.given_names, d.date_of_birth.isoformat())
+        for n, d in enumerate(referral.dependants, start=1)
+    ]
+    return subjects

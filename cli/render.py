@@ -73,6 +73,11 @@ def command_result(result: dict[str, Any]) -> None:
 
 
 def referral_started(result: dict[str, Any]) -> None:
+    if result.get("already_received"):
+        out.print(
+            f"This referral was already received: case [bold]{safe(result['case_id'])}[/]. Nothing new was started."
+        )
+        return
     out.print(f"Case started: [bold]{safe(result['case_id'])}[/]")
     view = result.get("state")
     if view is None:

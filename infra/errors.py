@@ -6,6 +6,7 @@ ServiceError                      anything the operator can act on              
  │    └── ReferralInvalid         a referral with one or more problems, each named
  ├── Refused                      a command the protocol does not allow now               exit 3, HTTP 409
  │    ├── DuplicateReferral       the person and crime reference already have an open case
+ │    ├── PossibleDuplicate       a similar person has an open case for the crime reference: override with a reason
  │    └── NotPermitted            the caller's role or force does not allow it            exit 3, HTTP 403
  ├── Unauthenticated              no valid identity                                       exit 3, HTTP 401
  ├── NotFound                     no such case                                            exit 4, HTTP 404
@@ -64,6 +65,15 @@ class DuplicateReferral(Refused):
                 f"use `mvp case show {case_id}`."
             )
         )
+
+
+class PossibleDuplicate(Refused):
+    """A similar person already has an open case for this crime reference; an officer may start the case
+    anyway only with a reason, which is recorded."""
+
+    def __init__(self, case_ids: list[str], message: str) -> None:
+        self.case_ids = case_ids
+        super().__init__(f"Refused: {message}. No new case was started.")
 
 
 class NotPermitted(Refused):

@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import threading
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from infra.errors import Refused, Unavailable
 from infra.settings import Settings
+from protocol import identity
 
 NONCE_BYTES = 12
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -107,25 +107,38 @@ class Keys:
         return fingerprint(self.identity_key)
 
     def identity_hash(self, *parts: str) -> str:
-        """A keyed hash of identity parts: cannot be reversed by trying names without the key."""
-        message = "\x1f".join(normalise(p) for p in parts).encode()
+        """A keyed hash of identity parts: cannot be reversed by trying names without the key. Each part
+        is folded first (`protocol.identity.fold`: accents, look-alikes, zero-width characters, case and
+        punctuation do not count)."""
+        message = "\x1f".join(identity.fold(p) for p in parts).encode()
         return hmac.new(self.identity_key, message, hashlib.sha256).hexdigest()
 
-    def case_id(self, family_name: str, given_names: str, date_of_birth: str, crime_reference: str) -> str:
-        """The case id: the same person and crime reference always give the same id, which carries no
-        personal data. Crockford base32, so it reads over the phone without O/0 or I/1 confusion."""
-        digest = bytes.fromhex(self.identity_hash(family_name, given_names, date_of_birth, crime_reference))
+    def person_hash(self, family_name: str, given_names: str, date_of_birth: str) -> str:
+        """The exact key of a person: the normalised name (name order ignored) and date of birth."""
+        return self.identity_hash(identity.name_key(family_name, given_names), date_of_birth)
+
+    def reference_hash(self, home_office_ref: str) -> str:
+        """The key of a Home Office reference however it is written (`HO-0918…` is `HO918…`)."""
+        return self.identity_hash("ho_ref", identity.canonical_reference(home_office_ref))
+
+    def birth_hash(self, date_of_birth: str) -> str:
+        """The key of a date of birth alone: finds the candidates a possible match is scored among."""
+        return self.identity_hash("dob", date_of_birth)
+
+    def crime_reference_hash(self, crime_reference: str) -> str:
+        return self.identity_hash("crime_ref", identity.canonical_reference(crime_reference))
+
+    def case_id(self, force_code: str, referral_id: str) -> str:
+        """The case id: the same referral from the same force always gives the same id (so submitting it
+        twice starts one case), and it carries no personal data. Crockford base32, so it reads over the
+        phone without O/0 or I/1 confusion."""
+        digest = bytes.fromhex(self.identity_hash("referral", force_code, referral_id))
         number = int.from_bytes(digest[:8], "big")
         chars = []
         for _ in range(10):
             number, index = divmod(number, 32)
             chars.append(CROCKFORD[index])
         return "MVP-" + "".join(chars[:5]) + "-" + "".join(chars[5:])
-
-
-def normalise(value: str) -> str:
-    """Case- and spacing-blind form of a name or reference, so 'AMINA  rahman' matches 'Amina Rahman'."""
-    return " ".join(unicodedata.normalize("NFKC", value).casefold().split())
 
 
 def parse_keyring(spec: str) -> Keyring:

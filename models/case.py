@@ -171,6 +171,7 @@ class NoticeKind(StrEnum):
     enforcement_check_refused = "enforcement_check_refused"
     fact_to_verify = "fact_to_verify"
     deliver_by_hand = "deliver_by_hand"  # a notice to the person had no safe channel: the officer must act
+    reference_mismatch = "reference_mismatch"  # the referral's HO reference is on another person's record
 
 
 # --- parts of the state ----------------------------------------------------------------------------
@@ -187,6 +188,9 @@ class Screening(Message):
     rules_version: str
     trigger: str = "referral"
     complete: bool = True  # False when the records could not be read: status unknown, screening retried
+    # the record of the referral's Home Office reference disagreed on these ("family name", "date of birth"):
+    # not used, status unknown, the case officer told what disagreed
+    reference_mismatch: list[str] = Field(default_factory=list)
 
 
 class Signpost(Message):
@@ -367,6 +371,10 @@ class OpenCase(Message):
     # on replay; cases started before this field existed ran under 2026.1
     policy_version: str = "2026.1"
     state: CaseState | None = None
+    # started although a similar person has an open case for the crime reference: those cases and the
+    # officer's reason, recorded when the case opens
+    possible_duplicate_of: list[str] = Field(default_factory=list)
+    duplicate_override_reason: str | None = None
 
 
 class Command(Message):
@@ -436,6 +444,9 @@ class EnforcementCheckNotice(Command):
     kind: Literal["enforcement_check"] = "enforcement_check"
     check_id: str
     reason: Note
+    # refused on a possible match only (a near name, date of birth or reference): the officer must say
+    # whether the person checked is this case's person
+    possible_match: bool = False
 
 
 class FactReported(Command):

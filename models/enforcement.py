@@ -21,11 +21,21 @@ class SubjectKind(StrEnum):
     name_dob = "name_dob"  # family name, given names and date of birth
 
 
+SUBJECT_BINDING = "enforcement-check-subject"  # what `Subject.name_sealed` is sealed bound to
+
+
 class Subject(Message):
-    """Who a check is about: how they were given, and the keyed hash of it (`Keys.identity_hash`)."""
+    """Who a check is about: how they were given, and the keyed hash of it (`Keys.person_hash` or
+    `Keys.reference_hash`). For possible matches (`protocol.identity`) it also carries the keyed hashes of
+    the near references, or of the date of birth and its near dates with the normalised name sealed
+    (`Keyring.seal_text`, bound to `SUBJECT_BINDING`): never a name, date or reference in clear."""
 
     kind: SubjectKind
     key: str = Field(min_length=16)
+    near_ref_keys: list[str] = Field(default_factory=list)
+    birth_key: str | None = None
+    near_birth_keys: list[str] = Field(default_factory=list)
+    name_sealed: str | None = None
 
 
 class EnforcementAction(StrEnum):
@@ -60,6 +70,7 @@ class HoldMatch(Message):
     pending_decisions: list[DecisionKind] = Field(default_factory=list)
     lifted_by: str | None = None  # actor label, e.g. "supervisor:SUP-7"
     case_officer: str | None = None  # actor label of the officer who opened the case
+    possible: bool = False  # a possible match (near name, date of birth or reference), not an exact one
 
 
 class HoldMatches(Message):
@@ -74,6 +85,12 @@ class Verdict(Message):
     case_ids: list[str] = Field(default_factory=list)  # refused: the protecting cases; permitted: lifted ones
     officers: list[str] = Field(default_factory=list)  # whom to contact about a refusal
     notify_case_ids: list[str] = Field(default_factory=list)  # open cases whose officer is told
+    possible_case_ids: list[str] = Field(default_factory=list)  # refusing only on a possible match
+
+    @property
+    def possible_match(self) -> bool:
+        """Refused, and only on possible matches: the case officer must say whether it is the person."""
+        return not self.permitted and set(self.case_ids) == set(self.possible_case_ids)
 
     @property
     def word(self) -> str:

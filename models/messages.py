@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from pydantic import Field
+
 from models.case import CaseView, Message, Notice, RecordEntry
 from models.records import CriminalRecord, ImmigrationStatusRecord
 from models.referral import Referral
@@ -44,3 +46,6 @@ class LookUpPerson(Message):
 class RecordsFound(Message):
     immigration_status: ImmigrationStatusRecord | None
     criminal_record: CriminalRecord | None
+    # found by the referral's Home Office reference but disagreeing with the referral ("family name",
+    # "date of birth"): the records are not used (PROTOCOL.md §4); the fields only, never their values
+    reference_mismatch: list[str] = Field(default_factory=list)

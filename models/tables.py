@@ -51,6 +51,7 @@ class CaseRow(SQLModel, table=True):
     updated_at: datetime = _tz(nullable=False)
     view: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     referral_sealed: str | None = None  # the referral as received, encrypted; purged at retention
+    crime_ref_key: str | None = Field(default=None, index=True)  # keyed hash: duplicates are found by it
     purged_at: datetime | None = _tz()
 
 
@@ -61,8 +62,12 @@ class HoldRow(SQLModel, table=True):
 
     case_id: str = Field(primary_key=True)
     subject: str = Field(primary_key=True)  # "person" or "dependant-1", "dependant-2", ...
-    identity_key: str = Field(index=True)  # keyed hash of family name, given names, date of birth
-    ho_ref_key: str | None = Field(default=None, index=True)  # keyed hash of the Home Office reference
+    identity_key: str = Field(index=True)  # keyed hash of the normalised name and date of birth
+    ho_ref_key: str | None = Field(default=None, index=True)  # keyed hash of the canonical HO reference
+    # For possible matches (`protocol.identity`): candidates are found by the keyed hash of the date of
+    # birth (and of its near dates), then scored on the normalised name, sealed and bound to this row.
+    birth_key: str | None = Field(default=None, index=True)
+    name_sealed: str | None = None
     active: bool
     grounds: list[str] = _json()
     placed_at: datetime = _tz(nullable=False)
@@ -183,6 +188,7 @@ class EnforcementCheckRow(SQLModel, table=True):
     case_ids: list[str] = _json()
     officers: list[str] = _json()
     subject_kind: str  # ho_ref | name_dob
+    possible_match: bool = False  # refused on a possible (not exact) match: the officer must be asked
     subject_key: str = Field(index=True)
 
 

@@ -9,7 +9,9 @@ The answer, for every case whose hold covers the person (as the person or as a d
 - a closed case permits it only where a supervisor lifted the hold (excluded, or hold released);
 - any other closed case (regularised, status confirmed, departed, withdrawn) refuses it: no supervisor
   decided that enforcement may follow, so the case officer must be asked;
-- a person with no case is not protected by the protocol: permitted.
+- a person with no case is not protected by the protocol: permitted;
+- a *possible* match (`protocol.identity`) is answered as an exact one would be, and a refusal says
+  "possible match: contact the case officer" (fail closed: when unsure, the person is protected).
 
 Messages never echo a name, a date of birth or a reference: they may end up in logs.
 """
@@ -23,6 +25,7 @@ from datetime import date
 
 from models.case import Actor, ActorRole, DecisionKind, Outcome, Phase
 from models.enforcement import CheckOnRecord, EnforcementAction, HoldMatch, SubjectKind, Verdict
+from protocol.identity import POSSIBLE_MATCH
 
 OLDEST_AGE_YEARS = 120  # as at intake: a date of birth further back than this is a mistyped year
 PERSON_FORMAT = 'a Home Office reference (e.g. HO-1234567) or "FAMILY_NAME, GIVEN_NAMES, YYYY-MM-DD"'
@@ -58,7 +61,7 @@ def parse_person(value: str, today: date) -> PersonSpec:
     if not text:
         raise ValueError(f"--person is empty: give {PERSON_FORMAT}")
     if "," not in text:
-        ref = text.upper()
+        ref = "".join(text.split()).upper()  # "ho 9182736" is HO9182736 (`protocol.identity`)
         if not _HO_REF.fullmatch(ref) or not any(c.isdigit() for c in ref):
             raise ValueError(f"--person is not a Home Office reference: give {PERSON_FORMAT}")
         return PersonSpec(SubjectKind.ho_ref, (ref,))
@@ -93,7 +96,16 @@ def _who(match: HoldMatch) -> str:
 
 
 def _refusal(match: HoldMatch) -> str | None:
-    """Why this case refuses the check, or None if its hold was lifted by a supervisor."""
+    """Why this case refuses the check, or None if its hold was lifted by a supervisor. A possible match
+    (a near name, date of birth or reference) refuses as an exact one does, saying so: only the case
+    officer can tell whether it is the same person."""
+    why = _exact_refusal(match)
+    if why is None or not match.possible:
+        return why
+    return f"case {match.case_id}: {POSSIBLE_MATCH}"
+
+
+def _exact_refusal(match: HoldMatch) -> str | None:
     case = f"case {match.case_id}"
     if match.phase is not Phase.closed or match.hold_active:
         if DecisionKind.exclusion in match.pending_decisions:
@@ -121,12 +133,14 @@ def decide(matches: Sequence[HoldMatch]) -> Verdict:
     ordered = sorted(matches, key=lambda m: (m.case_id, m.subject))
     refusing = [(m, why) for m in ordered if (why := _refusal(m)) is not None]
     if refusing:
+        exact = {m.case_id for m, _ in refusing if not m.possible}
         return Verdict(
             permitted=False,
             reason="; ".join(_unique([why for _, why in refusing])),
             case_ids=_unique([m.case_id for m, _ in refusing]),
             officers=_unique([m.case_officer for m, _ in refusing]),
             notify_case_ids=_unique([m.case_id for m, _ in refusing if m.phase is not Phase.closed]),
+            possible_case_ids=_unique([m.case_id for m, _ in refusing if m.case_id not in exact]),
         )
     lifted = _unique(
         [f"case {m.case_id} ({m.outcome.value if m.outcome else '-'} by {m.lifted_by})" for m in ordered]

@@ -57,6 +57,7 @@ from models.case import (
 )
 from models.referral import Referral
 from protocol import contact, facts, hold
+from protocol.identity import POSSIBLE_MATCH
 from protocol.policy import Policy
 
 IE = "Home Office Immigration Enforcement (NCCU)"
@@ -279,8 +280,17 @@ def _referring_officer(referral: Referral) -> str:
 # --- opening and screening -----------------------------------------------------------------------
 
 
-def open_case(case_id: str, referral: Referral, opened_by: Actor, now: datetime, policy: Policy) -> Step:
-    """A referral becomes a case: record what police shared, place the hold, schedule first contact."""
+def open_case(
+    case_id: str,
+    referral: Referral,
+    opened_by: Actor,
+    now: datetime,
+    policy: Policy,
+    possible_duplicate_of: list[str] | None = None,
+    override_reason: str | None = None,
+) -> Step:
+    """A referral becomes a case: record what police shared, place the hold, schedule first contact. A case
+    started over a possible duplicate records which cases and the officer's reason (kept sealed)."""
     state = CaseState(
         case_id=case_id,
         policy_version=policy.version,
@@ -319,6 +329,13 @@ def open_case(case_id: str, referral: Referral, opened_by: Actor, now: datetime,
         shared_with=ENFORCEMENT,
         shared_why=["PROTOCOL §6: no enforcement action while the grounds last"],
     )
+    if possible_duplicate_of:
+        change.record(
+            opened_by,
+            "possible_duplicate_overridden",
+            "started although a possible duplicate of case " + ", ".join(possible_duplicate_of),
+            note=override_reason,
+        )
     return change.done("case opened")
 
 
@@ -337,6 +354,8 @@ def screened(
     found = "record found" if screening.record_found else "no Home Office record matched: status unknown"
     if not screening.complete:
         found = "Home Office records could not be read: status not yet known, screening will be retried"
+    if screening.reference_mismatch:
+        found = "the record of the referral's Home Office reference disagrees: status unknown"
     indicators = ", ".join(i.value for i in screening.indicators) or "none"
     change.record(
         SYSTEM,
@@ -344,6 +363,15 @@ def screened(
         f"{screening.trigger}: status {screening.status.value} ({found}); "
         f"exclusion indicators: {indicators}; rules {screening.rules_version}",
     )
+    if screening.reference_mismatch:
+        # PROTOCOL §4: another person's record is never used; the officer finds out what disagreed (the
+        # fields, never the other person's values)
+        change.notify(
+            Recipient.case_officer,
+            NoticeKind.reference_mismatch,
+            "PROTOCOL §4: a reference match counts only when family name and date of birth agree",
+            disagreed=", ".join(screening.reference_mismatch),
+        )
 
     if settling and screening.secure:
         # Establishing status is itself the protection (Review paras 21, 27; PROTOCOL §4): the person and
@@ -608,14 +636,22 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
             change.close(Outcome.hold_released, actor, command.reason)
             return change.done("release authorised")
         case EnforcementCheckNotice():
+            why = POSSIBLE_MATCH if command.possible_match else "case is protected"
+            # the check's reason goes to the officer as the entry's sealed note (issue 8 item 5)
             change.record(
-                actor, "enforcement_check_refused", f"check {command.check_id} refused: case is protected"
+                actor,
+                "enforcement_check_refused",
+                f"check {command.check_id} refused: {why}",
+                note=command.reason,
             )
+            details = {"check_id": command.check_id}
+            if command.possible_match:  # the officer must say whether the person checked is theirs
+                details["match"] = "possible"
             change.notify(
                 Recipient.case_officer,
                 NoticeKind.enforcement_check_refused,
                 "PROTOCOL §6: report checks to the case officer",
-                check_id=command.check_id,
+                **details,
             )
             return change.done("enforcement check reported")
         case FactReported():

@@ -128,8 +128,10 @@ def screen(
     now: datetime,
     policy: Policy,
     trigger: str = "referral",
+    reference_mismatch: list[str] | None = None,
 ) -> Screening:
-    """Screen a person from their Home Office records (already matched to them by the caller).
+    """Screen a person from their Home Office records (already matched to them by the caller; when the
+    record of their reference disagreed, `reference_mismatch` names what, and there are no records).
 
     `secure` is true for a British citizen whatever their record, and for another secure status only when
     there are no exclusion indicators: an indicator must reach a supervisor, never close the case on its own.
@@ -147,6 +149,7 @@ def screen(
         indicators=indicators,
         rules_version=RULES_VERSION,
         trigger=trigger,
+        reference_mismatch=list(reference_mismatch or []),
     )
 
 

@@ -7,9 +7,12 @@ the tests) can say what went wrong in a sentence.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
@@ -22,13 +25,15 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from infra.errors import DuplicateReferral, NotFound, NotPermitted, Refused, Unavailable
+from infra.errors import DuplicateReferral, NotFound, NotPermitted, PossibleDuplicate, Refused, Unavailable
 from infra.keys import Keys
 from models import search_attributes as attrs
 from models.case import Actor, CaseCommand, CaseView, CommandResult, OpenCase, Phase
 from models.referral import Referral
 from models.registry import COMMANDS
-from protocol import authority
+from models.tables import CaseRow, HoldRow
+from protocol import authority, identity
+from protocol.identity import Match
 from protocol.policy import CURRENT_VERSION
 from workflows.case import ProtocolCaseWorkflow
 
@@ -37,25 +42,107 @@ ANSWER_WITHIN = timedelta(seconds=15)
 
 
 def case_id_for(keys: Keys, referral: Referral) -> str:
+    """The same referral (force and referral id) is always the same case; a new referral is a new case."""
+    return keys.case_id(referral.force_code, referral.referral_id)
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """An open case for the same crime reference whose person matches the referral's."""
+
+    case_id: str
+    match: Match
+
+
+def find_duplicates(engine: Engine, keys: Keys, referral: Referral) -> list[Duplicate]:
+    """Open cases (the read model) for the referral's crime reference, normalised, whose person matches the
+    referral's person exactly or possibly (`protocol.identity`): by the keyed hash of the name and date of
+    birth, by the sealed name among holds with the same or a near date of birth, or by the Home Office
+    reference, the same or near. The referral's own case (a resubmission) is left out."""
     person = referral.person
-    return keys.case_id(
-        person.family_name, person.given_names, person.date_of_birth.isoformat(), referral.crime_reference
+    born = person.date_of_birth.isoformat()
+    exact_key = keys.person_hash(person.family_name, person.given_names, born)
+    birth_key = keys.birth_hash(born)
+    near_births = {keys.birth_hash(d.isoformat()) for d in identity.near_dates_of_birth(person.date_of_birth)}
+    tokens = identity.name_tokens(person.family_name, person.given_names)
+    ref = person.home_office_ref
+    ref_key = keys.reference_hash(ref) if ref else None
+    near_refs = {keys.reference_hash(r) for r in identity.near_references(ref)} if ref else set()
+    query = (
+        select(HoldRow)
+        .join(CaseRow, col(CaseRow.case_id) == col(HoldRow.case_id))
+        .where(
+            col(CaseRow.crime_ref_key) == keys.crime_reference_hash(referral.crime_reference),
+            col(CaseRow.phase) != Phase.closed.value,
+            col(HoldRow.subject) == "person",
+            col(CaseRow.case_id) != case_id_for(keys, referral),
+        )
+        .order_by(col(HoldRow.case_id))
     )
+    found: list[Duplicate] = []
+    with Session(engine) as session:
+        for hold in session.execute(query).scalars():
+            how = [Match.exact if hold.identity_key == exact_key else Match.none]
+            if hold.name_sealed is not None and (
+                hold.birth_key == birth_key or hold.birth_key in near_births
+            ):
+                name = keys.keyring.open_text(hold.name_sealed, f"{hold.case_id}:{hold.subject}").split()
+                how.append(
+                    identity.match_name_and_birth(
+                        tokens,
+                        name,
+                        same_birth=hold.birth_key == birth_key,
+                        near_birth=hold.birth_key in near_births,
+                    )
+                )
+            if ref_key is not None and hold.ho_ref_key is not None:
+                if hold.ho_ref_key == ref_key:
+                    how.append(Match.exact)
+                elif hold.ho_ref_key in near_refs:
+                    how.append(Match.possible)
+            strongest = identity.strongest(how)
+            if strongest is not Match.none:
+                found.append(Duplicate(hold.case_id, strongest))
+    return found
 
 
 async def start_referral(
-    client: Client, keys: Keys, task_queue: str, referral: Referral, actor: Actor
+    client: Client,
+    keys: Keys,
+    task_queue: str,
+    referral: Referral,
+    actor: Actor,
+    engine: Engine | None = None,
+    override_reason: str | None = None,
 ) -> str:
-    """Start the case for a referral; a second referral of the same person for the same crime
-    reference raises DuplicateReferral with the existing case id."""
+    """Start the case for a referral and return its id. The same referral submitted again returns the
+    same case id and starts nothing. With `engine` (every caller but a few tests), open cases of the same
+    crime reference are searched first: the same person raises DuplicateReferral naming the existing case;
+    a possible duplicate raises PossibleDuplicate unless `override_reason` says why this is another
+    person, and the reason is then kept in the new case's record."""
     denied = authority.may_start_case(actor)
     if denied is not None:
         raise Refused(f"Refused: {denied}.")
     case_id = case_id_for(keys, referral)
+    duplicates = find_duplicates(engine, keys, referral) if engine is not None else []
+    refusal = identity.duplicate_refusal([(d.case_id, d.match) for d in duplicates], override_reason)
+    exact = [d.case_id for d in duplicates if d.match is Match.exact]
+    if exact:
+        raise DuplicateReferral(exact[0])
+    possible = sorted({d.case_id for d in duplicates})
+    if refusal is not None:
+        raise PossibleDuplicate(possible, refusal)
     try:
         await client.start_workflow(
             ProtocolCaseWorkflow.run,
-            OpenCase(case_id=case_id, referral=referral, opened_by=actor, policy_version=CURRENT_VERSION),
+            OpenCase(
+                case_id=case_id,
+                referral=referral,
+                opened_by=actor,
+                policy_version=CURRENT_VERSION,
+                possible_duplicate_of=possible,
+                duplicate_override_reason=override_reason.strip() if possible and override_reason else None,
+            ),
             id=case_id,
             task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -69,8 +156,8 @@ async def start_referral(
                 ]
             ),
         )
-    except WorkflowAlreadyStartedError as err:
-        raise DuplicateReferral(case_id) from err
+    except WorkflowAlreadyStartedError:
+        pass  # this referral was submitted before: it is that case (idempotent)
     return case_id
 
 

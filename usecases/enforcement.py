@@ -1,8 +1,10 @@
 """What the CLI asks of the enforcement workflows: run a check, record an action.
 
-The person is hashed here, at the edge, with the same keyed hash the holds are stored under
-(`Keys.identity_hash`, which normalises case and spacing): no name, date of birth or Home Office
-reference reaches Temporal, even encrypted. Every function raises only `infra.errors` exceptions.
+The person is hashed here, at the edge, with the same keyed hashes the holds are stored under
+(`Keys.person_hash`, `Keys.reference_hash`, `Keys.birth_hash`, after `protocol.identity` normalisation):
+no name, date of birth or Home Office reference reaches Temporal in clear; the normalised name travels
+sealed with the keyring, inside the encrypted payload, for the activity to score possible matches.
+Every function raises only `infra.errors` exceptions.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from temporalio.client import Client, WorkflowFailureError
@@ -21,14 +23,16 @@ from infra.errors import InputError, Refused, Unavailable
 from infra.keys import Keys
 from models.case import Actor
 from models.enforcement import (
+    SUBJECT_BINDING,
     ActionRequest,
     ActionResult,
     CheckRequest,
     CheckResult,
     EnforcementAction,
     Subject,
+    SubjectKind,
 )
-from protocol import authority
+from protocol import authority, identity
 from protocol.enforcement import PersonSpec
 from workflows.enforcement import EnforcementActionWorkflow, EnforcementCheckWorkflow
 
@@ -38,8 +42,23 @@ R = TypeVar("R")
 
 
 def subject_of(keys: Keys, person: PersonSpec) -> Subject:
-    """The keyed hash of the person as given, as `activities.store` keys the holds."""
-    return Subject(kind=person.kind, key=keys.identity_hash(*person.parts))
+    """The person as keyed hashes, as `activities.store` keys the holds: the exact key, and what a possible
+    match is found by (near references; or the date of birth and its near dates, with the normalised name
+    sealed so that only the worker's activity can score candidates)."""
+    if person.kind is SubjectKind.ho_ref:
+        (reference,) = person.parts
+        near = sorted(keys.reference_hash(r) for r in identity.near_references(reference))
+        return Subject(kind=person.kind, key=keys.reference_hash(reference), near_ref_keys=near)
+    family, given, born = person.parts
+    return Subject(
+        kind=person.kind,
+        key=keys.person_hash(family, given, born),
+        birth_key=keys.birth_hash(born),
+        near_birth_keys=sorted(
+            keys.birth_hash(d.isoformat()) for d in identity.near_dates_of_birth(date.fromisoformat(born))
+        ),
+        name_sealed=keys.keyring.seal_text(identity.name_key(family, given), bound_to=SUBJECT_BINDING),
+    )
 
 
 async def check(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from infra.errors import DuplicateReferral, ReferralInvalid
+from infra.errors import ReferralInvalid
 from models.case import Actor
 from protocol import authority
 from protocol.intake import parse_referral
@@ -21,17 +21,24 @@ async def start(
     referral, problems = parse_referral(raw, datetime.now(UTC))
     if referral is None:
         raise ReferralInvalid(problems)
-    # Temporal refuses a duplicate while it holds the earlier case's history; the case list remembers it for
-    # good (histories go at retention), so a re-submitted referral never starts a second case by its id.
+    # The same referral is the same case: Temporal knows it while it holds the history, the case list for
+    # good (histories go at retention), so a resubmission never starts or reopens anything.
     known = cases.case_id_for(services.keys, referral)
     if readmodel.case_exists(services.engine, known):
-        raise DuplicateReferral(known)
+        return {"case_id": known, "already_received": True, "screening_pending": False, "state": None}
     case_id = await cases.start_referral(
-        services.temporal, services.keys, services.settings.task_queue, referral, actor
+        services.temporal,
+        services.keys,
+        services.settings.task_queue,
+        referral,
+        actor,
+        engine=services.engine,
+        override_reason=possible_duplicate_reason,
     )
     view = await cases.wait_until_open(services.temporal, case_id, cases.ANSWER_WITHIN)
     return {
         "case_id": case_id,
+        "already_received": False,
         "screening_pending": view is None,
         "state": view.model_dump(mode="json") if view is not None else None,
     }

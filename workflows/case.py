@@ -81,6 +81,8 @@ class ProtocolCaseWorkflow:
                     start.opened_by,
                     workflow.now(),
                     policy(start.policy_version),
+                    possible_duplicate_of=start.possible_duplicate_of,
+                    override_reason=start.duplicate_override_reason,
                 )
                 await self._carry_out(step, opening=True)
                 await self._screen("referral")
@@ -276,7 +278,14 @@ class ProtocolCaseWorkflow:
             )
             return
         now = workflow.now()
-        result = screen(found.immigration_status, found.criminal_record, now, self._policy, trigger=trigger)
+        result = screen(
+            found.immigration_status,
+            found.criminal_record,
+            now,
+            self._policy,
+            trigger=trigger,
+            reference_mismatch=found.reference_mismatch,
+        )
         routes = signposting(self._case.referral, result, now, self._policy)
         matched = found.immigration_status.home_office_ref if found.immigration_status else None
         await self._carry_out(

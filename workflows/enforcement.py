@@ -70,8 +70,13 @@ class EnforcementCheckWorkflow:
             start_to_close_timeout=TIMEOUT,
             retry_policy=RETRY,
         )
-        notice = EnforcementCheckNotice(actor=request.actor, check_id=request.check_id, reason=request.reason)
         for case_id in verdict.notify_case_ids:
+            notice = EnforcementCheckNotice(
+                actor=request.actor,
+                check_id=request.check_id,
+                reason=request.reason,
+                possible_match=case_id in verdict.possible_case_ids,
+            )
             try:
                 case = workflow.get_external_workflow_handle_for(ProtocolCaseWorkflow.run, case_id)
                 await case.signal(ProtocolCaseWorkflow.enforcement_check_refused, notice)

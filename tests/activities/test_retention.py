@@ -30,7 +30,7 @@ async def test_purge_removes_personal_data_of_long_closed_cases_only(running: Ru
         running.keys,
         queue,
         example_referral("referral-domestic-abuse.json").model_copy(
-            update={"crime_reference": "WMP/26/11/99999"}
+            update={"crime_reference": "WMP/26/11/99999", "referral_id": "NCCU-2026-099999"}
         ),
         OFFICER,
     )

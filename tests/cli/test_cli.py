@@ -83,12 +83,47 @@ async def test_start_show_and_list_a_case(running: Running) -> None:
     assert list(csv.DictReader(io.StringIO(as_csv.stdout)))[0]["case_id"] == case_id
 
 
-async def test_a_duplicate_referral_exits_3_with_the_existing_case_id(running: Running) -> None:
+async def test_a_duplicate_referral_exits_3_with_the_existing_case_id(
+    running: Running, tmp_path: Path
+) -> None:
     case_id = await start_example_case(running)
-    again = await mvp(running, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"))
+    resubmitted = await mvp(running, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"))
+    assert resubmitted.returncode == 0 and case_id in resubmitted.stdout  # the same referral: the same case
+    referral = json.loads((EXAMPLES / "referral-domestic-abuse.json").read_text())
+    referral["referral_id"] = "NCCU-2026-000777"  # the same person and crime, referred again
+    again_file = tmp_path / "again.json"
+    again_file.write_text(json.dumps(referral))
+    again = await mvp(running, "referral", "start", str(again_file))
     assert again.returncode == 3
     assert case_id in again.stderr
     assert cases_in_postgres(running) == 1
+
+
+async def test_a_possible_duplicate_exits_3_unless_started_with_a_reason(
+    running: Running, tmp_path: Path
+) -> None:
+    case_id = await start_example_case(running)
+    referral = json.loads((EXAMPLES / "referral-domestic-abuse.json").read_text())
+    referral["referral_id"] = "NCCU-2026-000778"
+    referral["person"].update({"given_names": "Ami", "home_office_ref": None})  # shortened, no reference
+    again_file = tmp_path / "again.json"
+    again_file.write_text(json.dumps(referral))
+
+    refused = await mvp(running, "referral", "start", str(again_file))
+    assert refused.returncode == 3 and "possible duplicate" in refused.stderr and case_id in refused.stderr
+    assert "Traceback" not in refused.stderr
+    started = await mvp(
+        running,
+        "referral",
+        "start",
+        str(again_file),
+        "--possible-duplicate-reason",
+        "Another woman: the refuge confirmed two residents of that name",
+        "--json",
+    )
+    assert started.returncode == 0, started.stderr
+    assert json.loads(started.stdout)["case_id"] != case_id
+    assert cases_in_postgres(running) == 2
 
 
 async def test_an_unknown_case_exits_4(running: Running) -> None:

@@ -64,7 +64,7 @@ def test_a_name_and_date_of_birth_are_accepted_with_any_spacing() -> None:
         ("", "empty"),
         ("Amina Rahman", "not a Home Office reference"),
         ("HO-ABC", "not a Home Office reference"),
-        ("HO 7781203", "not a Home Office reference"),
+        ("HO 77#1203", "not a Home Office reference"),  # "HO 7781203" is a reference (issue 8)
         ("Rahman, Amina", "2 comma-separated parts"),
         ("Rahman, Amina, 1998-03-14, extra", "4 comma-separated parts"),
         ("Rahman, , 1998-03-14", "given names"),
@@ -250,3 +250,23 @@ def test_only_enforcement_records_an_action() -> None:
     officer = Actor(role=ActorRole.officer, id="NCCU-0042")
     refused = action_refusal(officer, "check-1", on_record(True), EnforcementAction.detained, PERMITTED)
     assert refused is not None and "only enforcement" in refused
+
+
+def test_a_possible_match_on_a_protected_person_is_refused_as_a_possible_match() -> None:
+    verdict = decide([match().model_copy(update={"possible": True})])
+    assert not verdict.permitted
+    assert verdict.reason == "case MVP-AAAAA-AAAAA: possible match: contact the case officer"
+    assert verdict.possible_case_ids == ["MVP-AAAAA-AAAAA"] and verdict.possible_match
+    assert verdict.officers == ["officer:NCCU-0042"] and verdict.notify_case_ids == ["MVP-AAAAA-AAAAA"]
+
+
+def test_an_exact_match_on_a_case_is_not_reported_as_only_possible() -> None:
+    exact, possible = match(), match(subject="dependant-1").model_copy(update={"possible": True})
+    verdict = decide([exact, possible])
+    assert not verdict.permitted and verdict.possible_case_ids == [] and not verdict.possible_match
+
+
+@pytest.mark.parametrize("written", ["HO9182736", "HO-09182736", "ho 9182736"])
+def test_a_reference_is_accepted_however_it_is_spaced(written: str) -> None:
+    spec = parse_person(written, TODAY)
+    assert spec.kind is SubjectKind.ho_ref

@@ -921,3 +921,44 @@ def test_protective_measures_are_kept_as_a_sealed_note_never_in_the_record_summa
     [entry] = [e for e in step.records if e.action == "police_update"]
     assert entry.note == "protective measures: Moved to a refuge in Coventry; note: Bail to 3 Jan"
     assert "Coventry" not in entry.summary and entry.summary == "protective measures updated"
+
+
+def test_a_reference_on_another_persons_record_keeps_the_hold_and_tells_the_officer_what_disagreed() -> None:
+    result = screening(status=ImmigrationStatus.unknown, record_found=False).model_copy(
+        update={"reference_mismatch": ["family name", "date of birth"]}
+    )
+    step = lifecycle.screened(opened(), result, SIGNPOSTS, T0, POLICY)
+    assert step.state.phase is Phase.protection and step.state.hold_grounds
+    assert step.state.status_at_referral is ImmigrationStatus.unknown
+    assert "disagrees" in step.records[0].summary
+    told = [n for n in step.notices if n.kind is NoticeKind.reference_mismatch]
+    assert [n.recipient for n in told] == [Recipient.case_officer]
+    assert told[0].facts["disagreed"] == "family name, date of birth"
+
+
+def test_a_case_started_over_a_possible_duplicate_records_the_cases_and_the_sealed_reason() -> None:
+    step = lifecycle.open_case(
+        "MVP-NEW00-00000",
+        AMINA,
+        OFFICER,
+        T0,
+        POLICY,
+        possible_duplicate_of=["MVP-OLD00-00000"],
+        override_reason="Different person: checked passport with the referring officer",
+    )
+    entry = step.records[-1]
+    assert entry.action == "possible_duplicate_overridden" and "MVP-OLD00-00000" in entry.summary
+    assert entry.note == "Different person: checked passport with the referring officer"
+
+
+def test_an_enforcement_check_refused_on_a_possible_match_says_so_to_the_officer() -> None:
+    notice = EnforcementCheckNotice(
+        actor=ENFORCER,
+        check_id="check-1",
+        reason="Planned visit",
+        possible_match=True,
+    )
+    step = do(protected(), notice)
+    assert "possible match: contact the case officer" in step.records[-1].summary
+    assert step.records[-1].note == "Planned visit"  # the check's reason, sealed when stored
+    assert step.notices[-1].facts["match"] == "possible"

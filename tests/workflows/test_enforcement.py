@@ -102,6 +102,7 @@ def marco() -> Referral:
     return base.model_copy(
         update={
             "person": person,
+            "referral_id": "NCCU-2026-000912",  # another referral: another case
             "crime_reference": "WMP/26/11/00912",
             "dependants": [],
             "additional_information": None,
@@ -151,7 +152,7 @@ async def test_a_check_on_the_protected_person_is_refused_recorded_and_reported_
     assert opened == "Planned visit to the address"
     assert row.case_id == case_id and row.case_ids == [case_id] and row.officers == [OFFICER.label()]
     assert row.subject_kind == "ho_ref"
-    assert row.subject_key == running.keys.identity_hash("HO-7781203")
+    assert row.subject_key == running.keys.reference_hash("HO-7781203")
     assert "7781203" not in json.dumps(row.model_dump(mode="json"))
 
     # ...in the case's own record, and the case officer is told
@@ -264,7 +265,7 @@ async def test_the_check_is_refused_while_the_exclusion_decision_is_pending_and_
     [action] = rows(running, select(EnforcementActionRow))
     assert isinstance(action, EnforcementActionRow)
     assert (action.check_id, action.action, action.case_id) == (lifted.check_id, "detained", case_id)
-    assert action.actor == "enforcement:ENF-3" and action.subject_key == running.keys.identity_hash(
+    assert action.actor == "enforcement:ENF-3" and action.subject_key == running.keys.person_hash(
         "Vidal", "Marco", "1979-01-21"
     )
     assert getattr(recorded, "action_id", None) == action.action_id
@@ -409,7 +410,7 @@ async def test_a_check_by_her_real_reference_is_refused_when_the_referral_mistyp
     assert view.status_at_referral is ImmigrationStatus.no_status  # her record's, not "unknown"
     with Session(running.engine) as session:
         hold = session.get(HoldRow, (case_id, "person"))
-    assert hold is not None and hold.ho_ref_key == running.keys.identity_hash("HO-7781230")
+    assert hold is not None and hold.ho_ref_key == running.keys.reference_hash("HO-7781230")
 
     real = await check(running, "HO-7781203")
     assert not real.verdict.permitted and real.verdict.case_ids == [case_id]

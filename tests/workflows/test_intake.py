@@ -116,12 +116,14 @@ async def test_a_second_referral_of_the_same_person_and_crime_is_refused_with_th
 ) -> None:
     case_id = await open_case(running)
     again = example_referral("referral-domestic-abuse.json")
-    # taken again, on another channel, with the name typed in another case
+    # referred again under a new referral id, on another channel, with the name typed in another case
     person = again.person.model_copy(update={"family_name": "RAHMAN", "given_names": " amina"})
-    again = again.model_copy(update={"person": person, "channel": "email"})
+    again = again.model_copy(update={"person": person, "channel": "email", "referral_id": "NCCU-2026-000777"})
 
     with pytest.raises(DuplicateReferral) as refused:
-        await cases.start_referral(running.client, running.keys, running.settings.task_queue, again, OFFICER)
+        await cases.start_referral(
+            running.client, running.keys, running.settings.task_queue, again, OFFICER, engine=running.engine
+        )
     assert refused.value.case_id == case_id
     assert case_id in str(refused.value)
     assert count(running, select(func.count()).select_from(CaseRow)) == 1
@@ -130,7 +132,7 @@ async def test_a_second_referral_of_the_same_person_and_crime_is_refused_with_th
 async def test_the_same_person_for_another_crime_gets_another_case(running: Running) -> None:
     first = await open_case(running)
     other = example_referral("referral-domestic-abuse.json").model_copy(
-        update={"crime_reference": "WMP/26/12/00001"}
+        update={"crime_reference": "WMP/26/12/00001", "referral_id": "NCCU-2026-012001"}
     )
     second = await cases.start_referral(
         running.client, running.keys, running.settings.task_queue, other, OFFICER

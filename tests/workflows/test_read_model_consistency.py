@@ -73,7 +73,9 @@ def person(n: int) -> Referral:
             "home_office_ref": f"HO-CONS-{n:03d}",
         }
     )
-    return base.model_copy(update={"person": who, "crime_reference": f"WMP/26/11/{n:05d}"})
+    return base.model_copy(
+        update={"person": who, "crime_reference": f"WMP/26/11/{n:05d}", "referral_id": f"NCCU-2026-{n:06d}"}
+    )
 
 
 def records_for(n: int, referral: Referral) -> tuple[ImmigrationStatusRecord | None, CriminalRecord | None]:

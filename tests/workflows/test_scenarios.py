@@ -101,7 +101,11 @@ def variant(
     person = base.person.model_copy(
         update={"given_names": given, "family_name": family, "date_of_birth": born, "home_office_ref": ho_ref}
     )
-    return base.model_copy(update={"person": person, "crime_reference": crime_reference, **changes})
+    # each scenario is its own referral, so its own case (the case id is the force's referral id's)
+    referral_id = f"NCCU-{crime_reference}"
+    return base.model_copy(
+        update={"person": person, "crime_reference": crime_reference, "referral_id": referral_id, **changes}
+    )
 
 
 def status_record(
