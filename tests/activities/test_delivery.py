@@ -27,9 +27,9 @@ from infra.keys import Keys
 from models.referral import ContactChannel
 from models.tables import OutboxRow, TaskRow
 from tests.support.cases import opened_case_with_notices
+from tests.support.intake import OFFICER, example_referral
 from tests.support.notify import dispatcher, run_until, template_table
 from tests.support.notify_double import NotifyDouble
-from tests.workflows.test_intake import OFFICER, example_referral
 
 REPO = Path(__file__).resolve().parents[2]
 

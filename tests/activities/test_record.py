@@ -10,9 +10,9 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from cli import run
-from tests.cli.test_cli import cli_env
 from tests.conftest import Running
-from tests.workflows.test_intake import OFFICER, open_case
+from tests.support.inprocess import point_cli_at
+from tests.support.intake import OFFICER, open_case
 from usecases import cases
 from usecases.audit import verify
 
@@ -33,7 +33,11 @@ async def test_postgres_refuses_to_update_or_delete_a_record_entry(running: Runn
 
 
 async def test_an_entry_altered_directly_in_postgres_is_named_by_audit_verify(
-    running: Running, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    running: Running,
+    api: str,
+    issuer: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     case_id = await open_case(running)
     intact = verify(running.engine, case_id)[0]
@@ -51,8 +55,7 @@ async def test_an_entry_altered_directly_in_postgres_is_named_by_audit_verify(
     report = verify(running.engine, case_id)[0]
     assert (report.intact, report.first_broken) == (False, 2)
 
-    for key, value in cli_env(running).items():
-        monkeypatch.setenv(key, value)
+    point_cli_at(monkeypatch, api, issuer, running.settings.data_dir, actor="supervisor:SUP-7")
     assert run(["audit", "verify", case_id]) == 6
     printed = capsys.readouterr()
     assert f"{case_id} entry 2" in printed.err

@@ -14,7 +14,7 @@ from models.case import Withdrawal
 from models.tables import CaseRow, HoldRow, OutboxRow
 from protocol.policy import policy
 from tests.conftest import Running
-from tests.workflows.test_intake import OFFICER, example_referral, load_example_records, open_case
+from tests.support.intake import OFFICER, example_referral, load_example_records, open_case
 from usecases import cases
 from usecases.audit import verify
 

@@ -17,7 +17,7 @@ from models.referral import ContactChannel
 from models.tables import AccessRow, OutboxRow
 from tests.support.cases import opened_case_with_notices
 from tests.support.inprocess import mvp, point_cli_at
-from tests.workflows.test_intake import OFFICER, example_referral
+from tests.support.intake import OFFICER, example_referral
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ from __future__ import annotations
 from models.case import Notice, NoticeKind, Recipient
 from models.referral import ContactChannel
 from protocol.notices import INTERNAL, SUPPRESSED, route, undeliverable
-from tests.protocol.test_lifecycle import AMINA
+from tests.support.intake import example_referral
+
+AMINA = example_referral("referral-domestic-abuse.json")
 
 
 def test_the_person_is_reached_on_her_own_safe_phone_in_her_language() -> None:

@@ -22,7 +22,7 @@ from infra.keys import Keyring, Keys
 from models.case import Actor, ActorRole, ContactRecord, ContactResult, PoliceUpdate
 from models.referral import Referral
 from tests.conftest import Running
-from tests.workflows.test_intake import OFFICER, example_referral
+from tests.support.intake import OFFICER, example_referral
 from usecases import cases
 from worker import build_activities, make_worker
 

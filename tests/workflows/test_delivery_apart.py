@@ -14,9 +14,9 @@ from sqlmodel import Session, col
 from models.case import ContactRecord, ContactResult, Withdrawal
 from models.tables import OutboxRow
 from tests.conftest import Running
+from tests.support.intake import OFFICER, example_referral
 from tests.support.notify import dispatcher
 from tests.support.notify_double import NotifyDouble
-from tests.workflows.test_intake import OFFICER, example_referral
 from usecases import cases
 
 

@@ -49,7 +49,7 @@ from models.tables import (
 from protocol.enforcement import parse_person
 from protocol.policy import policy
 from tests.conftest import Running
-from tests.workflows.test_intake import OFFICER, example_referral, load_example_records, open_case
+from tests.support.intake import OFFICER, example_referral, load_example_records, open_case
 from usecases import cases, enforcement
 
 ENFORCER = Actor(role=ActorRole.enforcement, id="ENF-3")

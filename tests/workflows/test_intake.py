@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -14,44 +13,13 @@ from temporalio import activity
 
 from activities.store import CaseStore
 from infra.errors import DuplicateReferral
-from models.case import Actor, ActorRole, Phase
+from models.case import Phase
 from models.messages import PersistStep
-from models.referral import Referral
 from models.tables import CaseRow, HoldRow, RecordRow
-from protocol.intake import parse_records, parse_referral
-from tests.conftest import EXAMPLES, Running
+from tests.conftest import Running
+from tests.support.intake import OFFICER, count, example_referral, load_example_records, open_case
 from usecases import cases
 from worker import build_activities, make_worker
-
-OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")
-
-
-def example_referral(name: str) -> Referral:
-    referral, problems = parse_referral(json.loads((EXAMPLES / name).read_text()), datetime.now(UTC))
-    assert referral is not None, problems
-    return referral
-
-
-def load_example_records(running: Running) -> None:
-    from activities.records import load_records
-
-    records, problems = parse_records(json.loads((EXAMPLES / "records.json").read_text()), datetime.now(UTC))
-    assert records is not None, problems
-    load_records(running.engine, records)
-
-
-def count(running: Running, query: object) -> int:
-    with Session(running.engine) as session:
-        return int(session.execute(query).scalar_one())  # type: ignore[call-overload]
-
-
-async def open_case(running: Running, name: str = "referral-domestic-abuse.json") -> str:
-    case_id = await cases.start_referral(
-        running.client, running.keys, running.settings.task_queue, example_referral(name), OFFICER
-    )
-    view = await cases.wait_until_open(running.client, case_id)
-    assert view is not None, "the worker did not open the case"
-    return case_id
 
 
 async def test_a_referral_opens_a_protected_case_with_first_contact_due(running: Running) -> None:

@@ -24,7 +24,7 @@ from models.referral import Referral
 from models.tables import CaseRow, EnforcementCheckRow, HoldRow, NoteRow, OutboxRow, RecordRow
 from protocol.enforcement import parse_person
 from tests.conftest import Running
-from tests.workflows.test_intake import OFFICER, example_referral, load_example_records
+from tests.support.intake import OFFICER, example_referral, load_example_records
 from usecases import cases, enforcement
 
 ENFORCER = Actor(role=ActorRole.enforcement, id="ENF-3")

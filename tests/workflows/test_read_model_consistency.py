@@ -18,7 +18,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
-from rich.console import Console
 
 import cli
 from activities.records import load_records
@@ -47,9 +46,9 @@ from models.records import Conviction, CriminalRecord, ImmigrationStatus, Immigr
 from models.referral import Referral
 from protocol.contact import MEETS_CONTACT
 from protocol.lifecycle import APPLICATION_FOLLOWS
-from tests.cli.test_cli import cli_env
 from tests.conftest import Running
-from tests.workflows.test_intake import example_referral
+from tests.support.inprocess import point_cli_at
+from tests.support.intake import example_referral
 from usecases import cases, readmodel
 
 SEED = 20211201
@@ -305,13 +304,9 @@ async def live(running: Running, capsys: pytest.CaptureFixture[str], life: Life)
 
 
 @pytest.fixture
-def show_env(running: Running, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`mvp case show` in this process, with the settings and keys a supervisor's shell would have."""
-    for name, value in cli_env(running).items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("MVP_ACTOR", "supervisor:NCCU-SUP-7")
-    monkeypatch.setattr(cli, "out", Console(width=240))
-    monkeypatch.setattr(cli, "err", Console(stderr=True, width=240))
+def show_env(running: Running, api: str, issuer: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`mvp case show` in this process, through the case API, as a supervisor's terminal has it."""
+    point_cli_at(monkeypatch, api, issuer, running.settings.data_dir, actor="supervisor:NCCU-SUP-7")
 
 
 @pytest.mark.usefixtures("show_env")

@@ -24,7 +24,7 @@ from models.tables import RecordRow
 from protocol import lifecycle
 from protocol.policy import policy
 from tests.conftest import Running
-from tests.workflows.test_intake import OFFICER, example_referral, load_example_records
+from tests.support.intake import OFFICER, example_referral, load_example_records
 from usecases import cases
 from worker import build_activities, make_worker
 

@@ -60,7 +60,7 @@ from models.referral import CrimeType, Dependant, PersonRole, Referral
 from models.tables import CaseRow, HoldRow, OutboxRow, RecordRow
 from protocol.enforcement import parse_person
 from tests.conftest import BIN, Running
-from tests.workflows.test_intake import example_referral, load_example_records
+from tests.support.intake import example_referral, load_example_records
 from usecases import audit, cases, enforcement, readmodel
 from worker import build_activities, build_dispatcher, make_worker
 

@@ -1,0 +1,45 @@
+"""Opening cases for tests as an officer would: the example referrals and records, started through the use
+case the API calls."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlmodel import Session
+
+from models.case import Actor, ActorRole
+from models.referral import Referral
+from protocol.intake import parse_records, parse_referral
+from tests.conftest import EXAMPLES, Running
+from usecases import cases
+
+OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")
+
+
+def example_referral(name: str) -> Referral:
+    referral, problems = parse_referral(json.loads((EXAMPLES / name).read_text()), datetime.now(UTC))
+    assert referral is not None, problems
+    return referral
+
+
+def load_example_records(running: Running) -> None:
+    from activities.records import load_records
+
+    records, problems = parse_records(json.loads((EXAMPLES / "records.json").read_text()), datetime.now(UTC))
+    assert records is not None, problems
+    load_records(running.engine, records)
+
+
+def count(running: Running, query: object) -> int:
+    with Session(running.engine) as session:
+        return int(session.execute(query).scalar_one())  # type: ignore[call-overload]
+
+
+async def open_case(running: Running, name: str = "referral-domestic-abuse.json") -> str:
+    case_id = await cases.start_referral(
+        running.client, running.keys, running.settings.task_queue, example_referral(name), OFFICER
+    )
+    view = await cases.wait_until_open(running.client, case_id)
+    assert view is not None, "the worker did not open the case"
+    return case_id
