@@ -18,10 +18,11 @@ run: $(STAMP)
 test: $(STAMP) lint
 	$(VENV)/bin/python -m pytest
 
-lint: $(STAMP)  # style and strict types for the pure rules and the models
+lint: $(STAMP)  # style, strict types for the pure rules and the models, and the import contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy protocol models
+	$(VENV)/bin/lint-imports
 
 clean-data:
 	rm -rf .data

@@ -6,7 +6,7 @@ pattern. Text carrying control characters — C0 and C1 controls (a newline and 
 only), the ANSI escapes built from them, and the bidirectional overrides that make text read differently
 from what it is — is **refused** at intake, never silently changed: what is stored is what was sent.
 Names and free text may still contain markup-like characters (`[red]`); those are shown literally by
-`infra.text.printable`.
+`cli.render.safe`.
 
 The limits, and why:
 

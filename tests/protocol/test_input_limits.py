@@ -109,7 +109,7 @@ def test_a_line_break_is_refused_in_a_name_but_kept_in_free_text() -> None:
 
 
 def test_markup_like_text_is_accepted_as_text() -> None:
-    """`[red]` is not a control character: it is stored as sent and shown literally (infra.text)."""
+    """`[red]` is not a control character: it is stored as sent and shown literally (cli.render.safe)."""
     accepted, problems = parse_referral(referral(person__location="Refuge [red]x[/red] [/]"), NOW)
     assert problems == [] and accepted is not None
     assert accepted.person.location == "Refuge [red]x[/red] [/]"
