@@ -60,6 +60,7 @@ BIN = Path(sys.executable).parent  # the virtualenv's bin: temporal and mvp live
 TEMPORAL_READY_SECONDS = 60.0
 WORKER_READY_SECONDS = 30.0
 API_READY_SECONDS = 30.0
+RESTART_BACKOFF = (1, 2, 4, 8, 15, 30)  # seconds before restarting a worker or API that died, by restart
 WORKER_STOP_SECONDS = 15.0
 TEMPORAL_STOP_SECONDS = 15.0
 WATCHDOG_STOP_SECONDS = 30.0
@@ -406,13 +407,7 @@ class _Stack:
         self.out.print(f"Starting the worker (task queue {self.settings.task_queue})…")
         env = self._server_env()
         started = datetime.now(UTC) - timedelta(seconds=1)
-        self.worker = subprocess.Popen(
-            self.worker_command,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-            preexec_fn=_die_with_parent(signal.SIGTERM),
-        )
+        self.worker = self._spawn("worker", env)
         deadline = time.monotonic() + WORKER_READY_SECONDS
         while time.monotonic() < deadline:
             self._check_stop()
@@ -456,16 +451,24 @@ class _Stack:
         )
         return env
 
-    def _start_api(self) -> None:
-        self._check_stop()
-        self.out.print(f"Starting the case API on {self.api_url}…")
-        self.api = subprocess.Popen(
-            [str(BIN / "mvp"), "api", "--port", str(self.settings.api_port)],
+    def _spawn(self, part: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+        command = (
+            self.worker_command
+            if part == "worker"
+            else [str(BIN / "mvp"), "api", "--port", str(self.settings.api_port)]
+        )
+        return subprocess.Popen(
+            command,
             stdin=subprocess.DEVNULL,
-            env=self._server_env(),
+            env=env,
             start_new_session=True,
             preexec_fn=_die_with_parent(signal.SIGTERM),
         )
+
+    def _start_api(self) -> None:
+        self._check_stop()
+        self.out.print(f"Starting the case API on {self.api_url}…")
+        self.api = self._spawn("api", self._server_env())
         deadline = time.monotonic() + API_READY_SECONDS
         while time.monotonic() < deadline:
             self._check_stop()
@@ -501,26 +504,40 @@ class _Stack:
     # run ----------------------------------------------------------------------------------------------
 
     def supervise(self) -> int:
-        """Wait for a signal (exit 0) or for a part of the stack to die (exit 1)."""
+        """Until a signal (exit 0): restart a worker or API that dies, with backoff, and say so; stop the stack
+        with a sentence naming which part and why when Temporal or Postgres dies (exit 1)."""
         assert self.worker is not None and self.temporal is not None
+        restarts = {"worker": 0, "api": 0}
+        due: dict[str, float] = {}
         while self.stop_signal is None:
-            for name, proc in (
-                ("The worker", self.worker),
-                ("The case API", self.api),
-                ("The Temporal server", self.temporal),
-            ):
-                code = proc.poll()
-                if code is not None:
-                    detail = (
-                        f"; its log, {self.temporal_log}, ends:\n{_tail(self.temporal_log)}"
-                        if (proc is self.temporal)
-                        else ""
-                    )
-                    self.out.print(f"[red]{name} stopped unexpectedly ({_exit(code)}){escape(detail)}[/red]")
-                    return 1
-            if not self._postgres_running():
-                self.out.print(f"[red]Postgres stopped unexpectedly; see {self.pgdata / 'log'}.[/red]")
+            code = self.temporal.poll()
+            if code is not None:
+                self.out.print(
+                    f"[red]The Temporal server stopped unexpectedly ({_exit(code)}), so the stack stops: no case "
+                    f"can move without it. Its log, {self.temporal_log}, ends:[/red]\n"
+                    + escape(_tail(self.temporal_log))
+                )
                 return 1
+            if not self._postgres_running():
+                self.out.print(
+                    "[red]Postgres stopped unexpectedly, so the stack stops: nothing can be recorded without it. "
+                    f"See {self.pgdata / 'log'}.[/red]"
+                )
+                return 1
+            for part, label in (("worker", "The worker"), ("api", "The case API")):
+                proc = getattr(self, part)
+                if proc is not None and (code := proc.poll()) is not None:
+                    wait = RESTART_BACKOFF[min(restarts[part], len(RESTART_BACKOFF) - 1)]
+                    restarts[part] += 1
+                    self.out.print(
+                        f"[yellow]{label} stopped unexpectedly ({_exit(code)}); restarting it in {wait} s "
+                        f"(restart {restarts[part]}). Cases wait meanwhile; nothing is lost.[/yellow]"
+                    )
+                    setattr(self, part, None)
+                    due[part] = time.monotonic() + wait
+                elif proc is None and time.monotonic() >= due.get(part, 0):
+                    setattr(self, part, self._spawn(part, self._server_env()))
+                    self.out.print(f"{label} restarted.")
             time.sleep(0.5)
         return 0
 

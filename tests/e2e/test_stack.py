@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from datetime import date
 from pathlib import Path
 
@@ -79,13 +80,31 @@ def test_a_second_stack_on_the_same_data_folder_is_refused(tmp_path: Path) -> No
         assert stack.stop() == 0
 
 
-def test_the_stack_stops_everything_when_the_worker_dies(tmp_path: Path) -> None:
+def test_the_stack_restarts_a_worker_that_dies_and_says_so(tmp_path: Path) -> None:
     with running_stack(tmp_path) as stack:
         (worker,) = [p for p in stack.children if "worker" in p.cmdline() and "temporal" not in p.name()]
         worker.kill()
+        deadline = time.monotonic() + 30
+        while "The worker restarted." not in stack.output and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "The worker stopped unexpectedly (killed by SIGKILL); restarting it in 1 s" in stack.output
+        assert "The worker restarted." in stack.output
+        stack.mvp("records", "load", "examples/records.json", actor="records_admin:HO-DATA-1")
+        started = stack.mvp(
+            "referral", "start", "examples/referral-domestic-abuse.json", "--json", actor="officer:NCCU-0042"
+        )
+        assert json.loads(started.stdout)["state"] is not None  # the restarted worker opened and screened it
+        assert stack.stop(signal.SIGINT) == 0
+    assert not processes_using(stack.data_dir)
+
+
+def test_the_stack_stops_with_a_sentence_when_temporal_dies(tmp_path: Path) -> None:
+    with running_stack(tmp_path) as stack:
+        (temporal,) = [p for p in stack.children if "start-dev" in p.cmdline()]
+        temporal.kill()
 
         assert stack.wait() == 1
-    assert "The worker stopped unexpectedly (killed by SIGKILL)" in stack.output
+    assert "The Temporal server stopped unexpectedly (killed by SIGKILL), so the stack stops" in stack.output
     assert not (stack.data_dir / "stack.env").exists()
     assert not processes_using(stack.data_dir)
 
