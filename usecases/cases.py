@@ -42,6 +42,7 @@ UPDATES: dict[str, str] = {
     "release_decision": "authorise_release",
     "fact_reported": "report_fact",
     "fact_verified": "verify_fact",
+    "reopen": "reopen",
 }
 
 

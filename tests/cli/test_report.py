@@ -149,6 +149,7 @@ def expected_figures() -> dict[str, int]:
         "refused": REFUSED,
         "rejected": REJECTED,
         "withdrawn": 0,
+        "closed_undecided": 0,
         "yet_to_apply": LEAVE_YET_TO_APPLY + NO_STATUS_YET_TO_APPLY,
         "voluntary_departures": NO_STATUS_DEPARTED,
         "detained": 0,
@@ -287,7 +288,10 @@ def review_population() -> list[Plan]:
         plan.indicators = True
         plan.at(2 * DAY, exclusion("confirm"))
     for plan in withdrawn:
-        plan.at(5 * DAY, command(lambda: Withdrawal(actor=OFFICER, reason="referral made in error")))
+        plan.at(
+            5 * DAY,
+            command(lambda: Withdrawal(actor=OFFICER, reason="referral made in error", made_in_error=True)),
+        )
     for plan in departed:
         plan.at(60 * DAY, command(lambda: DepartureRecord(actor=OFFICER)))
     for plan in leave_released + released:

@@ -11,24 +11,16 @@ The histories are real, recorded on the dev server with the test-only key below:
 
 from __future__ import annotations
 
-import base64
-from pathlib import Path
-
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from infra.codec import data_converter
-from infra.keys import Keyring
+from tests.support.histories import HISTORIES, REPLAY_KEYRING
 from workflows.case import ProtocolCaseWorkflow
-
-HISTORIES = Path(__file__).parent / "histories"
-TEST_ONLY_KEY = Keyring(
-    current_id="replay", keys={"replay": base64.b64decode("dGVzdC1vbmx5LXJlcGxheS1rZXktMzItYnl0ZXMhISE=")}
-)
 
 
 async def test_recorded_case_histories_replay_without_nondeterminism() -> None:
-    replayer = Replayer(workflows=[ProtocolCaseWorkflow], data_converter=data_converter(TEST_ONLY_KEY))
+    replayer = Replayer(workflows=[ProtocolCaseWorkflow], data_converter=data_converter(REPLAY_KEYRING))
     histories = sorted(HISTORIES.glob("*.json"))
     assert histories, "no recorded histories to replay"
     for path in histories:

@@ -118,7 +118,11 @@ async def test_outcome_notices_that_fail_at_closure_are_delivered_later_before_t
         )
         assert await cases.wait_until_open(running.client, case_id) is not None
         notify.down = True
-        await cases.send(running.client, case_id, Withdrawal(actor=OFFICER, reason="Referral made in error."))
+        await cases.send(
+            running.client,
+            case_id,
+            Withdrawal(actor=OFFICER, reason="Referral made in error.", made_in_error=True),
+        )
         handle = running.client.get_workflow_handle(case_id)
         description = await handle.describe()
         assert description.status is not None and description.status.name == "RUNNING"  # waits to deliver

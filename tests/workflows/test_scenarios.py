@@ -59,10 +59,14 @@ from models.records import (
 from models.referral import CrimeType, Dependant, PersonRole, Referral
 from models.tables import CaseRow, HoldRow, OutboxRow, RecordRow
 from protocol.enforcement import parse_person
-from tests.conftest import BIN, Running
+from tests.conftest import BIN, Running, records_history
+from tests.support.histories import record_histories
 from tests.workflows.test_intake import example_referral, load_example_records
 from usecases import audit, cases, enforcement, readmodel
 from worker import build_activities
+
+# MVP_RECORD_HISTORIES=1 records every scenario's histories for tests/workflows/test_replay.py.
+pytestmark = pytest.mark.record_history
 
 POLICE = Actor(role=ActorRole.police, id="WMP-4471", force="WMP")
 OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")
@@ -924,7 +928,9 @@ SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS = 120
 
 
 @pytest.fixture
-async def short_histories(settings: Settings, keys: Keys, engine: Engine) -> AsyncIterator[Running]:
+async def short_histories(
+    request: pytest.FixtureRequest, settings: Settings, keys: Keys, engine: Engine
+) -> AsyncIterator[Running]:
     """A Temporal dev server of its own that suggests continue-as-new after a short history."""
     env = await WorkflowEnvironment.start_time_skipping_v2(
         ts_config=TimeSkippingConfig(enabled=False),
@@ -947,6 +953,8 @@ async def short_histories(settings: Settings, keys: Keys, engine: Engine) -> Asy
             )
             async with worker:
                 yield Running(client=client, env=env, settings=settings, keys=keys, engine=engine)
+                if records_history(request):
+                    await record_histories(client, settings.task_queue, request.node.name)
     finally:
         await env.shutdown()
 
