@@ -50,6 +50,7 @@ from models.records import Conviction, CriminalRecord, ImmigrationStatus, Immigr
 from models.referral import Referral
 from models.tables import EnforcementCheckRow
 from protocol import authority, lifecycle
+from protocol.hold import PENDING_STATUS
 from protocol.intake import parse_referral
 from protocol.policy import policy
 from protocol.screening import screen
@@ -263,6 +264,11 @@ def review_population() -> list[Plan]:
             return ImmigrationStatus.pending_application
         return ImmigrationStatus.no_status
 
+    def nothing_pending(n: int) -> ImmigrationStatus | None:
+        # no status, and no application or claim pending either: that would be a ground of its own
+        status = no_status(n)
+        return ImmigrationStatus.no_status if status in PENDING_STATUS else status
+
     leave = ImmigrationStatus.leave_to_remain
     partner = "partner_of_settled_person"
     add("secure", BRITISH, lambda n: ImmigrationStatus.british_citizen)
@@ -274,8 +280,8 @@ def review_population() -> list[Plan]:
     no_status_applicants = add("applicant", NO_STATUS_APPLICANTS, no_status)
     departed = add("departed", NO_STATUS_DEPARTED, no_status)
     no_status_yet = add("yet to apply", NO_STATUS_YET_TO_APPLY, no_status)
-    withdrawn = add("withdrawn", NO_STATUS_WITHDRAWN, no_status)
-    released = add("released", NO_STATUS_RELEASED, no_status)
+    withdrawn = add("withdrawn", NO_STATUS_WITHDRAWN, nothing_pending)
+    released = add("released", NO_STATUS_RELEASED, nothing_pending)
     excluded = add("excluded", NO_STATUS_EXCLUDED, no_status)
     assert len(plans) == 211
 
