@@ -59,6 +59,7 @@ from models.case import (
     InvestigationStatus,
     PoliceUpdate,
     ReleaseDecision,
+    Reopen,
     Route,
     RouteStarted,
     Withdrawal,
@@ -751,19 +752,28 @@ def police_update(
     _send(case_id, command, as_json)
 
 
-def _withdraw(case_id: str, reason: str, actor: str | None, as_json: bool) -> None:
-    _send(case_id, Withdrawal(actor=parse_actor(actor), reason=reason), as_json)
+def _withdraw(case_id: str, reason: str, in_error: bool, actor: str | None, as_json: bool) -> None:
+    _send(case_id, Withdrawal(actor=parse_actor(actor), reason=reason, made_in_error=in_error), as_json)
+
+
+InErrorOption = typer.Option(
+    False,
+    "--in-error",
+    help="The referral was made in error: the case closes as withdrawn if nothing else protects the person.",
+)
 
 
 @police_app.command("withdraw")
 def police_withdraw(
     case_id: str = typer.Argument(...),
     reason: str = typer.Option(..., "--reason"),
+    in_error: bool = InErrorOption,
     actor: str | None = AsOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Withdraw the referral (the case closes as withdrawn)."""
-    _withdraw(case_id, reason, actor, as_json)
+    """Withdraw the referral. That ends the police ground only: other grounds keep the hold, and with none
+    left the case goes to pre-decision engagement. With --in-error and no other ground it closes as withdrawn."""
+    _withdraw(case_id, reason, in_error, actor, as_json)
 
 
 # --- officers ------------------------------------------------------------------------------------
@@ -837,11 +847,12 @@ def officer_departure(
 def officer_withdraw(
     case_id: str = typer.Argument(...),
     reason: str = typer.Option(..., "--reason", help="Why: the referral was withdrawn or made in error."),
+    in_error: bool = InErrorOption,
     actor: str | None = AsOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Close a case whose referral was withdrawn or made in error."""
-    _withdraw(case_id, reason, actor, as_json)
+    """Record that police withdrew the referral (the police ground ends; see `police withdraw`)."""
+    _withdraw(case_id, reason, in_error, actor, as_json)
 
 
 @officer_app.command("fact")
@@ -907,6 +918,17 @@ def supervisor_release(
 ) -> None:
     """Authorise release of the hold after pre-decision engagement (the case closes as hold released)."""
     _send(case_id, ReleaseDecision(actor=parse_actor(actor), reason=reason), as_json)
+
+
+@supervisor_app.command("reopen")
+def supervisor_reopen(
+    case_id: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="Why the case was closed by mistake."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Reopen a case closed by mistake (within the policy's reopen window): the hold is back in force."""
+    _send(case_id, Reopen(actor=parse_actor(actor), reason=reason), as_json)
 
 
 # --- enforcement teams ---------------------------------------------------------------------------
