@@ -1,12 +1,17 @@
 """Every change to the case workflow must replay the histories of cases already running (STYLE.md
 habit 6): a change that would break them is caught here, and must be guarded with `workflow.patched`.
 
-The histories are real, recorded on the dev server with the test-only key below:
+The histories are real, recorded on the dev server with the test-only replay key (tests/support/histories.py):
+one for each scenario test in tests/workflows/test_scenarios.py (each run of the one that continues-as-new),
+most of them recorded with the workflow as it was before reopening and re-screening triggers were patched in,
+and two older ones:
 - `regularised_case.json`: referral, police update, contacts, an overdue escalation after 40 simulated days,
   an application granted;
 - `excluded_overridden_then_departed.json`: a serious offender's exclusion overridden, the person charged
   and re-screened, a departure reported by the alleged perpetrator, an enforcement check refused, and the
   departure verified by an officer.
+Re-record with `MVP_RECORD_HISTORIES=1 pytest tests/workflows/test_scenarios.py` (README: "Changing the workflow
+safely").
 """
 
 from __future__ import annotations
