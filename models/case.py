@@ -15,9 +15,12 @@ from models.text import NUMBER_MAX, ROUTE_DAYS_MAX, ForceCode, Identifier, Note
 
 
 class Message(BaseModel):
-    """Base of every message the workflow exchanges; unknown fields are refused."""
+    """Base of every message the workflow exchanges and stores. Unknown fields are ignored, so that a
+    payload written by another version (a running case's state, a stored view, an activity's input) still
+    decodes; input from outside is validated strictly where it comes in (`models.referral.Contract`,
+    the records, the command line)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
 
 # --- who -------------------------------------------------------------------------------------------
@@ -88,6 +91,7 @@ class InvestigationStatus(StrEnum):
     appeal_pending = "appeal_pending"
     concluded = "concluded"
     no_further_action = "no_further_action"
+    referral_withdrawn = "referral_withdrawn"  # police withdrew their referral: the police ground has ended
 
 
 class ContactResult(StrEnum):
@@ -170,6 +174,7 @@ class NoticeKind(StrEnum):
     outcome = "outcome"
     enforcement_check_refused = "enforcement_check_refused"
     fact_to_verify = "fact_to_verify"
+    case_reopened = "case_reopened"
     deliver_by_hand = "deliver_by_hand"  # a notice to the person had no safe channel: the officer must act
     reference_mismatch = "reference_mismatch"  # the referral's HO reference is on another person's record
 
@@ -248,6 +253,15 @@ class Closure(Message):
     reason: str
 
 
+class Reopening(Message):
+    """A supervisor reopened a case closed by mistake: who, when, why, and the closure it undid."""
+
+    at: datetime
+    by: Actor
+    reason: str
+    undid: Closure
+
+
 class ReportedFact(Message):
     """A fact as reported, and whether an officer verified it. `verified` is None while unverified; an
     unverified fact changes nothing."""
@@ -313,6 +327,7 @@ class CaseState(Message):
     hold_grounds: list[Ground] = Field(default_factory=list)
     hold_lifted_at: datetime | None = None
     closure: Closure | None = None
+    reopenings: list[Reopening] = Field(default_factory=list)
     facts: list[ReportedFact] = Field(default_factory=list)
     record_seq: int = 0
     notice_seq: int = 0
@@ -394,8 +409,19 @@ class PoliceUpdate(Command):
 
 
 class Withdrawal(Command):
+    """Police withdraw their referral. That ends the police ground only; the case closes as withdrawn at
+    once only when the referral was made in error and no other ground holds (PROTOCOL §6, §8)."""
+
     kind: Literal["withdrawal"] = "withdrawal"
     reason: Note = Field(min_length=3)
+    made_in_error: bool = False
+
+
+class Reopen(Command):
+    """A supervisor reopens a case closed by mistake, with a recorded reason (PROTOCOL §8)."""
+
+    kind: Literal["reopen"] = "reopen"
+    reason: Note = Field(min_length=10)
 
 
 class ContactRecord(Command):
@@ -479,6 +505,7 @@ CaseCommand = (
     | EnforcementCheckNotice
     | FactReported
     | FactVerified
+    | Reopen
 )
 
 
@@ -502,5 +529,6 @@ COMMAND_MODELS: dict[str, type[Command]] = {
         ReleaseDecision,
         FactReported,
         FactVerified,
+        Reopen,
     )
 }

@@ -103,6 +103,15 @@ COMMANDS: dict[str, CaseCommandSpec] = {
             "Authorise release of the hold after pre-decision engagement.",
         ),
         _spec(
+            "reopen",
+            "reopen",
+            "reopen",
+            "supervisor",
+            "reopen",
+            "supervisor",
+            "Reopen a case closed by mistake, within the reopen window, with a reason.",
+        ),
+        _spec(
             "fact_reported",
             "report_fact",
             "fact",

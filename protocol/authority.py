@@ -2,7 +2,8 @@
 
 Police act only on cases their own force referred; only officers start cases and record contacts,
 support and applications; only supervisors decide exclusions and releases and purge data; enforcement
-teams only ask whether a person is protected; only officers and supervisors read cases.
+teams only ask whether a person is protected; only officers and supervisors read cases; only a
+supervisor reopens a closed case. Police, officers and supervisors may record a withdrawal of the referral.
 """
 
 from __future__ import annotations

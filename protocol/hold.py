@@ -1,5 +1,9 @@
 """The enforcement hold's grounds (PROTOCOL.md §6): a pure function of the case facts and the clock.
 
+A police withdrawal of the referral (`InvestigationStatus.referral_withdrawn`) ends the police ground and
+nothing else. A pending application counts whether the officer recorded it or screening found it in the
+Home Office records (a pending application, an asylum claim, an asylum dependant).
+
 The hold is in force while any ground holds. When the last substantive ground ends the hold does not
 end on its own: pre-decision engagement and then a supervisor's release decision keep it in force,
 and only a supervisor lifts it.
@@ -10,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from models.case import ApplicationStage, CaseState, DecisionKind, Ground, InvestigationStatus, Phase
+from models.records import ImmigrationStatus
 
 LIVE_INVESTIGATION = frozenset(
     {
@@ -25,6 +30,15 @@ LIVE_INVESTIGATION = frozenset(
 
 PENDING_APPLICATION = frozenset(
     {ApplicationStage.submitted, ApplicationStage.review_lodged, ApplicationStage.appeal_lodged}
+)
+
+# Statuses in the Home Office records that mean an application or claim is pending: protected from screening on.
+PENDING_STATUS = frozenset(
+    {
+        ImmigrationStatus.pending_application,
+        ImmigrationStatus.asylum_claimant,
+        ImmigrationStatus.asylum_dependant,
+    }
 )
 
 SUBSTANTIVE = frozenset(
@@ -48,6 +62,8 @@ def substantive_grounds(state: CaseState, now: datetime) -> list[Ground]:
         grounds.add(Ground.investigation_live)
     if any(app.stage in PENDING_APPLICATION for app in state.applications):
         grounds.add(Ground.application_pending)
+    if state.screening is not None and state.screening.status in PENDING_STATUS:
+        grounds.add(Ground.application_pending)  # an application or asylum claim the records show pending
     if state.support_active:
         grounds.add(Ground.receiving_support)
     if any(clock.ends_at > now for clock in state.route_clocks):

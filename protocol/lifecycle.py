@@ -10,6 +10,10 @@ sharing, what, with whom and why) and the notices to send. The workflow only car
                      │        engagement ── notice ends ─┤──► awaiting_release ── supervisor ──► closed
                      ▼                                   │
                   closed (status confirmed)              └── (any of these) ──► closed
+
+A police withdrawal ends the police ground only; it closes the case (as *withdrawn*) at once only when
+the referral was made in error and no other ground holds. A supervisor can reopen a closed case within
+the policy's reopen window: the hold is back in force and the case settles on its grounds again.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ from models.case import (
     Recipient,
     RecordEntry,
     ReleaseDecision,
+    Reopen,
+    Reopening,
     ReportedFact,
     Route,
     RouteClock,
@@ -58,7 +64,7 @@ from models.case import (
 from models.referral import Referral
 from protocol import contact, facts, hold
 from protocol.identity import POSSIBLE_MATCH
-from protocol.policy import Policy
+from protocol.policy import Policy, policy_of
 
 IE = "Home Office Immigration Enforcement (NCCU)"
 ENFORCEMENT = "IE enforcement teams (holds register)"
@@ -87,6 +93,7 @@ SHARED_BY_NOTICE: dict[NoticeKind, list[str]] = {
         "date by which to tell IE of new grounds",
     ],
     NoticeKind.protection_resumed: ["hold in force again and its grounds"],
+    NoticeKind.case_reopened: ["case reopened", "hold in force again"],
     NoticeKind.outcome: ["outcome of the case", "who decided, when and why"],
 }
 
@@ -343,11 +350,14 @@ def screened(
     state: CaseState, screening: Screening, signposts: list[Signpost], now: datetime, policy: Policy
 ) -> Step:
     """Apply a screening result: at referral it may close the case as status confirmed, give
-    signposting and send the first notices; any screening may raise an exclusion decision."""
+    signposting and send the first notices; any screening may raise an exclusion decision.
+
+    Only the referral screening (trigger `referral`, also when it is retried after a records outage) sets
+    the status at referral and may close the case as status confirmed; a re-screening never does."""
     change = _Change(state, now, policy)
     s = change.s
     first = s.screening is None
-    settling = s.screening is None or not s.screening.complete  # status being established, now or at a retry
+    settling = _establishes_status_at_referral(s.screening, screening)
     s.screening = screening
     if settling:
         s.status_at_referral = screening.status
@@ -445,6 +455,18 @@ def screened(
     return change.done("screened")
 
 
+# Workflows before retries kept their trigger recorded a retried screening as `retry`, which settled the status
+# at referral whatever the screening it retried; kept only so that their histories replay as they ran.
+LEGACY_RETRY = "retry"
+
+
+def _establishes_status_at_referral(before: Screening | None, screening: Screening) -> bool:
+    """Whether this screening is the referral screening (first, or a retry of it after an outage)."""
+    if screening.trigger == LEGACY_RETRY:
+        return before is None or not before.complete
+    return screening.trigger == "referral" and (before is None or not before.complete)
+
+
 # --- commands ------------------------------------------------------------------------------------
 
 
@@ -457,6 +479,8 @@ def refused(state: CaseState, command: CaseCommand, reason: str, now: datetime, 
 
 def refusal(state: CaseState, command: CaseCommand, now: datetime) -> str | None:
     """Why this command is impossible now, or None. Checked before the command touches history."""
+    if isinstance(command, Reopen):
+        return _reopen_refusal(state, now)
     if state.phase is Phase.closed:
         return (
             f"case {state.case_id} is closed ({state.closure.outcome.value if state.closure else 'closed'})"
@@ -468,6 +492,9 @@ def refusal(state: CaseState, command: CaseCommand, now: datetime) -> str | None
             if command.trial_date is not None and command.trial_date < now.date():
                 return "the trial date is in the past: give the date the person is due to give evidence"
             return _police_update_refusal(state, command)
+        case Withdrawal():
+            if state.investigation is InvestigationStatus.referral_withdrawn and not command.made_in_error:
+                return "the referral is already withdrawn (say --in-error if it was made in error)"
         case ContactRecord():
             if command.support_active is not None and command.result not in contact.MEETS_CONTACT:
                 return "support can only be confirmed or ended at a contact in which the person was reached"
@@ -491,6 +518,18 @@ def refusal(state: CaseState, command: CaseCommand, now: datetime) -> str | None
             return facts.report_refusal(command)
         case FactVerified():
             return facts.verify_refusal(state, command)
+    return None
+
+
+def _reopen_refusal(state: CaseState, now: datetime) -> str | None:
+    if state.phase is not Phase.closed or state.closure is None:
+        return f"case {state.case_id} is open: only a closed case can be reopened"
+    window = policy_of(state).reopen_window
+    if now > state.closure.at + window:
+        return (
+            f"case {state.case_id} closed more than {window.days} days ago and can no longer be reopened: "
+            "start a new referral"
+        )
     return None
 
 
@@ -525,6 +564,13 @@ def _police_update_refusal(state: CaseState, update: PoliceUpdate) -> str | None
             return "a concluded case can only move to appeal_pending"
         if old is InvestigationStatus.appeal_pending and new is not InvestigationStatus.concluded:
             return "an appeal can only be concluded"
+        if new is InvestigationStatus.referral_withdrawn:
+            return "a withdrawal of the referral is recorded with withdraw, not as an investigation status"
+        if (
+            old is InvestigationStatus.referral_withdrawn
+            and new is not InvestigationStatus.under_investigation
+        ):
+            return "after the referral was withdrawn, an investigation can only be reopened (under_investigation)"
         if (
             old in PROGRESS
             and new in PROGRESS
@@ -570,8 +616,9 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
         case PoliceUpdate():
             return _police_update(change, command)
         case Withdrawal():
-            change.close(Outcome.withdrawn, actor, command.reason)
-            return change.done("withdrawn")
+            return _withdrawal(change, command)
+        case Reopen():
+            return _reopen(change, command)
         case ContactRecord():
             s.contact = contact.after_attempt(s.contact, command.result, now, policy)
             if command.support_active is not None:
@@ -659,6 +706,78 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
         case FactVerified():
             return _fact_verified(change, command)
     raise ValueError(f"unknown command {command!r}")
+
+
+def _withdrawal(change: _Change, withdrawal: Withdrawal) -> Step:
+    """Police withdraw their referral: the police ground ends, and only that (PROTOCOL §6). The case closes
+    as withdrawn at once only when the referral was made in error and nothing else protects the person;
+    otherwise the other grounds hold, and when they end the case goes through engagement and a supervisor's
+    release like any other."""
+    s, now, actor = change.s, change.now, withdrawal.actor
+    s.investigation = InvestigationStatus.referral_withdrawn
+    in_error = " (made in error)" if withdrawal.made_in_error else ""
+    change.record(
+        actor,
+        "referral_withdrawn",
+        f"police referral withdrawn{in_error}: the police ground has ended",
+        shared_what=["referral withdrawn"],
+        shared_with=IE,
+        shared_why=["PROTOCOL §6: police withdrawing ends the police ground"],
+        note=withdrawal.reason,
+    )
+    others = hold.substantive_grounds(s, now)
+    if withdrawal.made_in_error and not others:
+        change.close(Outcome.withdrawn, actor, withdrawal.reason)
+        return change.done("withdrawn: the referral was made in error and nothing else protects the person")
+    step = change.done()
+    if others:
+        step.accepted = "referral withdrawn: the hold stays on " + ", ".join(g.value for g in others)
+    else:
+        step.accepted = "referral withdrawn: no ground remains, pre-decision engagement has begun"
+    return step
+
+
+def _reopen(change: _Change, reopen: Reopen) -> Step:
+    """A supervisor reopens a case closed by mistake: protection is restored (the hold back in force on the
+    person and dependants), who, when and why is recorded, and the person's officer is told. The case then
+    settles on its grounds; with none it goes to engagement and a supervisor's release as any other case."""
+    s, now, actor = change.s, change.now, reopen.actor
+    assert s.closure is not None  # refusal() lets only a closed case through
+    undone = s.closure
+    s.reopenings.append(Reopening(at=now, by=actor, reason=reopen.reason, undid=undone))
+    s.phase = Phase.protection
+    s.closure = None
+    s.hold_lifted_at = None
+    s.contact = contact.first_schedule(now)  # the officer gets back in touch now
+    change.record(
+        actor, "case_reopened", f"reopened: it had closed as {undone.outcome.value}", note=reopen.reason
+    )
+    change.record(
+        actor,
+        "hold_placed",
+        f"hold placed again on the person and {len(s.referral.dependants)} dependant(s): case reopened",
+        shared_what=["hold in force"],
+        shared_with=ENFORCEMENT,
+        shared_why=["PROTOCOL §8: a case closed by mistake is reopened"],
+    )
+    if undone.outcome is Outcome.excluded and s.screening is not None and s.screening.indicators:
+        # the confirmation was the mistake: the exclusion waits for a supervisor again
+        s.pending.append(
+            PendingDecision(
+                kind=DecisionKind.exclusion,
+                raised_at=now,
+                why="exclusion indicators: " + ", ".join(i.value for i in s.screening.indicators),
+            )
+        )
+        change.record(SYSTEM, "exclusion_decision_required", "reopened after an exclusion was confirmed")
+    change.notify(
+        Recipient.case_officer,
+        NoticeKind.case_reopened,
+        "PROTOCOL §8: a reopened case is the officer's again",
+        previous_outcome=undone.outcome.value,
+        reopened_by=actor.label(),
+    )
+    return change.done(f"reopened (it had closed as {undone.outcome.value}): the hold is back in force")
 
 
 def _fact_reported(change: _Change, report: FactReported) -> Step:

@@ -7,6 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from models.case import CaseState
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,8 @@ class Policy:
     application_within: timedelta
     # §10 retention of personal data after closure
     retention_after_closure: timedelta
+    # §8 a supervisor can reopen a case closed by mistake for this long after it closed
+    reopen_window: timedelta
 
 
 POLICIES: dict[str, Policy] = {
@@ -50,6 +56,7 @@ POLICIES: dict[str, Policy] = {
         witness_after_trial=timedelta(days=14),
         application_within=timedelta(days=31),
         retention_after_closure=timedelta(days=365 * 2),
+        reopen_window=timedelta(days=90),
     ),
 }
 
@@ -59,3 +66,8 @@ CURRENT_VERSION = "2026.1"
 def policy(version: str = CURRENT_VERSION) -> Policy:
     """The policy a case runs under; an unknown version is a programming error, not a user one."""
     return POLICIES[version]
+
+
+def policy_of(state: CaseState) -> Policy:
+    """The policy this case runs under."""
+    return policy(state.policy_version)

@@ -27,8 +27,10 @@ Applications and their outcome (Review para 61)
 - ``granted`` / ``awaiting_decision`` / ``refused`` / ``rejected`` / ``withdrawn``: each applicant once,
   by where their applications stand. Granted if any application was granted (a grant closes the case);
   else awaiting a decision if any is submitted or has a review or appeal lodged against its refusal;
-  else the stage of their latest application (the highest number). These five add up to
-  ``applications_made``; ``withdrawn`` is beyond the Review.
+  else the stage of their latest application (the highest number). An applicant whose application was
+  still pending when their case closed (excluded, departed) is not awaiting a decision for ever: they
+  count under ``closed_undecided``. These six add up to ``applications_made``; ``withdrawn`` and
+  ``closed_undecided`` are beyond the Review.
 - ``yet_to_apply``: cohort people "with no status or leave to remain" (the Review's words: status at
   referral in the no status or leave to remain group, so not British or EU/EEA) who have no application
   recorded and whose case is still open. A closed case is never yet to apply: the person departed
@@ -155,6 +157,7 @@ class Figures:
     refused: int = 0
     rejected: int = 0
     withdrawn: int = 0
+    closed_undecided: int = 0
     yet_to_apply: int = 0
     voluntary_departures: int = 0
     detained: int = 0
@@ -184,6 +187,7 @@ LABELS: dict[str, str] = {
     "refused": "Refused",
     "rejected": "Rejected",
     "withdrawn": "Withdrawn (beyond the Review)",
+    "closed_undecided": "Case closed before a decision (beyond the Review)",
     "yet_to_apply": "Yet to apply (no status or leave to remain)",
     "voluntary_departures": "Voluntary departures",
     "detained": "Detained (upon or since referral)",
@@ -253,7 +257,10 @@ def figures(
             first = min(case.applications, key=lambda a: a.submitted_at)
             if first.submitted_at - case.referred_at <= within:
                 counts["applications_within_one_month"] += 1
-            counts[_BY_STAGE[stage]] += 1
+            figure = _BY_STAGE[stage]
+            if figure == "awaiting_decision" and case.outcome is not None:
+                figure = "closed_undecided"  # nobody on this case will record the decision any more
+            counts[figure] += 1
         elif group in MAY_NEED_TO_APPLY and case.outcome is None:
             counts["yet_to_apply"] += 1
         counts["voluntary_departures"] += case.outcome is Outcome.departed

@@ -29,6 +29,7 @@ from infra.db import engine_for, migrate
 from infra.keys import Keyring, Keys
 from infra.settings import Settings
 from models import search_attributes as attrs
+from tests.support.histories import MARKER, REPLAY_KEYRING, record_histories, recording
 
 BIN = Path(sys.executable).parent
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -63,11 +64,22 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+def records_history(request: pytest.FixtureRequest) -> bool:
+    """Whether this test records its case histories (a `record_history` test, MVP_RECORD_HISTORIES=1)."""
+    return recording() and request.node.get_closest_marker(MARKER) is not None
+
+
 @pytest.fixture
-def keys() -> Keys:
-    """Fresh keys per test: the identity key makes case ids, so tests sharing a server never collide."""
+def keys(request: pytest.FixtureRequest) -> Keys:
+    """Fresh keys per test: the identity key makes case ids, so tests sharing a server never collide. A test
+    that records its histories encrypts them with the test-only replay key."""
+    keyring = (
+        REPLAY_KEYRING
+        if records_history(request)
+        else Keyring(current_id="test-1", keys={"test-1": secrets.token_bytes(32)})
+    )
     return Keys(
-        keyring=Keyring(current_id="test-1", keys={"test-1": secrets.token_bytes(32)}),
+        keyring=keyring,
         identity_key=secrets.token_bytes(32),
         codec_token="test-token",
     )
@@ -150,7 +162,12 @@ class Running:
 
 @pytest.fixture
 async def running(
-    client: Client, temporal_env: WorkflowEnvironment, settings: Settings, keys: Keys, engine: Engine
+    request: pytest.FixtureRequest,
+    client: Client,
+    temporal_env: WorkflowEnvironment,
+    settings: Settings,
+    keys: Keys,
+    engine: Engine,
 ) -> AsyncIterator[Running]:
     """A worker on a fresh task queue, with the real activities against the test's database, and its
     delivery dispatcher (the development mailbox under the test's data dir), as `worker.serve` runs them."""
@@ -164,6 +181,8 @@ async def running(
         try:
             async with worker:
                 yield Running(client=client, env=temporal_env, settings=settings, keys=keys, engine=engine)
+                if records_history(request):
+                    await record_histories(client, settings.task_queue, request.node.name)
         finally:
             stop.set()
             thread.join()

@@ -7,6 +7,10 @@ dispatcher drains apart from the workflow: no command waits on a provider, and a
 
 Commands are Updates with validators (an impossible command is refused before it touches history);
 a command from someone whose role does not allow it is accepted only to be recorded and refused.
+
+A closed case's run stays open for the policy's reopen window, so that a supervisor can reopen a case
+closed by mistake; then it completes. Changes that would break the histories of cases already running are
+guarded with `workflow.patched` (see the patch ids below and the README, "Changing the workflow safely").
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         Phase,
         PoliceUpdate,
         ReleaseDecision,
+        Reopen,
         RouteStarted,
         Withdrawal,
     )
@@ -56,6 +61,12 @@ REDELIVER_AFTER = timedelta(hours=1)
 # Records that cannot be read within this long leave the status unknown for now; screening is retried hourly.
 LOOK_UP_WITHIN = timedelta(minutes=2)
 RESCREEN_AFTER = timedelta(hours=1)
+
+# Patches (workflow.patched): each id marks a change that histories recorded before it must not see.
+# A closed case waits for the reopen window before its run completes (before: it completed at once).
+PATCH_REOPEN_WINDOW = "reopen-window"
+# A retried screening keeps the trigger of the screening it retries (before: every retry was "retry").
+PATCH_RETRY_KEEPS_TRIGGER = "retry-keeps-trigger"
 
 
 @workflow.defn
@@ -89,26 +100,51 @@ class ProtocolCaseWorkflow:
         elif self._undelivered:
             async with self._lock:
                 await self._deliver()
+        while True:
+            await self._live_until_closed()
+            # the outcome notices must reach the person and police, however long that takes
+            while self._undelivered:
+                await workflow.sleep(REDELIVER_AFTER)
+                async with self._lock:
+                    await self._deliver()
+            if not workflow.patched(PATCH_REOPEN_WINDOW) or not await self._reopened_within_window():
+                break
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._view()
+
+    async def _live_until_closed(self) -> None:
         while self._case.phase is not Phase.closed:
             await self._sleep_until_something_happens()
             async with self._lock:
                 if self._undelivered:
                     await self._deliver()
                 if self._screening_incomplete:
-                    await self._screen("retry")
+                    await self._retry_screening()
                 ticked = lifecycle.tick(self._case, workflow.now(), self._policy)
                 if ticked is not None:
                     await self._carry_out(ticked)
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(OpenCase(case_id=self._case.case_id, state=self._case))
-        # the outcome notices must reach the person and police, however long that takes
-        while self._undelivered:
-            await workflow.sleep(REDELIVER_AFTER)
-            async with self._lock:
-                await self._deliver()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._view()
+
+    async def _reopened_within_window(self) -> bool:
+        """Wait, closed, until a supervisor reopens the case or the reopen window ends."""
+        closure = self._case.closure
+        assert closure is not None
+        remaining = closure.at + self._policy.reopen_window - workflow.now()
+        if remaining <= timedelta(0):
+            return False
+        try:
+            await workflow.wait_condition(lambda: self._case.phase is not Phase.closed, timeout=remaining)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _retry_screening(self) -> None:
+        screening = self._case.screening
+        assert screening is not None
+        trigger = screening.trigger if workflow.patched(PATCH_RETRY_KEEPS_TRIGGER) else lifecycle.LEGACY_RETRY
+        await self._screen(trigger, retry=True)
 
     @property
     def _screening_incomplete(self) -> bool:
@@ -214,6 +250,14 @@ class ProtocolCaseWorkflow:
     def _check_verify_fact(self, command: FactVerified) -> None:
         self._validate(command)
 
+    @workflow.update
+    async def reopen(self, command: Reopen) -> CommandResult:
+        return await self._command(command)
+
+    @reopen.validator
+    def _check_reopen(self, command: Reopen) -> None:
+        self._validate(command)
+
     @workflow.signal
     async def enforcement_check_refused(self, notice: EnforcementCheckNotice) -> None:
         async with self._lock:
@@ -251,9 +295,10 @@ class ProtocolCaseWorkflow:
 
     # --- carrying steps out ----------------------------------------------------------------------
 
-    async def _screen(self, trigger: str) -> None:
+    async def _screen(self, trigger: str, retry: bool = False) -> None:
         """Screen the person. Records that cannot be read within a few minutes never hold the case up: the
-        status stays unknown (the hold stays), contact runs, and screening is retried every hour."""
+        status stays unknown (the hold stays), contact runs, and screening is retried every hour, keeping
+        the trigger of the screening it retries."""
         person = self._case.referral.person
         try:
             found = await workflow.execute_activity_method(
@@ -270,7 +315,7 @@ class ProtocolCaseWorkflow:
             )
         except ActivityError:
             workflow.logger.warning("case %s: Home Office records could not be read", self._case.case_id)
-            if trigger == "retry":
+            if retry:
                 return  # still unavailable: already said, tried again later
             now = workflow.now()
             await self._carry_out(

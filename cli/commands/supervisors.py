@@ -37,3 +37,14 @@ def release(
 ) -> None:
     """Authorise release of the hold after pre-decision engagement (the case closes as hold released)."""
     send("release_decision", case_id, {"reason": reason}, actor, as_json)
+
+
+@app.command("reopen")
+def reopen(
+    case_id: str = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="Why the closure was a mistake (recorded)."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Reopen a case closed by mistake (within the policy's reopen window): the hold is in force again."""
+    send("reopen", case_id, {"reason": reason}, actor, as_json)

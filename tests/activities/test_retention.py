@@ -36,8 +36,14 @@ async def test_purge_removes_personal_data_of_long_closed_cases_only(running: Ru
     )
     for case_id in (closed, still_open):
         assert await cases.wait_until_open(running.client, case_id) is not None
-    await cases.send(running.client, closed, Withdrawal(actor=OFFICER, reason="Referral made in error."))
-    await running.client.get_workflow_handle(closed).result()
+    await cases.send(
+        running.client,
+        closed,
+        Withdrawal(actor=OFFICER, reason="Referral made in error.", made_in_error=True),
+    )
+    handle = running.client.get_workflow_handle(closed)
+    await running.env.fast_forward(handle, policy().reopen_window)  # a closed case may be reopened till then
+    await handle.result()
 
     with Session(running.engine) as session:
         row = session.get(CaseRow, closed)

@@ -51,6 +51,7 @@ from models.records import Conviction, CriminalRecord, ImmigrationStatus, Immigr
 from models.referral import Referral
 from models.tables import EnforcementCheckRow
 from protocol import authority, lifecycle
+from protocol.hold import PENDING_STATUS
 from protocol.intake import parse_referral
 from protocol.policy import policy
 from protocol.screening import screen
@@ -151,6 +152,7 @@ def expected_figures() -> dict[str, int]:
         "refused": REFUSED,
         "rejected": REJECTED,
         "withdrawn": 0,
+        "closed_undecided": 0,
         "yet_to_apply": LEAVE_YET_TO_APPLY + NO_STATUS_YET_TO_APPLY,
         "voluntary_departures": NO_STATUS_DEPARTED,
         "detained": 0,
@@ -264,6 +266,11 @@ def review_population() -> list[Plan]:
             return ImmigrationStatus.pending_application
         return ImmigrationStatus.no_status
 
+    def nothing_pending(n: int) -> ImmigrationStatus | None:
+        # no status, and no application or claim pending either: that would be a ground of its own
+        status = no_status(n)
+        return ImmigrationStatus.no_status if status in PENDING_STATUS else status
+
     leave = ImmigrationStatus.leave_to_remain
     partner = "partner_of_settled_person"
     add("secure", BRITISH, lambda n: ImmigrationStatus.british_citizen)
@@ -275,8 +282,8 @@ def review_population() -> list[Plan]:
     no_status_applicants = add("applicant", NO_STATUS_APPLICANTS, no_status)
     departed = add("departed", NO_STATUS_DEPARTED, no_status)
     no_status_yet = add("yet to apply", NO_STATUS_YET_TO_APPLY, no_status)
-    withdrawn = add("withdrawn", NO_STATUS_WITHDRAWN, no_status)
-    released = add("released", NO_STATUS_RELEASED, no_status)
+    withdrawn = add("withdrawn", NO_STATUS_WITHDRAWN, nothing_pending)
+    released = add("released", NO_STATUS_RELEASED, nothing_pending)
     excluded = add("excluded", NO_STATUS_EXCLUDED, no_status)
     assert len(plans) == 211
 
@@ -289,7 +296,10 @@ def review_population() -> list[Plan]:
         plan.indicators = True
         plan.at(2 * DAY, exclusion("confirm"))
     for plan in withdrawn:
-        plan.at(5 * DAY, command(lambda: Withdrawal(actor=OFFICER, reason="referral made in error")))
+        plan.at(
+            5 * DAY,
+            command(lambda: Withdrawal(actor=OFFICER, reason="referral made in error", made_in_error=True)),
+        )
     for plan in departed:
         plan.at(60 * DAY, command(lambda: DepartureRecord(actor=OFFICER)))
     for plan in leave_released + released:

@@ -41,7 +41,11 @@ OFFICER = Actor(role=ActorRole.officer, id="IE-101")
 SUPERVISOR = Actor(role=ActorRole.supervisor, id="IE-SUP-7")
 
 LIVE = sorted(LIVE_INVESTIGATION)
-ENDED = [InvestigationStatus.concluded, InvestigationStatus.no_further_action]
+ENDED = [
+    InvestigationStatus.concluded,
+    InvestigationStatus.no_further_action,
+    InvestigationStatus.referral_withdrawn,
+]
 PENDING = sorted(PENDING_APPLICATION)
 DECIDED = [
     ApplicationStage.granted,
@@ -271,3 +275,44 @@ def test_a_closed_case_has_no_hold_ground_even_with_live_facts() -> None:
         route_clocks=[clock(NOW + timedelta(days=5))],
     )
     assert hold_grounds(state, NOW) == []
+
+
+# --- an application or claim found at screening -------------------------------------------------
+
+
+def screened_as(status: ImmigrationStatus) -> Screening:
+    return Screening(
+        screened_at=NOW - timedelta(days=30), record_found=True, status=status, rules_version=RULES_VERSION
+    )
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        ImmigrationStatus.pending_application,
+        ImmigrationStatus.asylum_claimant,
+        ImmigrationStatus.asylum_dependant,
+    ],
+)
+def test_an_application_or_asylum_claim_found_at_screening_is_an_application_pending_ground(
+    status: ImmigrationStatus,
+) -> None:
+    """Issue 8 item 3: with police taking no further action, the pending claim alone keeps the hold."""
+    state = case(screening=screened_as(status))
+    assert substantive_grounds(state, NOW) == [Ground.application_pending]
+    assert hold_grounds(state, NOW) == [Ground.application_pending]
+
+
+@pytest.mark.parametrize(
+    "status", [ImmigrationStatus.no_status, ImmigrationStatus.unknown, ImmigrationStatus.leave_to_remain]
+)
+def test_other_statuses_found_at_screening_are_no_ground_by_themselves(status: ImmigrationStatus) -> None:
+    assert substantive_grounds(case(screening=screened_as(status)), NOW) == []
+
+
+def test_a_withdrawn_referral_ends_the_police_ground_but_not_a_pending_application() -> None:
+    state = case(
+        investigation=InvestigationStatus.referral_withdrawn,
+        applications=[application(ApplicationStage.submitted)],
+    )
+    assert substantive_grounds(state, NOW) == [Ground.application_pending]

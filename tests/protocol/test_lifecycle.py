@@ -37,6 +37,7 @@ from models.case import (
     Recipient,
     RecordEntry,
     ReleaseDecision,
+    Reopen,
     Route,
     RouteStarted,
     Screening,
@@ -49,7 +50,7 @@ from protocol import authority, lifecycle
 from protocol.intake import parse_referral
 from protocol.lifecycle import Step
 from protocol.policy import policy
-from protocol.screening import RULES_VERSION
+from protocol.screening import RULES_VERSION, unavailable
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 POLICY = policy("2026.1")
@@ -697,7 +698,7 @@ def test_new_grounds_while_awaiting_release_withdraw_the_release_decision() -> N
 
 
 def test_police_of_the_referring_force_may_withdraw_the_referral() -> None:
-    step = do(protected(), Withdrawal(actor=POLICE, reason="referral made in error"))
+    step = do(protected(), Withdrawal(actor=POLICE, reason="referral made in error", made_in_error=True))
     assert step.state.closure is not None and step.state.closure.outcome is Outcome.withdrawn
     assert step.state.closure.by == POLICE
     assert (Recipient.referring_officer, NoticeKind.outcome) in notices(step)
@@ -790,7 +791,9 @@ def test_a_command_refused_for_who_gave_it_is_recorded() -> None:
 
 
 def closed() -> CaseState:
-    return do(protected(), Withdrawal(actor=POLICE, reason="referral made in error")).state
+    return do(
+        protected(), Withdrawal(actor=POLICE, reason="referral made in error", made_in_error=True)
+    ).state
 
 
 @pytest.mark.parametrize(
@@ -962,3 +965,170 @@ def test_an_enforcement_check_refused_on_a_possible_match_says_so_to_the_officer
     assert "possible match: contact the case officer" in step.records[-1].summary
     assert step.records[-1].note == "Planned visit"  # the check's reason, sealed when stored
     assert step.notices[-1].facts["match"] == "possible"
+
+
+# --- withdrawal (PROTOCOL §6, §8; issue 8 item 1) -----------------------------------------------
+
+
+def with_application(state: CaseState) -> CaseState:
+    submitted = ApplicationEvent(
+        actor=OFFICER, route=Route.appendix_victim_of_domestic_abuse, stage=ApplicationStage.submitted
+    )
+    return do(state, submitted).state
+
+
+def test_police_withdrawing_ends_the_police_ground_only_and_a_pending_application_keeps_the_hold() -> None:
+    state = with_application(protected())
+    step = do(state, Withdrawal(actor=POLICE, reason="victim no longer supports"))
+    after = step.state
+    assert after.phase is Phase.protection and after.closure is None
+    assert after.investigation is InvestigationStatus.referral_withdrawn
+    assert after.hold_grounds == [Ground.application_pending]
+    assert "referral_withdrawn" in actions(step) and "hold_lifted" not in actions(step)
+    assert step.accepted == "referral withdrawn: the hold stays on application_pending"
+
+
+def test_a_withdrawal_made_in_error_does_not_close_while_another_ground_holds() -> None:
+    state = do(
+        protected(), ContactRecord(actor=OFFICER, result=ContactResult.reached, support_active=True)
+    ).state
+    step = do(state, Withdrawal(actor=POLICE, reason="wrong person referred", made_in_error=True))
+    assert step.state.closure is None and step.state.hold_grounds == [Ground.receiving_support]
+
+
+def test_a_withdrawal_made_in_error_with_no_other_ground_closes_as_withdrawn_at_once() -> None:
+    step = do(protected(), Withdrawal(actor=POLICE, reason="wrong person referred", made_in_error=True))
+    assert step.state.closure is not None and step.state.closure.outcome is Outcome.withdrawn
+    assert "hold_lifted" in actions(step)
+
+
+def test_a_withdrawal_not_in_error_with_no_other_ground_starts_engagement_and_needs_a_supervisor() -> None:
+    step = do(protected(), Withdrawal(actor=POLICE, reason="victim no longer supports"))
+    assert step.state.phase is Phase.engagement and step.state.closure is None
+    assert step.state.hold_grounds == [Ground.engagement_notice]
+    assert (Recipient.person, NoticeKind.engagement_notice) in notices(step)
+    assert step.state.engagement_ends_at is not None
+    ticked = lifecycle.tick(step.state, step.state.engagement_ends_at, POLICY)
+    assert ticked is not None and ticked.state.phase is Phase.awaiting_release
+    released = do(ticked.state, ReleaseDecision(actor=SUPERVISOR, reason="no ground after engagement"))
+    assert released.state.closure is not None and released.state.closure.outcome is Outcome.hold_released
+
+
+def test_a_pending_exclusion_decision_keeps_a_withdrawal_made_in_error_from_closing() -> None:
+    step = do(protected(CUSTODIAL), Withdrawal(actor=POLICE, reason="wrong person", made_in_error=True))
+    assert step.state.closure is None and step.state.hold_grounds == [Ground.exclusion_decision_pending]
+
+
+def test_a_withdrawn_referral_is_not_withdrawn_twice_unless_it_was_made_in_error() -> None:
+    state = with_application(protected())
+    state = do(state, Withdrawal(actor=POLICE, reason="victim no longer supports")).state
+    again = lifecycle.refusal(state, Withdrawal(actor=POLICE, reason="again"), T0)
+    assert again is not None and "already withdrawn" in again
+    assert lifecycle.refusal(state, Withdrawal(actor=POLICE, reason="oops", made_in_error=True), T0) is None
+
+
+def test_after_a_withdrawal_police_can_only_reopen_their_investigation() -> None:
+    state = with_application(protected())
+    state = do(state, Withdrawal(actor=POLICE, reason="victim no longer supports")).state
+    assert lifecycle.refusal(state, police(InvestigationStatus.charged), T0) is not None
+    reopened = do(state, police(InvestigationStatus.under_investigation)).state
+    assert Ground.investigation_live in reopened.hold_grounds
+    refused = lifecycle.refusal(protected(), police(InvestigationStatus.referral_withdrawn), T0)
+    assert refused is not None and "withdraw" in refused
+
+
+@pytest.mark.parametrize("actor", [POLICE, OFFICER, SUPERVISOR])
+def test_police_officers_and_supervisors_may_record_a_withdrawal(actor: Actor) -> None:
+    assert authority.not_permitted(protected(), Withdrawal(actor=actor, reason="made in error")) is None
+
+
+# --- reopening a case closed by mistake (PROTOCOL §8) -------------------------------------------
+
+
+REOPEN = Reopen(actor=SUPERVISOR, reason="closed by mistake: the wrong case was withdrawn")
+
+
+def mistakenly_withdrawn() -> CaseState:
+    return do(protected(), Withdrawal(actor=POLICE, reason="wrong person", made_in_error=True)).state
+
+
+@pytest.mark.parametrize("actor", [OFFICER, POLICE, ENFORCER])
+def test_only_a_supervisor_reopens_a_case(actor: Actor) -> None:
+    reason = authority.not_permitted(mistakenly_withdrawn(), REOPEN.model_copy(update={"actor": actor}))
+    assert reason is not None and reason.startswith("only supervisor may do this")
+
+
+def test_reopening_restores_the_hold_and_records_who_when_and_why() -> None:
+    closed_state = mistakenly_withdrawn()
+    at = T0 + timedelta(days=3)
+    step = do(closed_state, REOPEN, at)
+    after = step.state
+    assert after.phase is not Phase.closed and after.closure is None and after.hold_lifted_at is None
+    assert after.hold_grounds  # in force again, on some ground
+    [reopening] = after.reopenings
+    assert (reopening.by, reopening.at, reopening.reason) == (SUPERVISOR, at, REOPEN.reason)
+    assert reopening.undid.outcome is Outcome.withdrawn
+    assert actions(step)[:2] == ["case_reopened", "hold_placed"]
+    assert (Recipient.case_officer, NoticeKind.case_reopened) in notices(step)
+    view = lifecycle.view(after, at, POLICY)
+    assert view.hold.active and view.outcome is None and view.closed_at is None
+    assert view.next_contact_due == at
+
+
+def test_a_reopened_case_with_no_ground_goes_through_engagement_not_straight_back_to_closed() -> None:
+    step = do(mistakenly_withdrawn(), REOPEN, T0 + timedelta(days=3))
+    assert step.state.phase is Phase.engagement and step.state.hold_grounds == [Ground.engagement_notice]
+
+
+def test_reopening_a_mistaken_exclusion_puts_the_exclusion_decision_back_to_a_supervisor() -> None:
+    confirm = ExclusionDecision(actor=SUPERVISOR, verdict="confirm", reason="s.32 automatic deportation")
+    excluded = do(protected(CUSTODIAL), confirm).state
+    step = do(excluded, REOPEN, T0 + timedelta(days=1))
+    assert step.state.phase is Phase.protection
+    assert Ground.exclusion_decision_pending in step.state.hold_grounds
+
+
+def test_an_open_case_cannot_be_reopened() -> None:
+    reason = lifecycle.refusal(protected(), REOPEN, T0)
+    assert reason is not None and "only a closed case" in reason
+
+
+def test_a_case_cannot_be_reopened_after_the_reopen_window() -> None:
+    closed_state = mistakenly_withdrawn()
+    assert lifecycle.refusal(closed_state, REOPEN, T0 + POLICY.reopen_window) is None
+    late = lifecycle.refusal(closed_state, REOPEN, T0 + POLICY.reopen_window + TICK)
+    assert late is not None and "can no longer be reopened" in late
+
+
+# --- re-screening after a records outage (issue 8 item 4) ---------------------------------------
+
+
+def test_a_rescreening_retried_after_an_outage_keeps_its_trigger_and_never_sets_the_status_at_referral() -> (
+    None
+):
+    state = protected()
+    assert state.status_at_referral is ImmigrationStatus.no_status
+    trigger = "person_became_suspect_or_charged"
+    outage = lifecycle.screened(state, unavailable(T0, trigger), [], T0, POLICY).state
+    recovered = screening(status=ImmigrationStatus.british_citizen, secure=True, trigger=trigger)
+    after = lifecycle.screened(outage, recovered, SIGNPOSTS, T0 + timedelta(hours=1), POLICY).state
+    assert after.status_at_referral is ImmigrationStatus.no_status
+    assert after.phase is Phase.protection and after.closure is None
+
+
+def test_the_referral_screening_retried_after_an_outage_sets_the_status_at_referral() -> None:
+    outage = lifecycle.screened(opened(), unavailable(T0, "referral"), [], T0, POLICY).state
+    assert outage.status_at_referral is ImmigrationStatus.unknown and outage.phase is Phase.protection
+    recovered = screening(status=ImmigrationStatus.british_citizen, secure=True, trigger="referral")
+    after = lifecycle.screened(outage, recovered, [], T0 + timedelta(hours=1), POLICY).state
+    assert after.status_at_referral is ImmigrationStatus.british_citizen
+    assert after.closure is not None and after.closure.outcome is Outcome.status_confirmed
+
+
+def test_a_second_referral_screening_result_does_not_overwrite_a_settled_status_at_referral() -> None:
+    state = protected()
+    again = screening(status=ImmigrationStatus.leave_to_remain, trigger="referral")
+    assert (
+        lifecycle.screened(state, again, [], T0, POLICY).state.status_at_referral
+        is ImmigrationStatus.no_status
+    )

@@ -6,14 +6,22 @@ both let it through, as the workflow does; a command refused for who gave it is 
 After every step:
 
 (a) the hold is lifted only by closing the case: as *hold released* only by a supervisor's release decision
-    while the case awaited one and no substantive ground held; otherwise only by an explicit closure
-    (regularised, excluded, departed, withdrawn, status confirmed) carried out by its own command, and
-    closing tells the person and the referring officer;
-(b) neither the clock alone nor a contact record ever lifts the hold;
+    while the case awaited one and no substantive ground held; as *withdrawn* only by a withdrawal made in
+    error when no ground but the police one held; as *status confirmed* only by the referral screening
+    (at referral, or its retry after a records outage); otherwise only by an explicit closure (regularised,
+    excluded, departed) carried out by its own command; and closing tells the person and the referring
+    officer;
+(b) neither the clock alone, a contact record, a withdrawal not made in error nor a re-screening ever
+    lifts the hold;
 (c) an open case always has a ground and an active hold, and its phase matches its grounds;
-(d) a closed case has exactly one closure, which never changes, and refuses every further command;
+(d) a closed case has exactly one closure, which never changes, and refuses every further command but a
+    supervisor's reopening within the reopen window, which puts the hold back in force;
 (e) record seq numbers stay contiguous and notice keys unique, and every notice that leaves IE is
-    recorded as a sharing.
+    recorded as a sharing;
+(f) the status at referral, once the referral screening has read the records, never changes.
+
+Withdrawals (in error or not), reopenings, re-screenings and records outages (at referral and at a
+re-screening, each retried later with its own trigger) happen at random.
 
 Besides: a reported fact that is not (yet) verified changes nothing (PROTOCOL §3), and the clock changes
 nothing before `next_wakeup`.
@@ -57,6 +65,7 @@ from models.case import (
     PoliceUpdate,
     Recipient,
     ReleaseDecision,
+    Reopen,
     Route,
     RouteStarted,
     Screening,
@@ -68,7 +77,7 @@ from protocol import authority, facts, hold, lifecycle
 from protocol.intake import parse_referral
 from protocol.lifecycle import Step
 from protocol.policy import policy
-from protocol.screening import RULES_VERSION
+from protocol.screening import RULES_VERSION, unavailable
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 POLICY = policy("2026.1")
@@ -82,7 +91,6 @@ EXPLICIT_CLOSURES: dict[Outcome, tuple[type, ...]] = {
     Outcome.regularised: (ApplicationEvent,),
     Outcome.excluded: (ExclusionDecision,),
     Outcome.departed: (DepartureRecord, FactReported, FactVerified),
-    Outcome.withdrawn: (Withdrawal,),
 }
 
 
@@ -127,6 +135,11 @@ def make_screening(spec: dict[str, Any], now: datetime, trigger: str) -> Screeni
     return Screening(screened_at=now, rules_version=RULES_VERSION, trigger=trigger, **spec)
 
 
+# Home Office records are down for a screening now and then.
+OUTAGE = st.sampled_from([False, False, False, True])
+SCREENING_RETRY = "screening retried"
+RESCREENING = "re-screening"
+
 # Closing commands are given rarely, so that most histories get as far as engagement and release.
 RARELY = st.sampled_from([*[False] * 9, True])
 
@@ -156,6 +169,7 @@ class CaseHistory(RuleBasedStateMachine):
         self.keys: set[str] = set()
         self.closures = 0
         self.checks = count(1)
+        self.settled_status: ImmigrationStatus | None = None  # status at referral once the records were read
 
     # --- carrying steps out, checking each transition ------------------------------------------
 
@@ -180,16 +194,38 @@ class CaseHistory(RuleBasedStateMachine):
                 # NPCC §10: whatever leaves IE is recorded as a sharing, in the same step
                 assert f"{notice.kind.value} notice queued for {notice.recipient.value}" in shared
         self.closures += sum(1 for entry in step.records if entry.action == "case_closed")
+        self.closures -= sum(1 for entry in step.records if entry.action == "case_reopened")
 
         if before is not None and before.phase is Phase.closed:
-            # (d) a closed case stays closed with the same outcome
-            assert after.phase is Phase.closed and after.closure == before.closure
+            if isinstance(cause, Reopen) and after.phase is not Phase.closed:
+                # (d) only a supervisor reopens, within the window, and the hold is back in force
+                assert cause.actor.role is ActorRole.supervisor and before.closure is not None
+                assert self.now <= before.closure.at + POLICY.reopen_window
+                assert after.closure is None and after.hold_lifted_at is None and after.hold_grounds
+                assert after.reopenings[-1].undid == before.closure
+                event(f"reopened after {before.closure.outcome.value}")
+            else:
+                # (d) a closed case stays closed with the same outcome
+                assert after.phase is Phase.closed and after.closure == before.closure
         else:
-            if isinstance(cause, ContactRecord) or cause == CLOCK:
-                # (b) neither the clock nor a contact (missed or not) lifts the hold
+            if isinstance(cause, ContactRecord) or cause in (CLOCK, RESCREENING):
+                # (b) neither the clock, a contact (missed or not) nor a re-screening lifts the hold
                 assert after.phase is not Phase.closed
+            if isinstance(cause, Withdrawal) and not cause.made_in_error:
+                assert after.phase is not Phase.closed, "(b) only a withdrawal made in error closes a case"
             if after.phase is Phase.closed:
                 self.check_closure(before, step, cause)
+        # (f) the status at referral is set only by the referral screening, and once it read the records,
+        # never again (a re-screening, or its retry after an outage, never touches it)
+        referral_screening = cause in (SCREENING, SCREENING_RETRY) and (
+            after.screening is not None and after.screening.trigger == "referral"
+        )
+        if before is not None and not referral_screening:
+            assert after.status_at_referral is before.status_at_referral
+        if self.settled_status is not None:
+            assert after.status_at_referral is self.settled_status
+        elif referral_screening and after.screening is not None and after.screening.complete:
+            self.settled_status = after.status_at_referral
         self.state = after
 
     def check_closure(self, before: CaseState | None, step: Step, cause: CaseCommand | str) -> None:
@@ -209,7 +245,15 @@ class CaseHistory(RuleBasedStateMachine):
             assert before.phase is Phase.awaiting_release
             assert hold.substantive_grounds(before, self.now) == []
         elif outcome is Outcome.status_confirmed:
-            assert cause == SCREENING and before.screening is None and before.phase is Phase.screening
+            assert cause in (SCREENING, SCREENING_RETRY) and after.screening is not None
+            assert after.screening.trigger == "referral" and after.screening.secure
+            assert before.screening is None or not before.screening.complete
+        elif outcome is Outcome.withdrawn:
+            assert isinstance(cause, Withdrawal) and cause.made_in_error
+            police_ground_ended = before.model_copy(
+                update={"investigation": InvestigationStatus.referral_withdrawn}
+            )
+            assert hold.substantive_grounds(police_ground_ended, self.now) == []
         else:
             assert isinstance(cause, EXPLICIT_CLOSURES[outcome]), (outcome, cause)
         if isinstance(cause, ApplicationEvent):
@@ -220,7 +264,9 @@ class CaseHistory(RuleBasedStateMachine):
             [fact] = [f for f in after.facts if facts.closes_case(f)]
             assert fact.kind is FactKind.person_left_uk and fact.verified is True
 
-    def command(self, command: CaseCommand, rescreen: dict[str, Any] | None = None) -> None:
+    def command(
+        self, command: CaseCommand, rescreen: dict[str, Any] | None = None, outage: bool = False
+    ) -> None:
         state = self.case
         denied = authority.not_permitted(state, command)
         if denied is not None:
@@ -231,7 +277,8 @@ class CaseHistory(RuleBasedStateMachine):
             return
         if lifecycle.refusal(state, command, self.now) is not None:
             return
-        assert state.phase is not Phase.closed, "a closed case accepted a command"
+        if not isinstance(command, Reopen):
+            assert state.phase is not Phase.closed, "a closed case accepted a command"
         event(f"applied {command.kind}")
         step = lifecycle.apply_command(state, command, self.now, POLICY)
         unverified = isinstance(command, FactReported) and step.state.facts[-1].needs_verification
@@ -249,8 +296,12 @@ class CaseHistory(RuleBasedStateMachine):
         if step.rescreen:
             assert rescreen is not None
             assert step.state.phase is not Phase.closed
-            result = make_screening(rescreen, self.now, "person_became_suspect_or_charged")
-            self.carry(lifecycle.screened(self.case, result, [], self.now, POLICY), SCREENING)
+            trigger = "person_became_suspect_or_charged"
+            if outage:
+                result = unavailable(self.now, trigger)
+            else:
+                result = make_screening(rescreen, self.now, trigger)
+            self.carry(lifecycle.screened(self.case, result, [], self.now, POLICY), RESCREENING)
 
     def advance_to(self, when: datetime) -> None:
         state = self.case
@@ -265,12 +316,29 @@ class CaseHistory(RuleBasedStateMachine):
 
     # --- the history ---------------------------------------------------------------------------
 
-    @initialize(which=st.sampled_from(REFERRALS), first=screening_specs)
-    def open_and_screen(self, which: Referral, first: dict[str, Any]) -> None:
+    @initialize(which=st.sampled_from(REFERRALS), first=screening_specs, outage=OUTAGE)
+    def open_and_screen(self, which: Referral, first: dict[str, Any], outage: bool) -> None:
         self.referral = which
         self.carry(lifecycle.open_case("case-p", which, OFFICER, self.now, POLICY), "open")
-        result = make_screening(first, self.now, "referral")
+        result = unavailable(self.now) if outage else make_screening(first, self.now, "referral")
         self.carry(lifecycle.screened(self.case, result, [], self.now, POLICY), SCREENING)
+
+    @precondition(
+        lambda self: (
+            self.case.phase is not Phase.closed
+            and self.case.screening is not None
+            and not self.case.screening.complete
+        )
+    )
+    @rule(spec=screening_specs, still_down=st.booleans())
+    def screening_retried(self, spec: dict[str, Any], still_down: bool) -> None:
+        """The hourly retry after a records outage, with the trigger of the screening it retries."""
+        screening = self.case.screening
+        assert screening is not None
+        if still_down:
+            return  # the workflow records nothing when the records are still down
+        result = make_screening(spec, self.now, screening.trigger)
+        self.carry(lifecycle.screened(self.case, result, [], self.now, POLICY), SCREENING_RETRY)
 
     @rule(
         data=st.data(),
@@ -280,6 +348,7 @@ class CaseHistory(RuleBasedStateMachine):
         charged=maybe(st.booleans()),
         trial_in_days=maybe(st.integers(-30, 200)),
         rescreen=screening_specs,
+        outage=OUTAGE,
     )
     def police_update(
         self,
@@ -290,6 +359,7 @@ class CaseHistory(RuleBasedStateMachine):
         charged: bool | None,
         trial_in_days: int | None,
         rescreen: dict[str, Any],
+        outage: bool,
     ) -> None:
         actor = data.draw(actors_for(police_of(self.referral), OFFICER))
         trial = None if trial_in_days is None else (self.now + timedelta(days=trial_in_days)).date()
@@ -301,7 +371,7 @@ class CaseHistory(RuleBasedStateMachine):
             person_charged=charged,
             trial_date=trial,
         )
-        self.command(update, rescreen)
+        self.command(update, rescreen, outage)
 
     @rule(data=st.data(), investigation=STATUSES)
     def investigation_moves(self, data: st.DataObject, investigation: InvestigationStatus) -> None:
@@ -346,12 +416,17 @@ class CaseHistory(RuleBasedStateMachine):
         """The release decision the case waits for (the rule above gives it by anyone, at any time)."""
         self.command(ReleaseDecision(actor=SUPERVISOR, reason="no ground after engagement"))
 
-    @rule(data=st.data(), now=RARELY)
-    def withdrawal(self, data: st.DataObject, now: bool) -> None:
+    @rule(data=st.data(), now=RARELY, in_error=st.booleans())
+    def withdrawal(self, data: st.DataObject, now: bool, in_error: bool) -> None:
         if not now:
             return
         actor = data.draw(actors_for(police_of(self.referral), OFFICER, SUPERVISOR))
-        self.command(Withdrawal(actor=actor, reason="referral made in error"))
+        self.command(Withdrawal(actor=actor, reason="police withdrew the referral", made_in_error=in_error))
+
+    @rule(actor=actors_for(SUPERVISOR))
+    def reopen(self, actor: Actor) -> None:
+        """A supervisor reopens a case closed by mistake (given by anyone, open or closed, in or out of time)."""
+        self.command(Reopen(actor=actor, reason="closed by mistake, reopened"))
 
     @rule(actor=actors_for(OFFICER), now=RARELY)
     def departure(self, actor: Actor, now: bool) -> None:

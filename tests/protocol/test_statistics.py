@@ -169,7 +169,7 @@ def test_each_applicant_counts_once_by_where_their_application_stands(
 ) -> None:
     result = count(case(applications=(app(stage),))).as_dict()
     assert result[figure] == 1
-    decided = ("granted", "awaiting_decision", "refused", "rejected", "withdrawn")
+    decided = ("granted", "awaiting_decision", "refused", "rejected", "withdrawn", "closed_undecided")
     assert sum(result[name] for name in decided) == result["applications_made"] == 1
 
 
@@ -306,3 +306,16 @@ def test_groups_by_crime_type() -> None:
 
 def test_without_grouping_there_are_no_groups() -> None:
     assert report([case()], start=START, end=END, within=WITHIN).groups == {}
+
+
+@pytest.mark.parametrize("outcome", [Outcome.excluded, Outcome.departed])
+def test_an_application_pending_when_its_case_closed_is_not_awaiting_a_decision_for_ever(
+    outcome: Outcome,
+) -> None:
+    result = count(case(applications=(app(ApplicationStage.submitted),), outcome=outcome, hold_active=False))
+    assert (result.awaiting_decision, result.closed_undecided, result.applications_made) == (0, 1, 1)
+
+
+def test_an_application_pending_on_an_open_case_is_awaiting_a_decision() -> None:
+    result = count(case(applications=(app(ApplicationStage.appeal_lodged),)))
+    assert (result.awaiting_decision, result.closed_undecided) == (1, 0)

@@ -197,7 +197,7 @@ def next_move(life: Life, view: CaseView) -> tuple[str, CaseCommand | timedelta,
         case "departure":
             return name, DepartureRecord(actor=OFFICER), False
         case _:
-            return name, Withdrawal(actor=OFFICER, reason="referral made in error"), False
+            return name, Withdrawal(actor=OFFICER, reason="referral made in error", made_in_error=True), False
 
 
 # --- reading both sides ----------------------------------------------------------------------------

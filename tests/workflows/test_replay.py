@@ -1,34 +1,31 @@
 """Every change to the case workflow must replay the histories of cases already running (STYLE.md
 habit 6): a change that would break them is caught here, and must be guarded with `workflow.patched`.
 
-The histories are real, recorded on the dev server with the test-only key below:
+The histories are real, recorded on the dev server with the test-only replay key (tests/support/histories.py):
+one for each scenario test in tests/workflows/test_scenarios.py (each run of the one that continues-as-new),
+most of them recorded with the workflow as it was before reopening and re-screening triggers were patched in,
+and two older ones:
 - `regularised_case.json`: referral, police update, contacts, an overdue escalation after 40 simulated days,
   an application granted;
 - `excluded_overridden_then_departed.json`: a serious offender's exclusion overridden, the person charged
   and re-screened, a departure reported by the alleged perpetrator, an enforcement check refused, and the
   departure verified by an officer.
+Re-record with `MVP_RECORD_HISTORIES=1 pytest tests/workflows/test_scenarios.py` (README: "Changing the workflow
+safely").
 """
 
 from __future__ import annotations
-
-import base64
-from pathlib import Path
 
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from infra.codec import data_converter
-from infra.keys import Keyring
+from tests.support.histories import HISTORIES, REPLAY_KEYRING
 from workflows.case import ProtocolCaseWorkflow
-
-HISTORIES = Path(__file__).parent / "histories"
-TEST_ONLY_KEY = Keyring(
-    current_id="replay", keys={"replay": base64.b64decode("dGVzdC1vbmx5LXJlcGxheS1rZXktMzItYnl0ZXMhISE=")}
-)
 
 
 async def test_recorded_case_histories_replay_without_nondeterminism() -> None:
-    replayer = Replayer(workflows=[ProtocolCaseWorkflow], data_converter=data_converter(TEST_ONLY_KEY))
+    replayer = Replayer(workflows=[ProtocolCaseWorkflow], data_converter=data_converter(REPLAY_KEYRING))
     histories = sorted(HISTORIES.glob("*.json"))
     assert histories, "no recorded histories to replay"
     for path in histories:

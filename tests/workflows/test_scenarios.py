@@ -45,6 +45,7 @@ from models.case import (
     Phase,
     PoliceUpdate,
     ReleaseDecision,
+    Reopen,
     Route,
     RouteStarted,
     Withdrawal,
@@ -59,10 +60,14 @@ from models.records import (
 from models.referral import CrimeType, Dependant, PersonRole, Referral
 from models.tables import CaseRow, HoldRow, OutboxRow, RecordRow
 from protocol.enforcement import parse_person
-from tests.conftest import BIN, Running
+from tests.conftest import BIN, Running, records_history
+from tests.support.histories import record_histories
 from tests.support.intake import example_referral, load_example_records
 from usecases import audit, cases, enforcement, readmodel
 from worker import build_activities, build_dispatcher, make_worker
+
+# MVP_RECORD_HISTORIES=1 records every scenario's histories for tests/workflows/test_replay.py.
+pytestmark = pytest.mark.record_history
 
 POLICE = Actor(role=ActorRole.police, id="WMP-4471", force="WMP")
 OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")
@@ -930,6 +935,141 @@ async def test_person_who_stops_answering_is_escalated_every_interval_and_keeps_
     assert_delivered_safely(running, case_id, referral)
 
 
+# --- withdrawal and reopening (PROTOCOL §6, §8; issue 8) ----------------------------------------------
+
+
+async def test_police_withdrawing_while_an_application_is_pending_leaves_the_hold_until_engagement_and_release(
+    running: Running,
+) -> None:
+    """Police withdrawing their referral ends the police ground only: the pending application keeps the
+    hold; when it is refused, the case goes through engagement and only a supervisor releases it."""
+    load_example_records(running)
+    referral = amina()
+    case_id = (await refer(running, referral)).case_id
+    await cases.send(
+        running.client,
+        case_id,
+        ApplicationEvent(
+            actor=OFFICER, route=Route.appendix_victim_of_domestic_abuse, stage=ApplicationStage.submitted
+        ),
+    )
+
+    withdrawn = await cases.send(
+        running.client, case_id, Withdrawal(actor=POLICE, reason="Victim no longer supports the prosecution.")
+    )
+    assert withdrawn.accepted == "referral withdrawn: the hold stays on application_pending"
+    view = withdrawn.view
+    assert view.phase is Phase.protection and view.hold.active and view.outcome is None
+    assert view.hold.grounds == [Ground.application_pending]
+    assert view.investigation is InvestigationStatus.referral_withdrawn
+    assert all(h.active for h in holds(running.engine, case_id).values())
+    assert case_row(running, case_id).hold_grounds == ["application_pending"]
+    assert "referral_withdrawn" in actions(running, case_id) and "case_closed" not in actions(
+        running, case_id
+    )
+
+    refused = await cases.send(
+        running.client,
+        case_id,
+        ApplicationEvent(
+            actor=OFFICER,
+            route=Route.appendix_victim_of_domestic_abuse,
+            stage=ApplicationStage.refused,
+            number=1,
+        ),
+    )
+    assert refused.view.phase is Phase.engagement and refused.view.hold.active
+    assert notices_to(running, case_id, "person", "engagement_notice")
+    with pytest.raises(Refused):  # no release before the notice period has run
+        await cases.send(
+            running.client, case_id, ReleaseDecision(actor=SUPERVISOR, reason="No ground after withdrawal.")
+        )
+
+    await later(running, case_id, 29)
+    view = await cases.state(running.client, case_id)
+    assert view.phase is Phase.awaiting_release and view.hold.active
+    assert view.hold.grounds == [Ground.release_decision_pending]
+    await cases.send(
+        running.client, case_id, ReleaseDecision(actor=SUPERVISOR, reason="No ground after engagement.")
+    )
+    await assert_closed_once(running, case_id, referral, Outcome.hold_released, by="supervisor:SUP-7")
+
+
+async def test_a_referral_made_in_error_with_no_other_ground_closes_as_withdrawn_and_a_supervisor_can_reopen_it(
+    running: Running,
+) -> None:
+    """A referral made in error, nothing else protecting the person: closed as withdrawn at once. It was the
+    wrong case: a supervisor reopens it, the hold is back on the person and the dependant, the officer is
+    told, and with no ground the case goes through engagement like any other."""
+    load_example_records(running)
+    referral = amina()
+    case_id = (await refer(running, referral)).case_id
+
+    closed = await cases.send(
+        running.client,
+        case_id,
+        Withdrawal(actor=POLICE, reason="Referred under the wrong crime reference.", made_in_error=True),
+    )
+    assert closed.view.outcome is Outcome.withdrawn
+    await assert_closed_once(running, case_id, referral, Outcome.withdrawn, by="police:WMP-4471:WMP")
+
+    with pytest.raises(Refused):  # only a supervisor reopens
+        await cases.send(
+            running.client, case_id, Reopen(actor=OFFICER, reason="The wrong case was withdrawn.")
+        )
+    await later(running, case_id, 3)
+    reopened = await cases.send(
+        running.client, case_id, Reopen(actor=SUPERVISOR, reason="The police withdrew the wrong case.")
+    )
+    view = reopened.view
+    assert view.hold.active and view.outcome is None and view.closed_at is None
+    assert view.phase is Phase.engagement and view.hold.grounds == [Ground.engagement_notice]
+    subjects = holds(running.engine, case_id)
+    assert set(subjects) == {"person", "dependant-1"}
+    for row in subjects.values():
+        assert row.active and row.lifted_at is None and row.lifted_by is None
+        assert row.grounds == ["engagement_notice"]
+    row = case_row(running, case_id)
+    assert (row.phase, row.outcome, row.hold_active, row.closed_at) == ("engagement", None, True, None)
+    [entry] = [e for e in record(running, case_id) if e.action == "case_reopened"]
+    assert entry.actor == "supervisor:SUP-7" and entry.summary == "reopened: it had closed as withdrawn"
+    [told] = notices_to(running, case_id, "case_officer", "case_reopened")
+    assert told.facts["previous_outcome"] == "withdrawn" and told.channel == "internal"
+    assert_record_intact(running, case_id)
+
+
+async def test_an_asylum_claim_found_at_screening_keeps_the_hold_after_police_take_no_further_action(
+    running: Running,
+) -> None:
+    """Issue 8 item 3: the records say the person has an asylum claim pending; that is a ground of its own."""
+    referral = variant(
+        amina(),
+        given="Hana",
+        family="Osei",
+        born=date(1994, 3, 12),
+        ho_ref="HO-5127740",
+        crime_reference="WMP/26/11/01207",
+        dependants=[],
+    )
+    load_records(
+        running.engine,
+        RecordsFile(immigration_status=[status_record(referral, ImmigrationStatus.asylum_claimant)]),
+    )
+    view = await refer(running, referral)
+    case_id = view.case_id
+    assert view.status_at_referral is ImmigrationStatus.asylum_claimant
+    assert view.hold.grounds == [Ground.investigation_live, Ground.application_pending]
+
+    nfa = await cases.send(
+        running.client,
+        case_id,
+        PoliceUpdate(actor=POLICE, investigation=InvestigationStatus.no_further_action),
+    )
+    assert nfa.view.phase is Phase.protection and nfa.view.hold.grounds == [Ground.application_pending]
+    assert notices_to(running, case_id, "person", "engagement_notice") == []
+    assert all(h.active for h in holds(running.engine, case_id).values())
+
+
 # --- a case that lives for years -------------------------------------------------------------------
 
 # Small enough that a case continues-as-new several times in the test; Temporal's default is thousands.
@@ -937,7 +1077,9 @@ SUGGEST_CONTINUE_AS_NEW_AFTER_EVENTS = 120
 
 
 @pytest.fixture
-async def short_histories(settings: Settings, keys: Keys, engine: Engine) -> AsyncIterator[Running]:
+async def short_histories(
+    request: pytest.FixtureRequest, settings: Settings, keys: Keys, engine: Engine
+) -> AsyncIterator[Running]:
     """A Temporal dev server of its own that suggests continue-as-new after a short history."""
     env = await WorkflowEnvironment.start_time_skipping_v2(
         ts_config=TimeSkippingConfig(enabled=False),
@@ -962,6 +1104,8 @@ async def short_histories(settings: Settings, keys: Keys, engine: Engine) -> Asy
             try:
                 async with worker:
                     yield Running(client=client, env=env, settings=settings, keys=keys, engine=engine)
+                    if records_history(request):
+                        await record_histories(client, settings.task_queue, request.node.name)
             finally:
                 stop.set()
                 thread.join()
