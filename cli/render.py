@@ -297,7 +297,7 @@ def task_list(found: list[dict[str, Any]]) -> None:
         due = safe(t["due_at"][:16]).replace("T", " ")
         out.print(
             f"[bold]#{t['id']}[/]  {safe(t['case_id'])}  {words(t['kind'])}  for {safe(t['owner'])}  due {due}{flag}"
-            f"  [{safe(t['language'])}]"
+            f"  \\[{safe(t['language'])}]"
         )
         for line in str(t["text"]).splitlines():
             out.print(f"    {safe(line)}")

@@ -392,7 +392,7 @@ class CaseHistory(RuleBasedStateMachine):
     def application(self, actor: Actor, route: Route, stage: ApplicationStage, number: int | None) -> None:
         self.command(ApplicationEvent(actor=actor, route=route, stage=stage, number=number))
 
-    @rule(actor=actors_for(OFFICER), route=st.sampled_from(Route), days=maybe(st.integers(-2, 200)))
+    @rule(actor=actors_for(OFFICER), route=st.sampled_from(Route), days=maybe(st.integers(1, 200)))
     def route_started(self, actor: Actor, route: Route, days: int | None) -> None:
         self.command(RouteStarted(actor=actor, route=route, days=days))
 

@@ -223,8 +223,9 @@ _any_conviction = st.builds(
     sentence_months=st.integers(0, 240),
     serious_harm=st.booleans(),
 )
+# any marker the records file can carry: printable text (control characters are refused at intake)
 _any_marker = st.sampled_from(sorted(KNOWN_MARKERS) + [" Deportation_Order", "unknown"]) | st.text(
-    max_size=20
+    st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp")), max_size=20
 )
 
 
@@ -256,7 +257,12 @@ def _minor(on: st.SearchStrategy[date]) -> st.SearchStrategy[Conviction]:
         | _minor(st.dates(TODAY + timedelta(days=1), date(2035, 1, 1))),
         max_size=10,
     ),
-    markers=st.lists(st.text(max_size=20).filter(lambda m: m.strip().lower() not in KNOWN_MARKERS)),
+    markers=st.lists(
+        st.text(st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp")), max_size=20).filter(
+            lambda m: m.strip().lower() not in KNOWN_MARKERS
+        ),
+        max_size=10,
+    ),
 )
 def test_minor_non_custodial_convictions_below_the_persistent_threshold_flag_nothing(
     in_window: list[Conviction], outside: list[Conviction], markers: list[str]
