@@ -160,3 +160,27 @@ async def _until_gone(running: Running, case_id: str, within: float = 15.0) -> N
             raise
         assert asyncio.get_running_loop().time() < deadline, "the workflow was not deleted"
         await asyncio.sleep(0.2)
+
+
+async def test_the_watcher_as_the_worker_runs_it_flags_a_terminated_case_within_its_interval(
+    running: Running,
+) -> None:
+    case_id = await open_case(running)
+    settings = running.settings.model_copy(update={"watch_grace": 0, "watch_interval": 0.2})
+    stop = asyncio.Event()
+    watching = asyncio.create_task(
+        build_watcher(settings, running.client, running.engine, running.keys).run(stop)
+    )
+    try:
+        await asyncio.sleep(0.5)  # rounds while the case runs flag nothing
+        assert case_row(running, case_id).engine_alert is None
+        await running.client.get_workflow_handle(case_id).terminate(reason="test")
+        deadline = asyncio.get_running_loop().time() + 10
+        while case_row(running, case_id).engine_alert is None:
+            assert asyncio.get_running_loop().time() < deadline, "the watcher did not flag the case"
+            await asyncio.sleep(0.1)
+    finally:
+        stop.set()
+        await asyncio.wait_for(watching, 5)  # it stops when asked
+    assert case_row(running, case_id).engine_alert == TERMINATED
+    assert len(lost_entries(running, case_id)) == 1
