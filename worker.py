@@ -21,6 +21,7 @@ from activities.enforcement import EnforcementActivities
 from activities.notify import MailboxChannel, NoticeChannel, NotifyChannel, load_templates
 from activities.records import HttpRecords, PostgresRecords, RecordsActivities, RecordsSource
 from activities.store import CaseStore
+from activities.watch import Watcher, WatchPolicy
 from infra.db import make_engine
 from infra.errors import Unavailable
 from infra.keyguard import worker_keys
@@ -89,8 +90,17 @@ def build_dispatcher(settings: Settings, engine: Engine, keys: Keys) -> Dispatch
     return Dispatcher(engine, keys, build_channel(settings), policy)
 
 
+def build_watcher(settings: Settings, client: Client, engine: Engine, keys: Keys) -> Watcher:
+    """The watcher of case workflows ended or deleted outside the service."""
+    policy = WatchPolicy(
+        interval=timedelta(seconds=settings.watch_interval), grace=timedelta(seconds=settings.watch_grace)
+    )
+    return Watcher(client, engine, keys, ProtocolCaseWorkflow.__name__, policy)
+
+
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    """Poll the task queue and deliver notices until `stop` is set, then finish in-flight work and return."""
+    """Poll the task queue, deliver notices and watch for case workflows lost outside the service until
+    `stop` is set, then finish in-flight work and return."""
     engine = make_engine(settings)
     try:
         keys = worker_keys(settings, engine)  # refuses to run with keys that do not match the database
@@ -103,12 +113,16 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                 client, settings.task_queue, build_activities(settings, engine, keys, http), executor
             )
             thread, stop_delivery = build_dispatcher(settings, engine, keys).start()
+            watching = asyncio.create_task(build_watcher(settings, client, engine, keys).run(stop))
             try:
                 async with worker:
                     log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
                     await _follow_key_file(settings, keys, stop)
             finally:
                 stop_delivery.set()
+                watching.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watching
                 await asyncio.to_thread(thread.join)
     finally:
         engine.dispose()

@@ -100,6 +100,11 @@ def case_detail(data: dict[str, Any]) -> None:
         f"on {day(data['referred_at'])}"
     )
     out.print(f"  phase      {words(data['phase'])}")
+    if data.get("engine_alert"):
+        out.print(
+            f"  [bold red]ALERT      {safe(data['engine_alert'])} ({day(data.get('engine_alert_at'))}): the case "
+            "no longer runs; the hold stays in force until a supervisor acts[/]"
+        )
     grounds = ", ".join(words(g) for g in hold["grounds"]) or "-"
     out.print(f"  hold       {'IN FORCE' if hold['active'] else 'lifted'} — grounds: {grounds}")
     out.print(f"  status     at referral: {words(data.get('status_at_referral') or 'being screened')}")
@@ -209,6 +214,7 @@ LIST_COLUMNS = [
     "crime_type",
     "referred",
     "outcome",
+    "engine_alert",
 ]
 
 
@@ -228,7 +234,7 @@ def case_list(rows: list[dict[str, Any]]) -> None:
             due = f"[bold red]{due} OVERDUE{f' {days}d' if days is not None else ''}[/]"
         table.add_row(
             safe(r["case_id"]),
-            words(r["phase"]),
+            "[bold red]ALERT: workflow lost[/]" if r.get("engine_alert") else words(r["phase"]),
             "in force" if r["hold"] else "lifted",
             "\n".join(map(words, r["grounds"])) or "-",
             due,

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
     notify_templates: Path | None = None
     notify_timeout: float = 10.0  # seconds; the dispatcher's lease is twelve times this
 
+    # The worker's watcher (activities/watch.py): how often it compares the open cases with the workflows
+    # Temporal runs, and how long a case's row must have been quiet before it is asked about (seconds).
+    watch_interval: float = Field(60.0, gt=0)
+    watch_grace: float = Field(300.0, ge=0)
+
     @model_validator(mode="after")
     def _production_is_production(self) -> Settings:
         """Outside development, no placeholder secret and no development mailbox for notices."""

@@ -53,6 +53,9 @@ class CaseRow(SQLModel, table=True):
     referral_sealed: str | None = None  # the referral as received, encrypted; purged at retention
     crime_ref_key: str | None = Field(default=None, index=True)  # keyed hash: duplicates are found by it
     purged_at: datetime | None = _tz()
+    # set by the worker's watcher when the case's workflow was ended or deleted outside the service (null: fine)
+    engine_alert: str | None = None
+    engine_alert_at: datetime | None = _tz()
 
 
 class HoldRow(SQLModel, table=True):

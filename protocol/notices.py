@@ -105,6 +105,7 @@ TASK_DUE = {
     "notice_failed": timedelta(days=1),
     "decision_required": timedelta(days=5),
     "fact_to_verify": timedelta(days=5),
+    "workflow_lost": timedelta(0),  # a case no longer runs: its supervisors must act today
 }
 
 

@@ -59,10 +59,11 @@ def days_overdue(row: CaseRow, now: datetime) -> int | None:
 def list_cases(
     engine: Engine, where: CaseFilter = CaseFilter(), now: datetime | None = None
 ) -> list[CaseRow]:
-    """Cases matching the filter, most urgent first: contact overdue with a supervisor's decision
-    pending, then contact overdue, then a decision pending, then the other open cases, then closed
-    ones; within each, the longest overdue first, then the soonest contact due, then the oldest
-    referral. `now` (default: the clock) is what `overdue_for` is measured from."""
+    """Cases matching the filter, most urgent first: a case whose workflow was lost outside the service
+    (`activities.watch`), then contact overdue with a supervisor's decision pending, then contact
+    overdue, then a decision pending, then the other open cases, then closed ones; within each, the
+    longest overdue first, then the soonest contact due, then the oldest referral. `now` (default: the
+    clock) is what `overdue_for` is measured from."""
     check_filter(where)
     query = select(CaseRow)
     if where.phase:
@@ -91,11 +92,12 @@ def list_cases(
         query = query.where(CaseRow.outcome == where.outcome)
     pending_any = CaseRow.pending_decisions != []
     urgency = case(
-        (and_(CaseRow.contact_overdue, pending_any), 0),
-        (CaseRow.contact_overdue, 1),
-        (pending_any, 2),
-        (CaseRow.phase != "closed", 3),
-        else_=4,
+        (and_(CaseRow.phase != "closed", CaseRow.engine_alert.is_not(None)), 0),  # type: ignore[union-attr]
+        (and_(CaseRow.contact_overdue, pending_any), 1),
+        (CaseRow.contact_overdue, 2),
+        (pending_any, 3),
+        (CaseRow.phase != "closed", 4),
+        else_=5,
     )
     query = query.order_by(urgency, CaseRow.overdue_since, CaseRow.next_contact_due, CaseRow.referred_at)
     with Session(engine) as session:

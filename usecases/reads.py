@@ -125,6 +125,8 @@ def _columns(row: CaseRow) -> dict[str, Any]:
         "opened_at": when(row.opened_at),
         "closed_at": when(row.closed_at),
         "policy_version": row.policy_version,
+        "engine_alert": row.engine_alert,  # the case's workflow was lost outside the service (null: fine)
+        "engine_alert_at": when(row.engine_alert_at),
     }
 
 
@@ -151,6 +153,7 @@ def case_list(services: Services, actor: Actor, where: readmodel.CaseFilter) -> 
             "crime_type": r.crime_type,
             "referred": r.referred_at.isoformat(),
             "outcome": r.outcome,
+            "engine_alert": r.engine_alert,
         }
         for r in rows
     ]

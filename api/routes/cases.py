@@ -34,7 +34,8 @@ def list_cases(
     referred_to: str | None = Query(None, alias="to", description="YYYY-MM-DD, not included"),
     outcome: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Cases, most urgent first (overdue contact with a decision pending, overdue, pending, open, closed)."""
+    """Cases, most urgent first (a workflow lost outside the service, overdue contact with a decision pending,
+    overdue, pending, open, closed)."""
     where = CaseFilter(
         phase=phase,
         hold_active=hold,
