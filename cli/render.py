@@ -309,6 +309,32 @@ def task_list(found: list[dict[str, Any]]) -> None:
             out.print(f"    {safe(line)}")
 
 
+def trail(rows: list[dict[str, Any]], columns: list[str], what: str, as_json: bool, as_csv: bool) -> None:
+    """The access log or the enforcement checks: a table, JSON, or CSV for an auditor."""
+    if as_json:
+        print_json(rows)
+        return
+    if as_csv:
+        print_csv(columns, rows)
+        return
+    table = Table(title=f"{len(rows)} {what}")
+    for column in columns:
+        table.add_column(column.replace("_", " "))
+    for row in rows:
+        cells = []
+        for column in columns:
+            value = row.get(column)
+            if column == "at":
+                value = str(value)[:16].replace("T", " ")
+            elif isinstance(value, list):
+                value = ", ".join(map(str, value))
+            elif isinstance(value, dict):
+                value = ", ".join(f"{k}={v}" for k, v in value.items())
+            cells.append(safe(value))
+        table.add_row(*cells)
+    out.print(table)
+
+
 def verify_reports(reports: list[dict[str, Any]]) -> None:
     for report_ in reports:
         verdict = (

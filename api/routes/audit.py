@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, ServicesDep
 from infra.errors import NotFound
 from protocol import authority
-from usecases import audit, readmodel
+from usecases import audit, readmodel, trail
 from usecases.context import allowed
 from usecases.reads import case_id_from
 
@@ -35,3 +35,29 @@ def verify(actor: ActorDep, services: ServicesDep, case_id: str | None = None) -
         }
         for r in reports
     ]
+
+
+@router.get("/audit/reads")
+def reads(
+    actor: ActorDep,
+    services: ServicesDep,
+    case_id: str | None = None,
+    role: str | None = Query(None, description="the role of who read: officer, supervisor, police, ..."),
+    start: str | None = Query(None, alias="from", description="YYYY-MM-DD, included"),
+    end: str | None = Query(None, alias="to", description="YYYY-MM-DD, not included"),
+) -> list[dict[str, Any]]:
+    """Who read which case when (the access log). Reading it is recorded too."""
+    return trail.reads(services, actor, trail.TrailFilter(case_id, role, start, end))
+
+
+@router.get("/enforcement/checks", tags=["audit"])
+def checks(
+    actor: ActorDep,
+    services: ServicesDep,
+    case_id: str | None = None,
+    role: str | None = Query(None, description="the role of who asked"),
+    start: str | None = Query(None, alias="from", description="YYYY-MM-DD, included"),
+    end: str | None = Query(None, alias="to", description="YYYY-MM-DD, not included"),
+) -> list[dict[str, Any]]:
+    """Every enforcement check: who asked, when, why and the answer."""
+    return trail.checks(services, actor, trail.TrailFilter(case_id, role, start, end))

@@ -34,6 +34,26 @@ def verify(
         )
 
 
+READ_COLUMNS = ["at", "actor", "action", "case_id", "detail"]
+
+
+@audit_app.command("reads")
+def audit_reads(
+    case_id: str | None = typer.Option(None, "--case", help="One case."),
+    role: str | None = typer.Option(
+        None, "--role", help="Only readers of this role (officer, supervisor, ...)."
+    ),
+    start: str | None = typer.Option(None, "--from", help="On or after this day (YYYY-MM-DD)."),
+    end: str | None = typer.Option(None, "--to", help="Before this day (YYYY-MM-DD)."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV, for an auditor."),
+) -> None:
+    """Who read which case when: the access log (supervisors and auditors; this read is recorded too)."""
+    rows = api(actor).get("/audit/reads", case_id=case_id, role=role, **{"from": start, "to": end})
+    render.trail(rows, READ_COLUMNS, "read(s)", as_json, as_csv)
+
+
 @retention_app.command("purge")
 def purge(
     dry_run: bool = typer.Option(False, "--dry-run", help="Say what would be purged; change nothing."),

@@ -9,6 +9,7 @@ from cli.client import CliError
 from cli.common import AsOption, JsonOption, api
 
 app = typer.Typer(no_args_is_help=True, help="Enforcement teams: check before any enforcement step.")
+CHECK_COLUMNS = ["check_id", "at", "actor", "verdict", "possible_match", "answer", "case_ids", "why"]
 
 
 @app.command("check")
@@ -47,3 +48,18 @@ def action(
         f"Recorded: {render.safe(result['action'])} after check {render.safe(result['check_id'])} "
         f"({render.safe(result['action_id'])})."
     )
+
+
+@app.command("checks")
+def checks(
+    case_id: str | None = typer.Option(None, "--case", help="Checks that concerned this case."),
+    role: str | None = typer.Option(None, "--role", help="Only checks asked by this role."),
+    start: str | None = typer.Option(None, "--from", help="On or after this day (YYYY-MM-DD)."),
+    end: str | None = typer.Option(None, "--to", help="Before this day (YYYY-MM-DD)."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+    as_csv: bool = typer.Option(False, "--csv", help="Print CSV, for an auditor."),
+) -> None:
+    """Every enforcement check: who asked, when, why and the answer (supervisors and auditors)."""
+    rows = api(actor).get("/enforcement/checks", case_id=case_id, role=role, **{"from": start, "to": end})
+    render.trail(rows, CHECK_COLUMNS, "check(s)", as_json, as_csv)
