@@ -26,7 +26,7 @@ from infra.keyguard import worker_keys
 from infra.settings import Settings, load_settings
 from infra.temporal import connect
 from models.documents import MAX_DOCUMENT_BYTES, DocumentRefused, read_json_document
-from protocol.intake import describe_problem
+from protocol.intake import describe_request_problem
 from usecases.context import Services
 
 log = logging.getLogger("mvp.api")
@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = list(dict.fromkeys(describe_problem(detail) for detail in error.errors()))
+        problems = list(dict.fromkeys(describe_request_problem(detail) for detail in error.errors()))
         listed = "\n".join(f"  - {p}" for p in problems)
         refused = InputError(f"The request was refused ({len(problems)} problem(s)):\n{listed}", problems)
         return JSONResponse(error_body(refused), status_code=422)

@@ -326,13 +326,8 @@ def _validated(model: type[ModelT], raw: dict[str, Any]) -> tuple[ModelT | None,
         return None, [_describe(detail) for detail in error.errors()]
 
 
-def problems_of(error: ValidationError) -> list[str]:
-    """Every problem pydantic found, each as a sentence led by its field path (never a raw dump)."""
-    return list(dict.fromkeys(_describe(detail) for detail in error.errors()))
-
-
-def describe_problem(error: Any) -> str:
-    """One problem of a request body (FastAPI's validation errors have pydantic's shape) as a sentence."""
+def describe_request_problem(error: Any) -> str:
+    """One problem of a request (FastAPI's validation errors have pydantic's shape) as a sentence."""
     detail = dict(error)
     detail.setdefault("input", None)
     detail["loc"] = tuple(part for part in detail.get("loc", ()) if part != "body")

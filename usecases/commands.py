@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from infra.errors import InputError, NotFound
 from models.case import COMMAND_MODELS, Actor, CaseCommand, CommandResult
 from models.registry import BY_ROUTE
-from protocol.intake import problems_of
+from protocol.intake import describe_validation_error
 from usecases import cases
 from usecases.context import Services
 
@@ -31,7 +31,7 @@ def build(route: str, actor: Actor, body: dict[str, Any]) -> CaseCommand:
     try:
         command = COMMAND_MODELS[spec.kind].model_validate({**body, "actor": actor.model_dump()})
     except ValidationError as error:
-        problems = problems_of(error)
+        problems = describe_validation_error(error)
         listed = "\n".join(f"  - {p}" for p in problems)
         raise InputError(
             f"The {route} command was refused ({len(problems)} problem(s)):\n{listed}", problems
