@@ -13,6 +13,7 @@ from sqlmodel import Session, col
 
 from models.case import ContactRecord, ContactResult, Withdrawal
 from models.tables import OutboxRow
+from protocol.policy import policy
 from tests.conftest import Running
 from tests.support.intake import OFFICER, example_referral
 from tests.support.notify import dispatcher
@@ -47,9 +48,13 @@ async def test_a_commands_latency_is_unaffected_by_a_slow_provider_and_a_closed_
 
             notify.outage = True  # the outcome notices cannot go out now
             await cases.send(
-                running.client, case_id, Withdrawal(actor=OFFICER, reason="Referral made in error.")
+                running.client,
+                case_id,
+                Withdrawal(actor=OFFICER, reason="Referral made in error.", made_in_error=True),
             )
             handle = running.client.get_workflow_handle(case_id)
+            # closed, the run waits only for the reopen window (no notice keeps it), then ends
+            await running.env.fast_forward(handle, policy().reopen_window)
             view = await asyncio.wait_for(handle.result(), timeout=10)
             assert view["phase"] == "closed"
             with Session(running.engine) as session:
