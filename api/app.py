@@ -67,7 +67,7 @@ def record_refusal(request: Request, error: NotPermitted) -> None:
             actor.label(),
             getattr(route, "name", "unknown"),
             case_id,
-            {"refused": str(error), "method": request.method},
+            {"refused": str(error), "method": request.method, "route": getattr(route, "path", "")},
         )
     except sqlalchemy.exc.DBAPIError as failed:  # the answer stays a refusal; the operator is told
         log.warning("a refusal on %s could not be recorded: %s", route.path, type(failed.orig).__name__)
