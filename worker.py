@@ -22,6 +22,7 @@ from activities.notify import MailboxChannel, NoticeChannel, NotifyChannel, load
 from activities.records import HttpRecords, PostgresRecords, RecordsActivities, RecordsSource
 from activities.store import CaseStore
 from activities.watch import Watcher, WatchPolicy
+from infra.codec import worker_client
 from infra.db import make_engine
 from infra.errors import Unavailable
 from infra.keyguard import worker_keys
@@ -60,7 +61,7 @@ def make_worker(
 ) -> Worker:
     """The case worker: the case workflow, the enforcement workflows and every activity, on one task queue."""
     return Worker(
-        client,
+        worker_client(client),  # a refused (unencrypted) payload refuses its message, never wedges a case
         task_queue=task_queue,
         workflows=[ProtocolCaseWorkflow, EnforcementCheckWorkflow, EnforcementActionWorkflow],
         activities=activities,  # type: ignore[arg-type]

@@ -18,15 +18,19 @@ import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from api.routes import audit, cases, codec, enforcement, health, records, referrals, reports, retention, tasks
 from infra.db import make_engine
-from infra.errors import InputError, ServiceError, Unavailable
+from infra.errors import InputError, NotPermitted, ServiceError, Unavailable
 from infra.keyguard import worker_keys
 from infra.settings import Settings, load_settings
 from infra.temporal import connect
+from models.case import Actor
 from models.documents import MAX_DOCUMENT_BYTES, DocumentRefused, read_json_document
+from protocol import case_ids
 from protocol.intake import describe_request_problem
+from usecases import readmodel
 from usecases.context import Services
 
 log = logging.getLogger("mvp.api")
@@ -41,6 +45,32 @@ def error_body(error: ServiceError) -> dict[str, object]:
             "problems": error.problems,
         }
     }
+
+
+def record_refusal(request: Request, error: NotPermitted) -> None:
+    """A request refused for the caller's role or force is written to the access log under the verified
+    caller: the route's name as the action, the refusal as the detail (PROTOCOL.md §10: refusals are
+    recorded). A command the workflow refused is also in the case's record as `command_refused`."""
+    actor: Actor | None = getattr(request.state, "actor", None)
+    route = request.scope.get("route")
+    if actor is None or route is None:
+        return
+    raw_case = request.path_params.get("case_id")
+    try:
+        case_id = case_ids.canonical(raw_case) if raw_case else None
+    except ValueError:
+        case_id = None  # not a case id: nothing to name (the caller's text is not written)
+    services: Services = request.app.state.services
+    try:
+        readmodel.record_access(
+            services.engine,
+            actor.label(),
+            getattr(route, "name", "unknown"),
+            case_id,
+            {"refused": str(error), "method": request.method, "route": getattr(route, "path", "")},
+        )
+    except sqlalchemy.exc.DBAPIError as failed:  # the answer stays a refusal; the operator is told
+        log.warning("a refusal on %s could not be recorded: %s", route.path, type(failed.orig).__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -93,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, error: ServiceError) -> JSONResponse:
+        if isinstance(error, NotPermitted):
+            await run_in_threadpool(record_refusal, request, error)
         headers = {"WWW-Authenticate": "Bearer"} if error.http_status == 401 else None
         return JSONResponse(error_body(error), status_code=error.http_status, headers=headers)
 

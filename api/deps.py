@@ -20,11 +20,15 @@ def services(request: Request) -> Services:
 def actor(request: Request) -> Actor:
     """The caller, from the bearer token's verified claims; never from anything the caller says."""
     try:
-        return request.app.state.verifier.verify(bearer_token(request.headers.get("Authorization")))  # type: ignore[no-any-return]
+        verified: Actor = request.app.state.verifier.verify(
+            bearer_token(request.headers.get("Authorization"))
+        )
     except auth.IssuerUnavailable as error:
         raise Unavailable(str(error)) from None
     except auth.Unauthenticated as error:
         raise Unauthenticated(str(error)) from None
+    request.state.actor = verified  # a refusal of this request is recorded under it (api.app)
+    return verified
 
 
 ServicesDep = Annotated[Services, Depends(services)]

@@ -19,9 +19,9 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from infra.errors import InputError, Refused, Unavailable
+from infra.errors import InputError, NotPermitted, Refused, Unavailable
 from infra.keys import Keys
-from models.case import Actor
+from models.case import Actor, ActorRole
 from models.enforcement import (
     SUBJECT_BINDING,
     ActionRequest,
@@ -67,7 +67,7 @@ async def check(
     """Run one enforcement check and wait for its answer (permitted or refused; both are recorded)."""
     denied = authority.may_check(actor)
     if denied is not None:
-        raise Refused(f"Refused: {denied}.")
+        raise NotPermitted(f"Not permitted: {denied}.")
     if len(reason.strip()) < 3:
         raise InputError("--reason: say why enforcement is considering this person (at least 3 characters).")
     check_id = f"check-{uuid.uuid4()}"
@@ -81,6 +81,10 @@ async def act(
     client: Client, task_queue: str, actor: Actor, check_id: str, action: EnforcementAction
 ) -> ActionResult:
     """Record an enforcement action after a permitted check; refused otherwise."""
+    if actor.role is not ActorRole.enforcement:  # the workflow refuses it too; a role refusal is a 403
+        raise NotPermitted(
+            f"Not permitted: only enforcement teams record enforcement actions; you are {actor.role.value}."
+        )
     check_id = check_id.strip()
     if not check_id:
         raise InputError("--check: give the check id that `mvp enforcement check` printed.")

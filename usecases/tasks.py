@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, or_, select, update
 from sqlmodel import Session
 
-from infra.errors import NotFound, Refused
+from infra.errors import NotFound, NotPermitted, Refused
 from infra.keys import Keys
 from models.case import Actor, ActorRole
 from models.tables import AccessRow, TaskRow
@@ -47,7 +47,9 @@ class TaskFilter:
 
 def _may_use_queue(actor: Actor) -> None:
     if actor.role not in QUEUE_ROLES:
-        raise Refused(f"the work queue is for officers and supervisors; {actor.role.value} may not use it.")
+        raise NotPermitted(
+            f"Not permitted: the work queue is for officers and supervisors; {actor.role.value} may not use it."
+        )
 
 
 def list_tasks(
