@@ -29,5 +29,5 @@ async def decode(actor: ActorDep, services: ServicesDep, body: Any = Body(...)) 
     readmodel.record_access(
         services.engine, actor.label(), "payload_decode", None, {"payloads": len(payloads)}
     )
-    decoded = await EncryptionCodec(services.keys.keyring).decode(payloads)
+    decoded = await EncryptionCodec(services.keys.keyring, services.keys.case_keys).decode(payloads)
     return {"payloads": [json_format.MessageToDict(p) for p in decoded]}
