@@ -180,7 +180,7 @@ def new_key_file_content() -> dict[str, object]:
 
 
 # What a data folder holds once a stack has stored anything: keys written now could not read it.
-STORES = ("postgres/PG_VERSION", "temporal.sqlite")
+STORES = ("postgres/PG_VERSION", "temporal.sqlite", "case-keys")
 
 
 def ensure_development_keys(path: Path, data_dir: Path | None = None) -> bool:

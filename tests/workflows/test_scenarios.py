@@ -1094,7 +1094,7 @@ async def short_histories(
     )
     try:
         config = env.client.config()
-        config["data_converter"] = data_converter(keys.keyring)
+        config["data_converter"] = data_converter(keys.keyring, keys.case_keys)
         client = Client(**config)
         with httpx.Client() as http, ThreadPoolExecutor(max_workers=8) as executor:
             worker = make_worker(
