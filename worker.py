@@ -108,7 +108,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         rekeyed = CaseStore(engine, keys).rekey_old_holds()  # rows from before identity matching (0004)
         if rekeyed:
             log.info("re-keyed %d hold row(s) written before identity matching", rekeyed)
-        client = await connect(settings, keys.keyring)
+        client = await connect(settings, keys.keyring, keys.case_keys)
         with httpx.Client() as http, ThreadPoolExecutor(max_workers=16) as executor:
             worker = make_worker(
                 client, settings.task_queue, build_activities(settings, engine, keys, http), executor

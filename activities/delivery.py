@@ -228,7 +228,7 @@ class Dispatcher:
                 )
 
     def _outgoing(self, row: _Claimed) -> Outgoing:
-        address = self.keys.keyring.open_text(row.address_sealed) if row.address_sealed else ""
+        address = self.keys.sealer.open_text(row.case_id, row.address_sealed) if row.address_sealed else ""
         return Outgoing(
             reference=row.reference,
             case_id=row.case_id,

@@ -72,7 +72,8 @@ class EnforcementActivities:
     def _name_of(self, hold: HoldRow) -> tuple[str, ...]:
         """The normalised name sealed in a hold row (bound to its case and subject)."""
         assert hold.name_sealed is not None
-        return tuple(self.keys.keyring.open_text(hold.name_sealed, f"{hold.case_id}:{hold.subject}").split())
+        binding = f"{hold.case_id}:{hold.subject}"
+        return tuple(self.keys.sealer.open_text(hold.case_id, hold.name_sealed, binding).split())
 
     def _by_person(
         self,

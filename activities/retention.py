@@ -31,6 +31,7 @@ class Purged:
     closed_at: datetime
     holds_removed: int
     addresses_removed: int
+    data_key_destroyed: bool = False
 
 
 def due_for_purge(engine: Engine, now: datetime) -> list[CaseRow]:
@@ -47,8 +48,18 @@ def due_for_purge(engine: Engine, now: datetime) -> list[CaseRow]:
         ]
 
 
+def destroy_case_key(keys: Keys, case_id: str) -> bool:
+    """Crypto-shredding: destroy the case's data key, so every copy of its personal data anywhere (every
+    Temporal run and archived history, database dumps and WAL) can no longer be opened. Idempotent: True
+    only when there was a key to destroy. Only for a case whose purge is committed (`purge_case`)."""
+    if keys.case_keys is None:
+        return False
+    return keys.case_keys.destroy(case_id)
+
+
 def purge_case(engine: Engine, keys: Keys, row: CaseRow, now: datetime, actor: str) -> Purged:
-    """Remove one closed case's personal data in one transaction, and say so in its record."""
+    """Remove one closed case's personal data in one transaction, and say so in its record; then destroy
+    the case's data key (`destroy_case_key`), which also shreds every copy kept outside this database."""
     from activities.store import CaseStore
 
     assert row.phase == "closed" and row.closed_at is not None, "only a closed case is purged"
@@ -57,7 +68,8 @@ def purge_case(engine: Engine, keys: Keys, row: CaseRow, now: datetime, actor: s
             select(CaseRow).where(CaseRow.case_id == row.case_id).with_for_update()  # type: ignore[arg-type]
         ).scalar_one()
         if locked.phase != "closed" or locked.purged_at is not None:
-            return Purged(row.case_id, row.outcome, row.closed_at, 0, 0)
+            already = locked.purged_at is not None and destroy_case_key(keys, row.case_id)
+            return Purged(row.case_id, row.outcome, row.closed_at, 0, 0, already)
         holds = session.execute(delete(HoldRow).where(HoldRow.case_id == row.case_id))  # type: ignore[arg-type]
         addresses = session.execute(
             update(OutboxRow)
@@ -99,8 +111,10 @@ def purge_case(engine: Engine, keys: Keys, row: CaseRow, now: datetime, actor: s
                 action="personal_data_purged",
                 summary=(
                     "retention period ended: referral, notes, hold identities, notice addresses, task texts "
-                    "and enforcement check reasons removed"
+                    "and enforcement check reasons removed, and the case's data key destroyed"
                 ),
             ),
         )
-    return Purged(row.case_id, row.outcome, row.closed_at, holds.rowcount, addresses.rowcount)  # type: ignore[attr-defined]
+    # after the commit: a purge that failed leaves the key, and the data it still has, readable
+    destroyed = destroy_case_key(keys, row.case_id)
+    return Purged(row.case_id, row.outcome, row.closed_at, holds.rowcount, addresses.rowcount, destroyed)  # type: ignore[attr-defined]

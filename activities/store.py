@@ -55,7 +55,9 @@ class CaseStore:
                 )
             for entry in step.records:
                 sealed = (
-                    self.keys.keyring.seal_text(entry.note, note_binding(step.case_id, entry.seq))
+                    self.keys.sealer.seal_text(
+                        step.case_id, entry.note, note_binding(step.case_id, entry.seq)
+                    )
                     if entry.note
                     else None
                 )
@@ -88,7 +90,7 @@ class CaseStore:
                 view={},
                 exclusion_indicators=[],
                 pending_decisions=[],
-                referral_sealed=self.keys.keyring.seal_text(referral.model_dump_json()),
+                referral_sealed=self.keys.sealer.seal_text(step.case_id, referral.model_dump_json()),
                 crime_ref_key=self.keys.crime_reference_hash(referral.crime_reference),
             )
             .on_conflict_do_nothing(index_elements=["case_id"])
@@ -113,8 +115,8 @@ class CaseStore:
                     identity_key=self.keys.person_hash(family, given, born),
                     birth_key=self.keys.birth_hash(born),
                     # bound to its row: it opens only as this case's subject
-                    name_sealed=self.keys.keyring.seal_text(
-                        name_key(family, given), bound_to=f"{step.case_id}:{subject}"
+                    name_sealed=self.keys.sealer.seal_text(
+                        step.case_id, name_key(family, given), bound_to=f"{step.case_id}:{subject}"
                     ),
                     ho_ref_key=(
                         self.keys.reference_hash(person.home_office_ref)
@@ -152,8 +154,8 @@ class CaseStore:
                     family, given, born = people[hold.subject]
                     hold.identity_key = self.keys.person_hash(family, given, born)
                     hold.birth_key = self.keys.birth_hash(born)
-                    hold.name_sealed = self.keys.keyring.seal_text(
-                        name_key(family, given), bound_to=f"{case_id}:{hold.subject}"
+                    hold.name_sealed = self.keys.sealer.seal_text(
+                        case_id, name_key(family, given), bound_to=f"{case_id}:{hold.subject}"
                     )
                     if hold.subject == "person" and referral.person.home_office_ref:
                         hold.ho_ref_key = self.keys.reference_hash(referral.person.home_office_ref)
@@ -164,7 +166,7 @@ class CaseStore:
         sealed = session.execute(
             select(CaseRow.referral_sealed).where(CaseRow.case_id == case_id)
         ).scalar_one()
-        return Referral.model_validate_json(self.keys.keyring.open_text(sealed))
+        return Referral.model_validate_json(self.keys.sealer.open_text(case_id, sealed))
 
     def _project(self, session: Session, step: PersistStep) -> None:
         """The read model and the holds follow the workflow, newest revision wins."""
@@ -285,7 +287,9 @@ class CaseStore:
                 status="suppressed" if routing.channel == SUPPRESSED else "task" if internal else "pending",
                 attempts=0,
                 facts=notice.facts,
-                address_sealed=self.keys.keyring.seal_text(routing.address) if routing.address else None,
+                address_sealed=(
+                    self.keys.sealer.seal_text(case_id, routing.address) if routing.address else None
+                ),
                 suppressed_reason=routing.suppressed_reason,
                 created_at=at,
                 reference=secrets.token_hex(16),  # opaque: the provider's label for this notice
@@ -323,7 +327,7 @@ class CaseStore:
                 due_at=task_due(kind, at),
                 state="open",
                 created_at=at,
-                text_sealed=self.keys.keyring.seal_text(text, f"task:{key}"),
+                text_sealed=self.keys.sealer.seal_text(case_id, text, f"task:{key}"),
                 language=language,
             )
             .on_conflict_do_nothing(index_elements=["key"])

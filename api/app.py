@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(chosen)
         try:
             keys = worker_keys(chosen, engine)  # checked against the database; follows `mvp keys rotate`
-            client = await connect(chosen, keys.keyring)
+            client = await connect(chosen, keys.keyring, keys.case_keys)
         except BaseException:
             engine.dispose()
             raise

@@ -2,9 +2,16 @@
 its metadata. Failure messages and stack traces are moved into encoded attributes first, so they are
 encrypted too.
 
-It fails closed: a payload that is not encrypted under the keyring is refused, never passed through, so a
-command written straight into Temporal without the keys (`temporal workflow update execute ...`) is rejected
-instead of acted on.
+A case workflow's payloads (its workflow id is a case id) are sealed under that case's own data key
+(`infra/casekeys.py`, key id `case:<case id>`), so purging the case (destroying the key) makes every run and
+every copy of its history unreadable. Everything else (enforcement checks, payloads encoded without a
+workflow in context) is sealed with the keyring. The SDK hands the codec the workflow id through its
+serialization context (`with_context`); decoding goes by the key id in the metadata alone, so a payload
+that was encoded without context still opens.
+
+It fails closed: a payload that is not encrypted under the service's keys is refused, never passed through,
+so a command written straight into Temporal without the keys (`temporal workflow update execute ...`) is
+rejected instead of acted on; a payload of a purged case is refused with a sentence, never shown.
 
 In the worker a refused payload must not fail the whole workflow task: the SDK decodes a workflow's activation
 before any handler runs, and a decode error fails the task, which Temporal retries with the same update in it
@@ -16,15 +23,20 @@ and fails a query. Nothing of the refused payload is kept."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Sequence
+from typing import Self
 
 import temporalio.converter
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from infra.keys import Keyring
+from infra.casekeys import CaseKeys, case_key_id, case_of_key_id, is_case_id
+from infra.errors import CaseKeyDestroyed
+from infra.keys import NONCE_BYTES, Keyring
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -33,14 +45,29 @@ REFUSED = (
 )
 
 
-class EncryptionCodec(temporalio.converter.PayloadCodec):
-    def __init__(self, keyring: Keyring) -> None:
+class EncryptionCodec(temporalio.converter.PayloadCodec, temporalio.converter.WithSerializationContext):
+    def __init__(
+        self, keyring: Keyring, case_keys: CaseKeys | None = None, workflow_id: str | None = None
+    ) -> None:
         self.keyring = keyring
+        self.case_keys = case_keys
+        self.workflow_id = workflow_id
+
+    def with_context(self, context: temporalio.converter.SerializationContext) -> Self:
+        workflow_id = getattr(context, "workflow_id", None)  # workflow and activity contexts carry one
+        return type(self)(self.keyring, self.case_keys, workflow_id)
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        case_id = self.workflow_id if self.case_keys is not None and is_case_id(self.workflow_id) else None
         encoded = []
         for payload in payloads:
-            key_id, sealed = self.keyring.seal(payload.SerializeToString())
+            if case_id is not None and self.case_keys is not None:
+                key_id = case_key_id(case_id)
+                nonce = os.urandom(NONCE_BYTES)
+                key = self.case_keys.data_key(case_id)
+                sealed = nonce + AESGCM(key).encrypt(nonce, payload.SerializeToString(), key_id.encode())
+            else:
+                key_id, sealed = self.keyring.seal(payload.SerializeToString())
             encoded.append(Payload(metadata={"encoding": ENCODING, KEY_ID: key_id.encode()}, data=sealed))
         return encoded
 
@@ -51,12 +78,27 @@ class EncryptionCodec(temporalio.converter.PayloadCodec):
                 raise PayloadRefused("a payload that is not encrypted under the service's keys was refused")
             key_id = payload.metadata[KEY_ID].decode()
             try:
-                decoded.append(Payload.FromString(self.keyring.open(key_id, payload.data)))
+                decoded.append(Payload.FromString(self._open(key_id, payload.data)))
             except InvalidTag:
                 raise PayloadRefused(
                     "a payload that does not open under the service's keys was refused"
                 ) from None
         return decoded
+
+    def _open(self, key_id: str, sealed: bytes) -> bytes:
+        case_id = case_of_key_id(key_id)
+        if case_id is None:
+            return self.keyring.open(key_id, sealed)
+        if self.case_keys is None:
+            raise PayloadRefused(f"a payload of case {case_id} was refused: no case key store is configured")
+        try:
+            key = self.case_keys.existing_key(case_id)
+        except CaseKeyDestroyed:
+            raise PayloadRefused(
+                f"a payload of case {case_id} was refused: the case's data key was destroyed when its "
+                "personal data was purged, so it can no longer be read"
+            ) from None
+        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], key_id.encode())
 
 
 class WorkerEncryptionCodec(EncryptionCodec):
@@ -81,18 +123,18 @@ def worker_client(client: Client) -> Client:
         return client
     config = client.config()
     config["data_converter"] = dataclasses.replace(
-        converter, payload_codec=WorkerEncryptionCodec(codec.keyring)
+        converter, payload_codec=WorkerEncryptionCodec(codec.keyring, codec.case_keys)
     )
     return Client(**config)
 
 
 class PayloadRefused(ValueError):
-    """A payload that the service did not encrypt: refused, never passed through."""
+    """A payload that the service did not encrypt, or whose key is gone: refused, never passed through."""
 
 
-def data_converter(keyring: Keyring) -> temporalio.converter.DataConverter:
+def data_converter(keyring: Keyring, case_keys: CaseKeys | None = None) -> temporalio.converter.DataConverter:
     return dataclasses.replace(
         pydantic_data_converter,
-        payload_codec=EncryptionCodec(keyring),
+        payload_codec=EncryptionCodec(keyring, case_keys),
         failure_converter_class=temporalio.converter.DefaultFailureConverterWithEncodedAttributes,
     )

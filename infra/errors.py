@@ -10,6 +10,7 @@ ServiceError                      anything the operator can act on              
  │    └── NotPermitted            the caller's role or force does not allow it            exit 3, HTTP 403
  ├── Unauthenticated              no valid identity                                       exit 3, HTTP 401
  ├── NotFound                     no such case                                            exit 4, HTTP 404
+ │    └── CaseKeyDestroyed        the case's data key was destroyed (purged): its personal data is gone
  ├── Unavailable                  Temporal, Postgres or the worker cannot be reached      exit 5, HTTP 503
  │    └── KeysMismatch            the keys are not the ones this database's data was sealed with
  └── RecordTampered               a case record's chain or checkpoint does not verify    exit 6, HTTP 409
@@ -94,6 +95,10 @@ class NotFound(ServiceError):
 
     exit_code = 4
     http_status = 404
+
+
+class CaseKeyDestroyed(NotFound):
+    """The case's data key was destroyed when it was purged (or never made): its personal data is gone."""
 
 
 class Unavailable(ServiceError):

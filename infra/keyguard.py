@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine, text
 from sqlmodel import Session, select
 
+from infra.casekeys import case_key_store
 from infra.db import make_engine
 from infra.errors import KeysMismatch
 from infra.keys import Keyring, Keys, key_file_keyring, load_keys
@@ -97,5 +98,10 @@ def worker_keys(settings: Settings, engine: Engine) -> Keys:
     key_file = settings.resolved_key_file
     if settings.encryption_keys is None and key_file.is_file():
         keyring = key_file_keyring(key_file, lambda fresh: check_keyring(engine, fresh))
-        keys = Keys(keyring=keyring, identity_key=keys.identity_key, codec_token=keys.codec_token)
+        keys = Keys(
+            keyring=keyring,
+            identity_key=keys.identity_key,
+            codec_token=keys.codec_token,
+            case_keys=case_key_store(settings, keyring),
+        )
     return keys

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -25,6 +26,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from infra.errors import Refused, Unavailable
 from infra.settings import Settings
 from protocol import identity
+
+if TYPE_CHECKING:
+    from infra.casekeys import CaseKeys, CaseSealer
 
 NONCE_BYTES = 12
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -101,6 +105,15 @@ class Keys:
     keyring: Keyring
     identity_key: bytes
     codec_token: str | None
+    # each case's data key (crypto-shredding, infra/casekeys.py); None: the keyring seals everything
+    case_keys: CaseKeys | None = None
+
+    @property
+    def sealer(self) -> CaseSealer:
+        """Seals a case's columns under its data key; opens those and keyring-sealed ones."""
+        from infra.casekeys import CaseSealer
+
+        return CaseSealer(self.keyring, self.case_keys)
 
     @property
     def identity_fingerprint(self) -> str:
@@ -167,7 +180,7 @@ def new_key_file_content() -> dict[str, object]:
 
 
 # What a data folder holds once a stack has stored anything: keys written now could not read it.
-STORES = ("postgres/PG_VERSION", "temporal.sqlite")
+STORES = ("postgres/PG_VERSION", "temporal.sqlite", "case-keys")
 
 
 def ensure_development_keys(path: Path, data_dir: Path | None = None) -> bool:
@@ -255,7 +268,14 @@ def load_keys(settings: Settings) -> Keys:
     token = settings.codec_token.get_secret_value() if settings.codec_token else None
     if token is None and "codec_token" in file_content:
         token = str(file_content["codec_token"])
-    return Keys(keyring=keyring, identity_key=identity, codec_token=token)
+    from infra.casekeys import case_key_store
+
+    return Keys(
+        keyring=keyring,
+        identity_key=identity,
+        codec_token=token,
+        case_keys=case_key_store(settings, keyring),
+    )
 
 
 def _file_keyring(content: dict[str, object]) -> Keyring:

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     encryption_keys: SecretStr | None = None
     key_file: Path | None = None  # default: <data_dir>/keys.json in development
     identity_key: SecretStr | None = None  # keyed hash of identities: case ids, hold look-ups
+    # Case data keys (crypto-shredding, infra/casekeys.py): one wrapped key per case, destroyed on purge.
+    # Never in the database and never backed up with it. Default: <data_dir>/case-keys
+    case_key_dir: Path | None = None
     codec_token: SecretStr | None = None  # unused since the codec moved into the API; kept for old key files
     # Identity: every API request carries a bearer token from this OpenID Connect issuer. Unset in
     # development, the development issuer (devstack/issuer.py) on issuer_port is used; production refuses
@@ -137,6 +140,10 @@ class Settings(BaseSettings):
     @property
     def resolved_key_file(self) -> Path:
         return self.key_file or self.data_dir / "keys.json"
+
+    @property
+    def resolved_case_key_dir(self) -> Path:
+        return self.case_key_dir or self.data_dir / "case-keys"
 
 
 PLACEHOLDERS = ("changeme", "change-me", "secret", "password", "placeholder", "example", "xxx", "todo")

@@ -5,18 +5,21 @@ from __future__ import annotations
 from temporalio.client import Client
 from temporalio.service import TLSConfig
 
+from infra.casekeys import CaseKeys
 from infra.codec import data_converter
 from infra.errors import Unavailable
 from infra.keys import Keyring
 from infra.settings import Settings
 
 
-async def connect(settings: Settings, keyring: Keyring) -> Client:
+async def connect(settings: Settings, keyring: Keyring, case_keys: CaseKeys | None = None) -> Client:
+    """A client whose codec seals each case's payloads under its data key (`case_keys`), the rest with the
+    keyring."""
     try:
         return await Client.connect(
             settings.temporal_address,
             namespace=settings.temporal_namespace,
-            data_converter=data_converter(keyring),
+            data_converter=data_converter(keyring, case_keys),
             tls=tls_config(settings),
         )
     except RuntimeError as err:

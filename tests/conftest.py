@@ -24,6 +24,7 @@ from temporalio.client import Client
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 from temporalio.worker import Worker
 
+from infra.casekeys import FileCaseKeys
 from infra.codec import data_converter
 from infra.db import engine_for, migrate
 from infra.keys import Keyring, Keys
@@ -70,18 +71,20 @@ def records_history(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture
-def keys(request: pytest.FixtureRequest) -> Keys:
-    """Fresh keys per test: the identity key makes case ids, so tests sharing a server never collide. A test
-    that records its histories encrypts them with the test-only replay key."""
+def keys(request: pytest.FixtureRequest, tmp_path: Path) -> Keys:
+    """Fresh keys per test: the identity key makes case ids, so tests sharing a server never collide. Case
+    data keys live in the test's data dir (`<data_dir>/case-keys`, as the settings below name it). A test
+    that records its histories encrypts them with the test-only replay key alone (no case keys), so the
+    replay test can read them."""
+    recorded = records_history(request)
     keyring = (
-        REPLAY_KEYRING
-        if records_history(request)
-        else Keyring(current_id="test-1", keys={"test-1": secrets.token_bytes(32)})
+        REPLAY_KEYRING if recorded else Keyring(current_id="test-1", keys={"test-1": secrets.token_bytes(32)})
     )
     return Keys(
         keyring=keyring,
         identity_key=secrets.token_bytes(32),
         codec_token="test-token",
+        case_keys=None if recorded else FileCaseKeys(tmp_path / "case-keys", keyring),
     )
 
 
@@ -114,7 +117,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
 def client(temporal_env: WorkflowEnvironment, keys: Keys) -> Client:
     """A client with the service's encrypting data converter (and the environment's interceptors)."""
     config = temporal_env.client.config()
-    config["data_converter"] = data_converter(keys.keyring)
+    config["data_converter"] = data_converter(keys.keyring, keys.case_keys)
     return Client(**config)
 
 

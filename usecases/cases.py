@@ -86,7 +86,9 @@ def find_duplicates(engine: Engine, keys: Keys, referral: Referral) -> list[Dupl
             if hold.name_sealed is not None and (
                 hold.birth_key == birth_key or hold.birth_key in near_births
             ):
-                name = keys.keyring.open_text(hold.name_sealed, f"{hold.case_id}:{hold.subject}").split()
+                name = keys.sealer.open_text(
+                    hold.case_id, hold.name_sealed, f"{hold.case_id}:{hold.subject}"
+                ).split()
                 how.append(
                     identity.match_name_and_birth(
                         tokens,

@@ -53,12 +53,14 @@ def case_detail(services: Services, actor: Actor, case_id: str) -> dict[str, Any
         data["purged"] = row.purged_at is not None
         if not full:
             return data
-        keyring = services.keys.keyring
+        sealer = services.keys.sealer
         data["circumstances"] = (
-            json.loads(keyring.open_text(row.referral_sealed)) if row.referral_sealed is not None else None
+            json.loads(sealer.open_text(case_id, row.referral_sealed))
+            if row.referral_sealed is not None
+            else None
         )
         notes = {
-            n.seq: keyring.open_text(n.note_sealed, note_binding(case_id, n.seq))
+            n.seq: sealer.open_text(case_id, n.note_sealed, note_binding(case_id, n.seq))
             for n in session.execute(select(NoteRow).where(NoteRow.case_id == case_id)).scalars()  # type: ignore[arg-type]
         }
         notices = session.execute(

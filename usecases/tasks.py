@@ -91,7 +91,7 @@ def list_tasks(
                 done_at=r.done_at,
                 created_at=r.created_at,
                 language=r.language,
-                text=keys.keyring.open_text(r.text_sealed, f"task:{r.key}"),
+                text=keys.sealer.open_text(r.case_id, r.text_sealed, f"task:{r.key}"),
                 overdue=r.state == "open" and r.due_at < now,
             )
             for r in rows

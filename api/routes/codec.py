@@ -10,7 +10,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
 from api.deps import ActorDep, ServicesDep
-from infra.codec import EncryptionCodec
+from infra.codec import EncryptionCodec, PayloadRefused
 from infra.errors import InputError
 from protocol import authority
 from usecases import readmodel
@@ -29,5 +29,8 @@ async def decode(actor: ActorDep, services: ServicesDep, body: Any = Body(...)) 
     readmodel.record_access(
         services.engine, actor.label(), "payload_decode", None, {"payloads": len(payloads)}
     )
-    decoded = await EncryptionCodec(services.keys.keyring).decode(payloads)
+    try:
+        decoded = await EncryptionCodec(services.keys.keyring, services.keys.case_keys).decode(payloads)
+    except PayloadRefused as refused:  # not ours, or a purged case's (its data key is destroyed)
+        raise InputError(f"The payloads were not decoded: {refused}.") from None
     return {"payloads": [json_format.MessageToDict(p) for p in decoded]}

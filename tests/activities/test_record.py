@@ -162,4 +162,4 @@ async def test_a_note_removed_or_swapped_in_postgres_is_named_by_audit_verify(ru
     assert (report.first_broken, report.problem) == (first.seq, f"the note of entry {first.seq} was replaced")
     # and a sealed note cannot even be opened away from its own entry
     with pytest.raises(Exception):  # noqa: B017 (AES-GCM says only that it failed)
-        running.keys.keyring.open_text(second.note_sealed, f"{case_id}:{first.seq}")
+        running.keys.sealer.open_text(case_id, second.note_sealed, f"{case_id}:{first.seq}")

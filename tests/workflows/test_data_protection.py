@@ -4,6 +4,7 @@ server decrypts only for holders of its token."""
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import secrets
 import socket
@@ -16,6 +17,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.history.v1 import History
 from temporalio.client import Client
 
+from infra.casekeys import FileCaseKeys
 from infra.codec import ENCODING, KEY_ID, EncryptionCodec, data_converter
 from infra.errors import Refused
 from infra.keys import Keyring, Keys
@@ -147,9 +149,16 @@ async def test_a_rotated_key_keeps_running_cases_readable(running: Running) -> N
 
     new_id = "test-2"
     rotated = Keyring(current_id=new_id, keys={new_id: secrets.token_bytes(32), **old.keys})
-    keys = Keys(keyring=rotated, identity_key=running.keys.identity_key, codec_token=running.keys.codec_token)
+    assert isinstance(running.keys.case_keys, FileCaseKeys)
+    folder = running.keys.case_keys.folder
+    keys = Keys(
+        keyring=rotated,
+        identity_key=running.keys.identity_key,
+        codec_token=running.keys.codec_token,
+        case_keys=FileCaseKeys(folder, rotated),
+    )
     config = running.client.config()
-    config["data_converter"] = data_converter(rotated)
+    config["data_converter"] = data_converter(rotated, keys.case_keys)
     client = Client(**config)
     queue = running.settings.task_queue + "-rotated"
     # the running case moves to a worker that has the new key current and the old one still held
@@ -170,13 +179,17 @@ async def test_a_rotated_key_keeps_running_cases_readable(running: Running) -> N
     assert old_case.case_id == case_id
 
     raw = await Client.connect(client.service_client.config.target_host, namespace=client.namespace)
+    # each case's payloads are under its own data key; the new case's key is wrapped by the new key
     new_case = encrypted_payloads(await raw.get_workflow_handle(second).fetch_history())
-    assert {base64.b64decode(p["metadata"][KEY_ID]).decode() for p in new_case} == {new_id}  # type: ignore[index]
+    assert {base64.b64decode(p["metadata"][KEY_ID]).decode() for p in new_case} == {f"case:{second}"}  # type: ignore[index]
+    assert json.loads((folder / f"{second}.json").read_text())["key_id"] == new_id
     old_payloads = encrypted_payloads(await raw.get_workflow_handle(case_id).fetch_history())
     old_ids = {base64.b64decode(p["metadata"][KEY_ID]).decode() for p in old_payloads}  # type: ignore[index]
-    assert old.current_id in old_ids
-    # without the old key, the old case's payloads cannot be read
-    only_new = EncryptionCodec(Keyring(current_id=new_id, keys={new_id: rotated.keys[new_id]}))
+    assert old_ids == {f"case:{case_id}"}
+    assert json.loads((folder / f"{case_id}.json").read_text())["key_id"] == old.current_id
+    # without the old key, the old case's data key, and so its payloads, cannot be read
+    new_only = Keyring(current_id=new_id, keys={new_id: rotated.keys[new_id]})
+    only_new = EncryptionCodec(new_only, FileCaseKeys(folder, new_only))
     with pytest.raises(Exception, match="No key"):
         await only_new.decode([json_format.ParseDict(p, Payload()) for p in old_payloads])
 

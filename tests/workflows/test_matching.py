@@ -159,7 +159,7 @@ async def test_checks_on_every_variant_of_a_protected_person_are_refused_and_rec
     # the check's reason reaches the officer, sealed beside the entry
     entry = entries[-1]
     [note] = all_rows(running, NoteRow, case_id=case_id, seq=entry.seq)
-    opened = running.keys.keyring.open_text(note.note_sealed, note_binding(case_id, entry.seq))
+    opened = running.keys.sealer.open_text(case_id, note.note_sealed, note_binding(case_id, entry.seq))
     assert opened == "Planned visit to the address"
 
 
@@ -211,7 +211,7 @@ async def test_a_shortened_given_name_for_the_same_crime_is_a_possible_duplicate
     ]
     assert first in entry.summary and reason not in entry.summary  # the reason is kept sealed beside it
     [note] = all_rows(running, NoteRow, case_id=second, seq=entry.seq)
-    assert running.keys.keyring.open_text(note.note_sealed, note_binding(second, entry.seq)) == reason
+    assert running.keys.sealer.open_text(second, note.note_sealed, note_binding(second, entry.seq)) == reason
 
 
 async def test_the_same_referral_submitted_twice_is_one_case(running: Running) -> None:

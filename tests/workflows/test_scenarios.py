@@ -107,7 +107,7 @@ def variant(
         update={"given_names": given, "family_name": family, "date_of_birth": born, "home_office_ref": ho_ref}
     )
     # each scenario is its own referral, so its own case (the case id is the force's referral id's)
-    referral_id = f"NCCU-{crime_reference}"
+    referral_id = "NCCU-" + crime_reference.replace("/", "-")  # a referral id has no slashes
     return base.model_copy(
         update={"person": person, "crime_reference": crime_reference, "referral_id": referral_id, **changes}
     )
@@ -1094,7 +1094,7 @@ async def short_histories(
     )
     try:
         config = env.client.config()
-        config["data_converter"] = data_converter(keys.keyring)
+        config["data_converter"] = data_converter(keys.keyring, keys.case_keys)
         client = Client(**config)
         with httpx.Client() as http, ThreadPoolExecutor(max_workers=8) as executor:
             worker = make_worker(
