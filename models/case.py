@@ -392,6 +392,10 @@ class OpenCase(Message):
     duplicate_override_reason: str | None = None
 
 
+class AwaitOpened(Message):
+    """Asks the case for its acknowledgement once it is open and screened (the Update of Update-with-Start)."""
+
+
 class Command(Message):
     actor: Actor
 

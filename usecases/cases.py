@@ -15,7 +15,12 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -28,7 +33,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from infra.errors import DuplicateReferral, NotFound, NotPermitted, PossibleDuplicate, Refused, Unavailable
 from infra.keys import Keys
 from models import search_attributes as attrs
-from models.case import Actor, CaseCommand, CaseView, CommandResult, OpenCase, Phase
+from models.case import Actor, AwaitOpened, CaseCommand, CaseView, CommandResult, OpenCase, Phase
 from models.referral import Referral
 from models.registry import COMMANDS
 from models.tables import CaseRow, HoldRow
@@ -108,6 +113,51 @@ def find_duplicates(engine: Engine, keys: Keys, referral: Referral) -> list[Dupl
     return found
 
 
+def _opening(
+    keys: Keys,
+    task_queue: str,
+    referral: Referral,
+    actor: Actor,
+    engine: Engine | None,
+    override_reason: str | None,
+) -> tuple[str, OpenCase, dict[str, Any]]:
+    """Who may start it, the duplicates it must not be, and how the case's workflow is started."""
+    denied = authority.may_start_case(actor)
+    if denied is not None:
+        raise NotPermitted(f"Not permitted: {denied}.")
+    case_id = case_id_for(keys, referral)
+    duplicates = find_duplicates(engine, keys, referral) if engine is not None else []
+    refusal = identity.duplicate_refusal([(d.case_id, d.match) for d in duplicates], override_reason)
+    exact = [d.case_id for d in duplicates if d.match is Match.exact]
+    if exact:
+        raise DuplicateReferral(exact[0])
+    possible = sorted({d.case_id for d in duplicates})
+    if refusal is not None:
+        raise PossibleDuplicate(possible, refusal)
+    start = OpenCase(
+        case_id=case_id,
+        referral=referral,
+        opened_by=actor,
+        policy_version=CURRENT_VERSION,
+        possible_duplicate_of=possible,
+        duplicate_override_reason=override_reason.strip() if possible and override_reason else None,
+    )
+    options: dict[str, Any] = {
+        "id": case_id,
+        "task_queue": task_queue,
+        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        "search_attributes": TypedSearchAttributes(
+            [
+                SearchAttributePair(attrs.PHASE, Phase.screening.value),
+                SearchAttributePair(attrs.HOLD_ACTIVE, True),
+                SearchAttributePair(attrs.FORCE, referral.force_code),
+                SearchAttributePair(attrs.CRIME_TYPE, referral.crime_type.value),
+            ]
+        ),
+    }
+    return case_id, start, options
+
+
 async def start_referral(
     client: Client,
     keys: Keys,
@@ -122,45 +172,55 @@ async def start_referral(
     crime reference are searched first: the same person raises DuplicateReferral naming the existing case;
     a possible duplicate raises PossibleDuplicate unless `override_reason` says why this is another
     person, and the reason is then kept in the new case's record."""
-    denied = authority.may_start_case(actor)
-    if denied is not None:
-        raise Refused(f"Refused: {denied}.")
-    case_id = case_id_for(keys, referral)
-    duplicates = find_duplicates(engine, keys, referral) if engine is not None else []
-    refusal = identity.duplicate_refusal([(d.case_id, d.match) for d in duplicates], override_reason)
-    exact = [d.case_id for d in duplicates if d.match is Match.exact]
-    if exact:
-        raise DuplicateReferral(exact[0])
-    possible = sorted({d.case_id for d in duplicates})
-    if refusal is not None:
-        raise PossibleDuplicate(possible, refusal)
+    case_id, start, options = _opening(keys, task_queue, referral, actor, engine, override_reason)
     try:
         await client.start_workflow(
-            ProtocolCaseWorkflow.run,
-            OpenCase(
-                case_id=case_id,
-                referral=referral,
-                opened_by=actor,
-                policy_version=CURRENT_VERSION,
-                possible_duplicate_of=possible,
-                duplicate_override_reason=override_reason.strip() if possible and override_reason else None,
-            ),
-            id=case_id,
-            task_queue=task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(attrs.PHASE, Phase.screening.value),
-                    SearchAttributePair(attrs.HOLD_ACTIVE, True),
-                    SearchAttributePair(attrs.FORCE, referral.force_code),
-                    SearchAttributePair(attrs.CRIME_TYPE, referral.crime_type.value),
-                ]
-            ),
+            ProtocolCaseWorkflow.run, start, id_conflict_policy=WorkflowIDConflictPolicy.FAIL, **options
         )
     except WorkflowAlreadyStartedError:
         pass  # this referral was submitted before: it is that case (idempotent)
     return case_id
+
+
+async def start_and_acknowledge(
+    client: Client,
+    keys: Keys,
+    task_queue: str,
+    referral: Referral,
+    actor: Actor,
+    engine: Engine | None = None,
+    override_reason: str | None = None,
+    within: timedelta = ANSWER_WITHIN,
+) -> tuple[str, CaseView | None]:
+    """Start the case and receive its acknowledgement (opened, screened, hold placed, notices in the outbox) in
+    one call — Update-with-Start, no polling. The same referral again attaches to its case. With no worker
+    answering within `within`, the case is still started (durably) and its view is None: screening pending."""
+    case_id, start, options = _opening(keys, task_queue, referral, actor, engine, override_reason)
+    operation = WithStartWorkflowOperation(
+        ProtocolCaseWorkflow.run, start, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, **options
+    )
+    try:
+        view: CaseView = await asyncio.wait_for(
+            client.execute_update_with_start_workflow(
+                ProtocolCaseWorkflow.acknowledge, AwaitOpened(), start_workflow_operation=operation
+            ),
+            within.total_seconds(),
+        )
+        return case_id, view
+    except WorkflowAlreadyStartedError:
+        return case_id, None  # an earlier run of this referral has finished: it is that case
+    except TimeoutError:
+        pass
+    except RPCError as err:
+        raise _rpc_error(case_id, err) from err
+    try:  # no answer in time: the start itself is durable — say so only if Temporal has the case
+        await client.get_workflow_handle(case_id).describe()
+    except RPCError as err:
+        raise Unavailable(
+            f"The case service did not answer within {within.seconds} s and case {case_id} cannot be confirmed "
+            "as started; send the referral again (it is the same case if it was)."
+        ) from err
+    return case_id, None
 
 
 async def wait_until_open(

@@ -26,7 +26,7 @@ async def start(
     known = cases.case_id_for(services.keys, referral)
     if readmodel.case_exists(services.engine, known):
         return {"case_id": known, "already_received": True, "screening_pending": False, "state": None}
-    case_id = await cases.start_referral(
+    case_id, view = await cases.start_and_acknowledge(
         services.temporal,
         services.keys,
         services.settings.task_queue,
@@ -35,7 +35,6 @@ async def start(
         engine=services.engine,
         override_reason=possible_duplicate_reason,
     )
-    view = await cases.wait_until_open(services.temporal, case_id, cases.ANSWER_WITHIN)
     return {
         "case_id": case_id,
         "already_received": False,

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from models import search_attributes as attrs
     from models.case import (
         ApplicationEvent,
+        AwaitOpened,
         CaseCommand,
         CaseState,
         CaseView,
@@ -168,6 +169,15 @@ class ProtocolCaseWorkflow:
 
     @workflow.query
     def state(self) -> CaseView:
+        return self._view()
+
+    @workflow.update
+    async def acknowledge(self, request: AwaitOpened) -> CaseView:
+        """The case's acknowledgement, once it is open and screened: sent with the start (Update-with-Start), so
+        the API receives it in the same call instead of polling."""
+        await workflow.wait_condition(
+            lambda: self._state is not None and self._state.phase is not Phase.screening
+        )
         return self._view()
 
     @workflow.update

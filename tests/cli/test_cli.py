@@ -205,5 +205,7 @@ async def test_every_read_is_recorded_and_authorised_readers_see_the_circumstanc
         ("supervisor:SUP-7", "cases_list", None),
         ("supervisor:SUP-7", "report", None),
     ]
-    assert reads[-2].detail == {"filters": {"overdue": "True"}}
+    assert next(r for r in reads if r.action == "cases_list").detail == {"filters": {"overdue": "True"}}
+    refusal = reads[-1]  # the enforcement officer's attempt to read the case is recorded as refused
+    assert (refusal.actor, refusal.case_id) == ("enforcement:ENF-1", case_id) and "refused" in refusal.detail
     assert sealed and all(note not in s for s in sealed)  # kept, but not in clear
