@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlmodel import Session, col
 
 from infra.checkpoint import (
@@ -26,6 +28,7 @@ from infra.checkpoint import (
     Checkpoint,
     DirectoryStore,
     Head,
+    Latest,
     compare,
     sign,
 )
@@ -37,17 +40,20 @@ log = logging.getLogger("mvp.checkpoint")
 CHUNK = 5000  # (case, seq) pairs per query when reading checkpointed heads
 
 
-def snapshot(engine: Engine) -> Session:
-    """A read-only session that sees one consistent moment of the database (REPEATABLE READ)."""
-    connection = engine.connect().execution_options(isolation_level="REPEATABLE READ")
-    return Session(bind=connection)
+@contextmanager
+def snapshot(engine: Engine) -> Iterator[Session]:
+    """A session that sees one consistent moment of the database (REPEATABLE READ), rolled back at the end."""
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="REPEATABLE READ")
+        with connection.begin(), Session(bind=connection) as session:
+            yield session
 
 
 def heads(session: Session) -> dict[str, Head]:
     """Each case's chain head: its last entry's seq and hash."""
     rows = session.execute(
         select(col(RecordRow.case_id), col(RecordRow.seq), col(RecordRow.entry_hash))
-        .distinct(col(RecordRow.case_id))
+        .ext(distinct_on(col(RecordRow.case_id)))
         .order_by(col(RecordRow.case_id), col(RecordRow.seq).desc())
     )
     return {case_id: Head(seq, entry_hash) for case_id, seq, entry_hash in rows}
@@ -128,8 +134,12 @@ class Checkpointer:
         """Check the record against the latest checkpoint, then sign and write the next one. Raises
         RecordTampered (and writes nothing) when the latest checkpoint does not verify or the record no
         longer agrees with it."""
-        self.store.publish_key(self.key.public_key())
+        first = not self.store.public_key_path.exists() and not self.store.numbers()
+        if first:  # a new store: publish the key, then checkpoint 1 below
+            self.store.publish_key(self.key.public_key())
         latest = self.store.latest()
+        if first:
+            latest = Latest("none")
         if latest.status == "forged":
             raise RecordTampered(
                 f"The latest checkpoint does not verify ({latest.problem}); none was signed."
@@ -150,6 +160,7 @@ class Checkpointer:
                 purged=purged_cases(session),
                 previous=latest.digest,
             )
+        self.store.publish_key(self.key.public_key())  # refuses a store that another key signed
         self.store.append(checkpoint.number, sign(checkpoint, self.key))
         return checkpoint
 
