@@ -178,6 +178,8 @@ class Checkpointer:
                 )
             except RecordTampered as error:
                 log.error("%s", error)
+            except FileExistsError:  # another worker signed this number first: theirs stands
+                log.info("another worker signed the checkpoint first")
             except Exception:  # the loop must outlive a database restart
                 log.exception("checkpoint round failed; trying again at the next interval")
             stop.wait(self.interval.total_seconds())
