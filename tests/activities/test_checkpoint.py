@@ -6,15 +6,19 @@ signed checkpoint written outside the database."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
-from sqlmodel import Session
+from sqlalchemy import Engine, select, text
+from sqlmodel import Session, col
 
 from activities.checkpoint import Checkpointer
+from activities.delivery import Dispatcher
+from activities.notify import MailboxChannel
 from activities.retention import purge_case
 from activities.store import CaseStore
 from infra.chain import CHAINED_FIELDS, GENESIS, entry_hash, note_binding
@@ -23,7 +27,7 @@ from infra.errors import RecordTampered
 from infra.keys import Keys
 from infra.settings import Settings
 from models.case import Actor, ActorRole, RecordEntry
-from models.tables import CaseRow, RecordRow
+from models.tables import CaseRow, OutboxRow, RecordRow
 from tests.support.cases import opened_case_with_notices
 from tests.support.intake import OFFICER, example_referral
 from usecases import audit, reads
@@ -286,3 +290,53 @@ def test_old_unbound_referrals_are_bound_to_their_own_case_and_a_moved_one_is_no
         with pytest.raises(RecordTampered):
             reads.case_detail(services, SUPERVISOR, second)
         assert session.get(RecordRow, (first, 1)) is not None
+
+
+def test_a_notice_address_moved_to_another_notice_is_never_sent_there(
+    engine: Engine, keys: Keys, tmp_path: Path
+) -> None:
+    first, second = open_two_cases(engine, keys)
+    with as_database_owner(engine) as session:
+        a, b = (
+            session.execute(
+                select(OutboxRow).where(
+                    col(OutboxRow.case_id) == case, col(OutboxRow.address_sealed).is_not(None)
+                )
+            )
+            .scalars()
+            .first()
+            for case in (first, second)
+        )
+        assert a is not None and b is not None
+        a.address_sealed, b.address_sealed = b.address_sealed, a.address_sealed
+        moved = {a.key, b.key}
+    dispatcher = Dispatcher(engine, keys, MailboxChannel(tmp_path / "notices"))
+    while dispatcher.run_once():
+        pass
+    with Session(engine) as session:
+        rows = session.execute(select(OutboxRow).where(col(OutboxRow.key).in_(moved))).scalars().all()
+        assert {r.status for r in rows} == {"failed"}
+        assert all("does not open for this notice" in (r.failure_reason or "") for r in rows)
+        sent = session.execute(select(OutboxRow).where(col(OutboxRow.status) == "sent")).scalars().all()
+    assert sent, "the other notices went out"
+    assert {p.stem for p in (tmp_path / "notices").iterdir()} == {r.reference for r in sent}
+
+
+def test_the_worker_signs_a_checkpoint_at_start_and_every_interval(
+    engine: Engine, keys: Keys, settings: Settings
+) -> None:
+    from worker import build_checkpointer
+
+    open_two_cases(engine, keys)
+    thread, stop = build_checkpointer(
+        settings.model_copy(update={"checkpoint_interval": 0.2}), engine
+    ).start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(store_for(settings).numbers()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert store_for(settings).numbers()[:2] == [1, 2]
+    assert audit.verify_record(engine, store_for(settings), keys).intact
