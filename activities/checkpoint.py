@@ -131,7 +131,8 @@ class Checkpointer:
         self.clock = clock
 
     def write_once(self) -> Checkpoint:
-        """Check the record against the latest checkpoint, then sign and write the next one. Raises
+        """Check the record against the latest checkpoint, then sign and write the next one (only when the
+        record changed since; otherwise the latest is returned). Raises
         RecordTampered (and writes nothing) when the latest checkpoint does not verify or the record no
         longer agrees with it."""
         first = not self.store.public_key_path.exists() and not self.store.numbers()
@@ -153,13 +154,19 @@ class Checkpointer:
                     f"{latest.checkpoint.number if latest.checkpoint else '-'} ({named}); none was signed. "
                     "Run `mvp audit verify`."
                 )
-            checkpoint = Checkpoint(
-                number=(latest.checkpoint.number + 1) if latest.checkpoint else 1,
-                at=self.clock(),
-                heads=heads(session),
-                purged=purged_cases(session),
-                previous=latest.digest,
-            )
+            signed_now, purged_now = heads(session), purged_cases(session)
+        if latest.checkpoint and (signed_now, purged_now) == (
+            latest.checkpoint.heads,
+            latest.checkpoint.purged,
+        ):
+            return latest.checkpoint  # nothing changed since: no new file
+        checkpoint = Checkpoint(
+            number=(latest.checkpoint.number + 1) if latest.checkpoint else 1,
+            at=self.clock(),
+            heads=signed_now,
+            purged=purged_now,
+            previous=latest.digest,
+        )
         self.store.publish_key(self.key.public_key())  # refuses a store that another key signed
         self.store.append(checkpoint.number, sign(checkpoint, self.key))
         return checkpoint

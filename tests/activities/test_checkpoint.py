@@ -322,21 +322,36 @@ def test_a_notice_address_moved_to_another_notice_is_never_sent_there(
     assert {p.stem for p in (tmp_path / "notices").iterdir()} == {r.reference for r in sent}
 
 
-def test_the_worker_signs_a_checkpoint_at_start_and_every_interval(
+def test_the_worker_signs_a_checkpoint_at_start_and_again_when_the_record_changed(
     engine: Engine, keys: Keys, settings: Settings
 ) -> None:
     from worker import build_checkpointer
 
-    open_two_cases(engine, keys)
-    thread, stop = build_checkpointer(
-        settings.model_copy(update={"checkpoint_interval": 0.2}), engine
-    ).start()
-    try:
+    first, second = open_two_cases(engine, keys)
+    store = store_for(settings)
+
+    def wait_for(count: int) -> None:
         deadline = time.monotonic() + 10
-        while len(store_for(settings).numbers()) < 2 and time.monotonic() < deadline:
+        while len(store.numbers()) < count and time.monotonic() < deadline:
             time.sleep(0.05)
+
+    every_fifth_of_a_second = settings.model_copy(update={"checkpoint_interval": 0.2})
+    thread, stop = build_checkpointer(every_fifth_of_a_second, engine).start()
+    try:
+        wait_for(1)
+        time.sleep(0.5)  # intervals pass with nothing new: no new file
+        assert store.numbers() == [1]
+        before = store.latest().checkpoint
+        add_entry(engine, keys, first, "contact_recorded")
+        wait_for(2)
     finally:
         stop.set()
         thread.join(10)
-    assert store_for(settings).numbers()[:2] == [1, 2]
-    assert audit.verify_record(engine, store_for(settings), keys).intact
+    assert store.numbers() == [1, 2]
+    latest = store.latest().checkpoint
+    assert latest is not None and before is not None
+    assert (
+        latest.heads[first].seq == before.heads[first].seq + 1
+        and latest.heads[second] == before.heads[second]
+    )
+    assert audit.verify_record(engine, store, keys).intact
