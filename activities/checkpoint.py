@@ -132,15 +132,12 @@ class Checkpointer:
 
     def write_once(self) -> Checkpoint:
         """Check the record against the latest checkpoint, then sign and write the next one (only when the
-        record changed since; otherwise the latest is returned). Raises
-        RecordTampered (and writes nothing) when the latest checkpoint does not verify or the record no
-        longer agrees with it."""
-        first = not self.store.public_key_path.exists() and not self.store.numbers()
-        if first:  # a new store: publish the key, then checkpoint 1 below
-            self.store.publish_key(self.key.public_key())
-        latest = self.store.latest()
-        if first:
-            latest = Latest("none")
+        record changed since; otherwise the latest is returned). Raises RecordTampered (and writes nothing)
+        when the latest checkpoint does not verify or the record no longer agrees with it."""
+        if not self.store.public_key_path.exists() and not self.store.numbers():
+            latest = Latest("none")  # a new store: its key is published with checkpoint 1, below
+        else:
+            latest = self.store.latest()
         if latest.status == "forged":
             raise RecordTampered(
                 f"The latest checkpoint does not verify ({latest.problem}); none was signed."

@@ -200,7 +200,10 @@ class DirectoryStore:
             if public is not None:
                 return Latest(
                     "forged",
-                    problem="a checkpoint key is published but there is no checkpoint: they were removed",
+                    problem=(
+                        "a checkpoint key is published but there is no checkpoint: they were removed, or the "
+                        "first was never written after its key"
+                    ),
                 )
             return Latest("none")
         path = self.path(numbers[-1])
