@@ -216,6 +216,17 @@ class DirectoryStore:
             return Latest("forged", file=path.name, problem=f"{path.name}: {error}")
         if checkpoint.number != numbers[-1]:
             return Latest("forged", file=path.name, problem=f"{path.name} carries number {checkpoint.number}")
+        missing = sorted(set(range(1, numbers[-1])) - set(numbers))
+        if missing:
+            return Latest("forged", file=path.name, problem=f"checkpoint(s) {_listed(missing)} were removed")
+        if len(numbers) > 1:
+            before = hashlib.sha256(self.path(numbers[-2]).read_bytes()).hexdigest()
+            if checkpoint.previous != before:
+                return Latest(
+                    "forged",
+                    file=path.name,
+                    problem=f"checkpoint {numbers[-2]} is not the one {path.name} follows",
+                )
         return Latest("verified", checkpoint, path.name, digest=hashlib.sha256(data).hexdigest())
 
     def publish_key(self, public: Ed25519PublicKey) -> None:
@@ -242,6 +253,11 @@ class DirectoryStore:
         finally:
             tmp.unlink(missing_ok=True)
         return final
+
+
+def _listed(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:10])
+    return shown + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")
 
 
 def _private_dir(path: Path) -> None:

@@ -140,3 +140,21 @@ def test_compare_names_a_purge_that_is_neither_signed_nor_recorded_since() -> No
     # a purge entry inside the signed prefix does not cover a purge the checkpoint does not know
     old_entry = {CASE_A: now(3, {3: "a" * 64}, purged=True, purges=(2,)), CASE_B: now(2, {2: "b" * 64})}
     assert len(compare(signed, old_entry)) == 1
+
+
+def test_a_removed_or_replaced_earlier_checkpoint_is_reported(tmp_path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    store = published(tmp_path, key)
+    store.append(1, sign(checkpoint(1), key))
+    digest = store.latest().digest
+    store.append(2, sign(Checkpoint(2, AT, checkpoint().heads, frozenset(), previous=digest), key))
+    assert store.latest().status == "verified"
+
+    store.path(1).unlink()
+    store.append(1, sign(checkpoint(1, **{CASE_A: Head(1, "f" * 64)}), key))  # re-signed by the key holder
+    replaced = store.latest()
+    assert replaced.status == "forged" and "checkpoint 1 is not the one" in (replaced.problem or "")
+
+    store.path(1).unlink()
+    removed = store.latest()
+    assert removed.status == "forged" and "checkpoint(s) 1 were removed" in (removed.problem or "")
