@@ -16,12 +16,14 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.checkpoint import Checkpointer
 from activities.delivery import DeliveryPolicy, Dispatcher, HandedToDispatcher
 from activities.enforcement import EnforcementActivities
 from activities.notify import MailboxChannel, NoticeChannel, NotifyChannel, load_templates
 from activities.records import HttpRecords, PostgresRecords, RecordsActivities, RecordsSource
 from activities.store import CaseStore
 from activities.watch import Watcher, WatchPolicy
+from infra.checkpoint import signing_key, store_for
 from infra.codec import worker_client
 from infra.db import make_engine
 from infra.errors import Unavailable
@@ -85,6 +87,13 @@ def build_channel(settings: Settings) -> NoticeChannel:
     return MailboxChannel(settings.data_dir / "notices")
 
 
+def build_checkpointer(settings: Settings, engine: Engine) -> Checkpointer:
+    """The checkpoint writer: signs the record's chain heads every MVP_CHECKPOINT_INTERVAL seconds, outside
+    the database (development creates its signing key under the data dir; production must be given one)."""
+    interval = timedelta(seconds=settings.checkpoint_interval)
+    return Checkpointer(engine, store_for(settings), signing_key(settings), interval)
+
+
 def build_dispatcher(settings: Settings, engine: Engine, keys: Keys) -> Dispatcher:
     """The delivery dispatcher, its lease well beyond the HTTP timeout."""
     policy = DeliveryPolicy(lease=timedelta(seconds=settings.notify_timeout * 12))
@@ -105,9 +114,16 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     engine = make_engine(settings)
     try:
         keys = worker_keys(settings, engine)  # refuses to run with keys that do not match the database
-        rekeyed = CaseStore(engine, keys).rekey_old_holds()  # rows from before identity matching (0004)
+        store = CaseStore(engine, keys)
+        rekeyed = store.rekey_old_holds()  # rows from before identity matching (0004)
         if rekeyed:
             log.info("re-keyed %d hold row(s) written before identity matching", rekeyed)
+        rebound = (
+            store.bind_old_seals()
+        )  # referrals and addresses sealed before they were bound to their rows
+        if rebound:
+            log.info("bound %d sealed value(s) written before binding to their rows", rebound)
+        checkpointer = build_checkpointer(settings, engine)  # refuses to start without its signing key
         client = await connect(settings, keys.keyring, keys.case_keys)
         with httpx.Client() as http, ThreadPoolExecutor(max_workers=16) as executor:
             worker = make_worker(
@@ -115,6 +131,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             )
             thread, stop_delivery = build_dispatcher(settings, engine, keys).start()
             watching = asyncio.create_task(build_watcher(settings, client, engine, keys).run(stop))
+            checkpoints, stop_checkpoints = checkpointer.start()
             try:
                 async with worker:
                     log.info("worker polling %s on %s", settings.task_queue, settings.temporal_address)
@@ -124,7 +141,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
                 watching.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await watching
+                stop_checkpoints.set()
                 await asyncio.to_thread(thread.join)
+                await asyncio.to_thread(checkpoints.join)
     finally:
         engine.dispose()
 

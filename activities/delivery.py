@@ -23,12 +23,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import Engine, and_, or_, select, update
 from sqlmodel import Session, col
 from temporalio import activity
 
 from activities.notify import NoticeChannel, OutcomeUnknown, Outgoing, Rejected, Transient
 from activities.store import CaseStore
+from infra.chain import address_binding
+from infra.errors import SealedElsewhere
 from infra.keys import Keys
 from models.case import Recipient
 from models.messages import Delivered, DeliverNotices
@@ -228,7 +231,17 @@ class Dispatcher:
                 )
 
     def _outgoing(self, row: _Claimed) -> Outgoing:
-        address = self.keys.sealer.open_text(row.case_id, row.address_sealed) if row.address_sealed else ""
+        address = ""
+        if row.address_sealed:
+            try:
+                address = self.keys.sealer.open_text(
+                    row.case_id, row.address_sealed, address_binding(row.key)
+                )
+            except (InvalidTag, SealedElsewhere):  # moved here from another row: never send to that address
+                raise Rejected(
+                    "the sealed address does not open for this notice (it was moved from another row): "
+                    "not sent; check the record with `mvp audit verify`"
+                ) from None
         return Outgoing(
             reference=row.reference,
             case_id=row.case_id,

@@ -10,14 +10,24 @@ import secrets
 from dataclasses import replace
 from datetime import datetime
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Session, col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from infra.chain import CHAINED_FIELDS, GENESIS, entry_hash, note_binding, note_digest
-from infra.keys import Keys
+from infra.casekeys import is_case_sealed
+from infra.chain import (
+    CHAINED_FIELDS,
+    GENESIS,
+    address_binding,
+    entry_hash,
+    note_binding,
+    note_digest,
+    referral_binding,
+)
+from infra.keys import Keyring, Keys
 from models.case import Notice, RecordEntry
 from models.messages import PersistStep
 from models.referral import Referral
@@ -90,7 +100,9 @@ class CaseStore:
                 view={},
                 exclusion_indicators=[],
                 pending_decisions=[],
-                referral_sealed=self.keys.sealer.seal_text(step.case_id, referral.model_dump_json()),
+                referral_sealed=self.keys.sealer.seal_text(
+                    step.case_id, referral.model_dump_json(), referral_binding(step.case_id)
+                ),
                 crime_ref_key=self.keys.crime_reference_hash(referral.crime_reference),
             )
             .on_conflict_do_nothing(index_elements=["case_id"])
@@ -162,11 +174,54 @@ class CaseStore:
                     rekeyed += 1
         return rekeyed
 
+    def bind_old_seals(self) -> int:
+        """Re-seal, bound to their own rows, the referrals and notice addresses sealed before binding
+        (`infra.chain.referral_binding`, `address_binding`); until then they would not open. A referral is
+        re-sealed only when it is this case's own (its force and referral id give this case id): one moved
+        from another case stays as it is, and does not open. Returns how many values were re-sealed.
+        (Every sealed value is tried once per worker start; the ones already bound open at the first try.)"""
+        keyring = self.keys.keyring
+        bound = 0
+        with Session(self.engine) as session, session.begin():
+            sealed_cases = select(CaseRow).where(col(CaseRow.referral_sealed).is_not(None)).with_for_update()
+            for case in session.execute(sealed_cases).scalars():
+                assert case.referral_sealed is not None
+                if is_case_sealed(case.referral_sealed):
+                    continue  # sealed under the case's own key: always bound
+                if _opens(keyring, case.referral_sealed, referral_binding(case.case_id)):
+                    continue
+                text = _opened(keyring, case.referral_sealed, "")
+                if text is None:
+                    continue
+                referral = Referral.model_validate_json(text)
+                if self.keys.case_id(referral.force_code, referral.referral_id) != case.case_id:
+                    continue
+                case.referral_sealed = self.keys.sealer.seal_text(
+                    case.case_id, text, referral_binding(case.case_id)
+                )
+                bound += 1
+            addressed = select(OutboxRow).where(col(OutboxRow.address_sealed).is_not(None)).with_for_update()
+            for notice in session.execute(addressed).scalars():
+                assert notice.address_sealed is not None
+                if is_case_sealed(notice.address_sealed):
+                    continue
+                if _opens(keyring, notice.address_sealed, address_binding(notice.key)):
+                    continue
+                text = _opened(keyring, notice.address_sealed, "")
+                if text is not None:
+                    notice.address_sealed = self.keys.sealer.seal_text(
+                        notice.case_id, text, address_binding(notice.key)
+                    )
+                    bound += 1
+        return bound
+
     def _referral(self, session: Session, case_id: str) -> Referral:
         sealed = session.execute(
             select(CaseRow.referral_sealed).where(CaseRow.case_id == case_id)
         ).scalar_one()
-        return Referral.model_validate_json(self.keys.sealer.open_text(case_id, sealed))
+        return Referral.model_validate_json(
+            self.keys.sealer.open_text(case_id, sealed, referral_binding(case_id))
+        )
 
     def _project(self, session: Session, step: PersistStep) -> None:
         """The read model and the holds follow the workflow, newest revision wins."""
@@ -288,7 +343,9 @@ class CaseStore:
                 attempts=0,
                 facts=notice.facts,
                 address_sealed=(
-                    self.keys.sealer.seal_text(case_id, routing.address) if routing.address else None
+                    self.keys.sealer.seal_text(case_id, routing.address, address_binding(notice.key))
+                    if routing.address
+                    else None
                 ),
                 suppressed_reason=routing.suppressed_reason,
                 created_at=at,
@@ -343,3 +400,14 @@ def _subjects(referral: Referral) -> list[tuple[str, str, str, str]]:
         for n, d in enumerate(referral.dependants, start=1)
     ]
     return subjects
+
+
+def _opened(keyring: Keyring, sealed: str, bound_to: str) -> str | None:
+    try:
+        return keyring.open_text(sealed, bound_to)
+    except InvalidTag:
+        return None
+
+
+def _opens(keyring: Keyring, sealed: str, bound_to: str) -> bool:
+    return _opened(keyring, sealed, bound_to) is not None

@@ -335,11 +335,18 @@ def trail(rows: list[dict[str, Any]], columns: list[str], what: str, as_json: bo
     out.print(table)
 
 
-def verify_reports(reports: list[dict[str, Any]]) -> None:
-    for report_ in reports:
-        verdict = (
-            "intact"
-            if report_["intact"]
-            else f"[bold red]BROKEN at entry {report_['first_broken']}[/]: {safe(report_['problem'])}"
+def verify_reports(result: dict[str, Any]) -> None:
+    checkpoint = result["checkpoint"]
+    if checkpoint["status"] == "verified":
+        out.print(
+            f"checkpoint {checkpoint['number']} of {safe(checkpoint['at'])}: signature verified "
+            f"({checkpoint['cases']} cases, {checkpoint['entries']} entries)"
         )
+    elif checkpoint["status"] == "none":
+        out.print("no checkpoint yet: chains checked on their own (a deleted case would not show)")
+    else:
+        out.print(f"[bold red]checkpoint FORGED[/]: {safe(checkpoint['problem'])}")
+    for report_ in result["cases"]:
+        where = f" at entry {report_['first_broken']}" if report_["first_broken"] is not None else ""
+        verdict = "intact" if report_["intact"] else f"[bold red]BROKEN{where}[/]: {safe(report_['problem'])}"
         out.print(f"{safe(report_['case_id'])}: {report_['entries']} entries, {verdict}")

@@ -32,7 +32,7 @@ from typing import Protocol
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from infra.errors import CaseKeyDestroyed, Unavailable
+from infra.errors import CaseKeyDestroyed, SealedElsewhere, Unavailable
 from infra.keys import NONCE_BYTES, Keyring
 from infra.settings import Settings
 
@@ -194,6 +194,11 @@ def case_key_store(settings: Settings, keyring: Keyring) -> CaseKeys:
     return FileCaseKeys(settings.resolved_case_key_dir, keyring)
 
 
+def is_case_sealed(value: str) -> bool:
+    """Whether a sealed column value is sealed under a case's own data key (and so bound to its case)."""
+    return value.startswith(PREFIX)
+
+
 class CaseSealer:
     """Seals a case's database columns under its data key, and opens what the keyring or a case key
     sealed. `bound_to` (e.g. `case:seq`) is authenticated with the value as before."""
@@ -218,9 +223,10 @@ class CaseSealer:
             return self.keyring.open_text(value, bound_to)
         owner, _, data = rest.partition(":")
         if owner != case_id:
-            raise Unavailable(
-                f"A value in case {case_id}'s rows is sealed under another case's key: it was moved there, "
-                "and is not opened."
+            raise SealedElsewhere(
+                f"The record of case {case_id} does not verify: a sealed value in its rows belongs to another "
+                "case (it was moved in the database) and is not opened. Run `mvp audit verify` and tell the "
+                "data protection officer."
             )
         if self.case_keys is None:
             raise Unavailable(

@@ -29,6 +29,17 @@ def note_binding(case_id: str, seq: int) -> str:
     return f"{case_id}:{seq}"
 
 
+def referral_binding(case_id: str) -> str:
+    """What a case's sealed referral is bound to (AES-GCM associated data): its own case, so a referral
+    moved onto another case's row does not open there."""
+    return f"referral:{case_id}"
+
+
+def address_binding(notice_key: str) -> str:
+    """What a notice's sealed address is bound to: its own outbox row."""
+    return f"outbox:{notice_key}"
+
+
 def note_digest(note_sealed: str) -> str:
     """The digest of a sealed note that the chain carries: a note removed or replaced breaks the chain's
     check, while the note itself (personal data) stays out of the record."""

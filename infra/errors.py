@@ -14,6 +14,7 @@ ServiceError                      anything the operator can act on              
  ├── Unavailable                  Temporal, Postgres or the worker cannot be reached      exit 5, HTTP 503
  │    └── KeysMismatch            the keys are not the ones this database's data was sealed with
  └── RecordTampered               a case record's chain or checkpoint does not verify    exit 6, HTTP 409
+      └── SealedElsewhere         a sealed value was moved into another case's rows
 """
 
 from __future__ import annotations
@@ -117,3 +118,7 @@ class RecordTampered(ServiceError):
 
     exit_code = 6
     http_status = 409
+
+
+class SealedElsewhere(RecordTampered):
+    """A sealed value in a case's rows belongs to another case: it was moved there, and is never opened."""

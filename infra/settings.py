@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     # Never in the database and never backed up with it. Default: <data_dir>/case-keys
     case_key_dir: Path | None = None
     codec_token: SecretStr | None = None  # unused since the codec moved into the API; kept for old key files
+    # Signed checkpoints of the case record (infra/checkpoint.py), written outside the database by the worker:
+    # the Ed25519 signing key (PEM; development creates <data_dir>/checkpoint-signing.key, production must set
+    # it, on the worker's host and out of the database's reach), where checkpoints go (default
+    # <data_dir>/checkpoints/), a pinned public key to verify them with (default the one published there), and
+    # how often one is signed (seconds).
+    checkpoint_key_file: Path | None = None
+    checkpoint_dir: Path | None = None
+    checkpoint_public_key: Path | None = None
+    checkpoint_interval: float = Field(300.0, gt=0)
     # Identity: every API request carries a bearer token from this OpenID Connect issuer. Unset in
     # development, the development issuer (devstack/issuer.py) on issuer_port is used; production refuses
     # to start without one (api/auth.py, TokenVerifier.from_settings).
@@ -144,6 +153,14 @@ class Settings(BaseSettings):
     @property
     def resolved_case_key_dir(self) -> Path:
         return self.case_key_dir or self.data_dir / "case-keys"
+
+    @property
+    def resolved_checkpoint_key_file(self) -> Path:
+        return self.checkpoint_key_file or self.data_dir / "checkpoint-signing.key"
+
+    @property
+    def resolved_checkpoint_dir(self) -> Path:
+        return self.checkpoint_dir or self.data_dir / "checkpoints"
 
 
 PLACEHOLDERS = ("changeme", "change-me", "secret", "password", "placeholder", "example", "xxx", "todo")

@@ -8,11 +8,12 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
 from sqlmodel import Session
 
-from infra.chain import note_binding
-from infra.errors import InputError, NotFound
+from infra.chain import note_binding, referral_binding
+from infra.errors import InputError, NotFound, RecordTampered
 from models.case import Actor, ActorRole
 from models.tables import AccessRow, CaseRow, NoteRow, OutboxRow, RecordRow
 from protocol import authority, case_ids
@@ -54,15 +55,22 @@ def case_detail(services: Services, actor: Actor, case_id: str) -> dict[str, Any
         if not full:
             return data
         sealer = services.keys.sealer
-        data["circumstances"] = (
-            json.loads(sealer.open_text(case_id, row.referral_sealed))
-            if row.referral_sealed is not None
-            else None
-        )
-        notes = {
-            n.seq: sealer.open_text(case_id, n.note_sealed, note_binding(case_id, n.seq))
-            for n in session.execute(select(NoteRow).where(NoteRow.case_id == case_id)).scalars()  # type: ignore[arg-type]
-        }
+        try:  # each sealed value opens only on its own row: one moved from another case fails here
+            data["circumstances"] = (
+                json.loads(sealer.open_text(case_id, row.referral_sealed, referral_binding(case_id)))
+                if row.referral_sealed is not None
+                else None
+            )
+            notes = {
+                n.seq: sealer.open_text(case_id, n.note_sealed, note_binding(case_id, n.seq))
+                for n in session.execute(select(NoteRow).where(NoteRow.case_id == case_id)).scalars()  # type: ignore[arg-type]
+            }
+        except InvalidTag:
+            raise RecordTampered(
+                f"The record of case {case_id} does not verify: its sealed data does not open for this case "
+                f"(it was moved or altered in the database). Nothing of it is shown; run "
+                f"`mvp audit verify {case_id}` and tell the data protection officer."
+            ) from None
         notices = session.execute(
             select(OutboxRow)
             .where(OutboxRow.case_id == case_id)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from api.deps import ActorDep, ServicesDep
+from infra.checkpoint import describe, store_for
 from infra.errors import NotFound
 from protocol import authority
 from usecases import audit, readmodel, trail
@@ -17,24 +18,29 @@ router = APIRouter(tags=["audit"])
 
 
 @router.get("/audit/verify")
-def verify(actor: ActorDep, services: ServicesDep, case_id: str | None = None) -> list[dict[str, Any]]:
-    """Recompute each case's hash chain (or one case's) and name the first broken entry."""
+def verify(actor: ActorDep, services: ServicesDep, case_id: str | None = None) -> dict[str, Any]:
+    """Check the latest signed checkpoint (signature first), then each case's record (or one case's) against
+    its own hash chain and that checkpoint; name each problem."""
     allowed(authority.may_audit(actor))
     one = case_id_from(case_id) if case_id else None
     readmodel.record_access(services.engine, actor.label(), "audit_verify", one, {})
-    reports = audit.verify(services.engine, one)
-    if one is not None and not reports:
+    result = audit.verify_record(services.engine, store_for(services.settings), services.keys, one)
+    if one is not None and not result.cases:
         raise NotFound(f"No record for case {one}.")
-    return [
-        {
-            "case_id": r.case_id,
-            "entries": r.entries,
-            "intact": r.intact,
-            "first_broken": r.first_broken,
-            "problem": r.problem,
-        }
-        for r in reports
-    ]
+    return {
+        "intact": result.intact,
+        "checkpoint": describe(result.checkpoint),
+        "cases": [
+            {
+                "case_id": r.case_id,
+                "entries": r.entries,
+                "intact": r.intact,
+                "first_broken": r.first_broken,
+                "problem": r.problem,
+            }
+            for r in result.cases
+        ],
+    }
 
 
 @router.get("/audit/reads")

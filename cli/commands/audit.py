@@ -18,20 +18,27 @@ def verify(
     actor: str | None = AsOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Recompute the record's hash chain and name the first broken entry of any case (exit 6)."""
-    reports = api(actor).get("/audit/verify", case_id=case_id)
+    """Check the latest signed checkpoint, then each case's record against its hash chain and that checkpoint:
+    rewritten entries, a deleted tail or case, a swapped or removed note or referral, a purge marked by hand
+    are each named (exit 6)."""
+    result = api(actor).get("/audit/verify", case_id=case_id)
     if as_json:
-        render.print_json(reports)
+        render.print_json(result)
     else:
-        render.verify_reports(reports)
-    broken = [r for r in reports if not r["intact"]]
-    if broken:
-        first = broken[0]
-        raise CliError(
-            f"The record of {len(broken)} case(s) does not verify; first: {first['case_id']} entry "
-            f"{first['first_broken']} ({first['problem']}).",
-            6,
-        )
+        render.verify_reports(result)
+    if result["intact"]:
+        return
+    problems = []
+    checkpoint = result["checkpoint"]
+    if checkpoint["status"] == "forged":
+        problems.append(f"the latest checkpoint does not verify: {checkpoint['problem']}")
+    broken = [r for r in result["cases"] if not r["intact"]]
+    problems += [f"{r['case_id']}: {r['problem']}" for r in broken[:5]]
+    more = f" (and {len(broken) - 5} more case(s))" if len(broken) > 5 else ""
+    raise CliError(
+        f"The record does not verify ({len(broken)} case(s) broken): " + "; ".join(problems) + more + ".",
+        6,
+    )
 
 
 READ_COLUMNS = ["at", "actor", "action", "case_id", "detail"]

@@ -58,7 +58,7 @@ async def test_an_entry_altered_directly_in_postgres_is_named_by_audit_verify(
     point_cli_at(monkeypatch, api, issuer, running.settings.data_dir, actor="supervisor:SUP-7")
     assert run(["audit", "verify", case_id]) == 6
     printed = capsys.readouterr()
-    assert f"{case_id} entry 2" in printed.err
+    assert f"{case_id}: entry 2 was altered" in printed.err
     assert run(["audit", "verify"]) == 6
 
 

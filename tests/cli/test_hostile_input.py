@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from infra.chain import note_binding
+from infra.chain import note_binding, referral_binding
 from infra.keys import Keys
 from models.documents import MAX_DOCUMENT_BYTES
 from models.tables import CaseRow, NoteRow, RecordRow
@@ -127,7 +127,7 @@ def hostile_case(
                 next_contact_due=NOW + timedelta(days=20),
                 updated_at=NOW,
                 view={},
-                referral_sealed=keys.keyring.seal_text(json.dumps(referral)),
+                referral_sealed=keys.keyring.seal_text(json.dumps(referral), referral_binding(CASE)),
             )
         )
         session.add(

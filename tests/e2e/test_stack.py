@@ -143,4 +143,8 @@ def test_a_new_user_walks_the_quick_start_and_a_second_run_finds_the_case(tmp_pa
         # the workflow itself survived the restart: it takes a command and answers
         contact = again.mvp("officer", "contact", case_id, "--result", "reached", "--json", actor=officer)
         assert json.loads(contact.stdout)["view"]["contact_overdue"] is False
+        # the first run's worker signed a checkpoint outside the database, with a key only it can read
+        verified = again.mvp("audit", "verify", actor="auditor:AUD-1")
+        assert "signature verified" in verified.stdout and case_id in verified.stdout
+        assert (again.data_dir / "checkpoint-signing.key").stat().st_mode & 0o777 == 0o600
         assert again.stop(signal.SIGINT) == 0
