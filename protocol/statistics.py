@@ -287,7 +287,7 @@ LABELS: dict[str, str] = {
     "exclusions_confirmed": "Exclusions confirmed",
     "exclusions_overridden": "Exclusions overridden",
     "closed_in_period": "Closed in the period (whenever referred)",
-    **{f"closed_{o.value}": f"  closed {words}" for o, words in _OUTCOME_WORDS.items()},
+    **{f"closed_{o.value}": f"  of which {words}" for o, words in _OUTCOME_WORDS.items()},
 }
 
 
