@@ -12,7 +12,7 @@ Referrals, status at referral (Review para 60)
 
 - ``referrals``: cases in the cohort. One case is one referred person (a second referral of the same
   person for the same crime never opens a second case).
-- ``status_*``: the immigration status screening found at referral. The five rows always add up to
+- ``status_*``: the immigration status screening found at referral. The six rows always add up to
   ``referrals``. The first three are the Review's own groups:
   leave to remain = ``leave_to_remain`` and ``settled`` (settled status is indefinite leave to remain);
   EU/EEA = ``eu_settlement_scheme``; British citizen = ``british_citizen``. The Review's fourth group,
@@ -32,8 +32,7 @@ Applications and their outcome (Review para 61)
 - ``applications_within_one_month``: of those, people whose *first* application was submitted no later
   than ``policy.application_within`` after the referral was received (the boundary itself counts).
 - ``granted`` / ``awaiting_decision`` / ``refused`` / ``rejected`` / ``applications_withdrawn``: each
-  applicant once,
-  by where their applications stand. Granted if any application was granted (a grant closes the case);
+  applicant once, by where their applications stand. Granted if any application was granted (a grant closes the case);
   else awaiting a decision if any is submitted or has a review or appeal lodged against its refusal;
   else the stage of their latest application (the highest number). An applicant whose application was
   still pending when their case closed (excluded, departed) is not awaiting a decision for ever: they
@@ -43,7 +42,8 @@ Applications and their outcome (Review para 61)
 - ``yet_to_apply``: cohort people "with no status or leave to remain" (the Review's words: status at
   referral in the no status or leave to remain group, so not British or EU/EEA) who have no application
   recorded and whose case is still open. A closed case is never yet to apply: the person departed
-  voluntarily, their status was confirmed secure at screening, the referral was withdrawn, they were
+  voluntarily, their status was confirmed secure at screening, the referral was withdrawn as made in
+  error, they were
   excluded, or the hold was released after pre-decision engagement; in none of these is an application
   still expected under the protocol. (Counting every non-applicant but the departed could not
   reproduce the Review: 30 + 147 people with leave or no status, less 92 applicants and 1 departure,
@@ -61,7 +61,8 @@ Beyond the Review
 - ``outcome_*``: where each cohort case stands now, exactly one row each, so they add up to
   ``referrals``: ``outcome_open`` (not closed: protection, pre-decision engagement or still being
   screened) and one row per outcome a case closes with (PROTOCOL.md §8). A case reopened by a
-  supervisor is open again.
+  supervisor is open again. ``voluntary_departures`` and ``exclusions_confirmed`` are the *departed*
+  and *excluded* rows again, under the names the Review and supervisors use for them.
 - ``holds_in_force``: cohort cases whose hold is in force now.
 - ``enforcement_checks_refused``: enforcement checks refused because a cohort person (or a dependant)
   was protected, counted per case: a check refused on several cases (the same person referred for two
@@ -83,7 +84,7 @@ Closures in the period
 Publishing (statistical disclosure control)
 
 Counts about a handful of people can identify them, so a report for publication (`publish`) is put
-through `disclose`, following the ONS practice for tables of counts: a count from 1 to below
+through `Disclosure`, following the ONS practice for tables of counts: a count from 1 to below
 ``Policy.disclosure_threshold`` is suppressed and shown as ``[c]`` ("confidential"), every other count
 is rounded to the nearest multiple of ``Policy.disclosure_rounding`` (halves up), and 0 stays 0 (an
 empty cell identifies nobody). Rounding every cell, totals included, is what stops a suppressed cell
@@ -437,9 +438,11 @@ SUPPRESSED = "[c]"
 @dataclass(frozen=True)
 class Disclosure:
     """Statistical disclosure control for a published report (this module's docstring, "Publishing").
-    Written here rather than taken from a library: the rule is three lines, and the SDC packages for
-    Python (sdcMicro is R; the Python ones target microdata or k-anonymity) do not do cell suppression
-    and rounding of a small table of counts."""
+    Written here rather than taken from a library: the rule is three lines over a dict of counts. The
+    Python tool for output checking, ACRO (SACRO project), checks researchers' pandas and statsmodels
+    outputs inside a trusted research environment; it would bring pandas and statsmodels into the pure
+    rules (which may import no I/O or heavy dependencies) for less than this needs. sdcMicro and
+    tau-argus are R and Java."""
 
     threshold: int  # counts from 1 up to, not including, this are suppressed
     rounding: int  # every other count is rounded to the nearest multiple of this
