@@ -247,30 +247,42 @@ def case_list(rows: list[dict[str, Any]]) -> None:
 
 
 def report(data: dict[str, Any], as_csv: bool) -> None:
+    """The report's table (or CSV), and under it what a reader must know to read it right: what "within
+    one month" means and, for a published report, the disclosure control applied."""
     groups = data["groups"]
     columns = [*groups, "total"]
     values = [*groups.values(), data["figures"]]
     labels = data["labels"]
+    disclosure = data.get("disclosure")
     if as_csv:
         writer = csv.writer(sys.stdout)
         writer.writerow(["figure", "label", *columns])
         for name, label in labels.items():
             writer.writerow([name, label.strip(), *(v[name] for v in values)])
+        if disclosure:  # stdout stays a clean table; the note still reaches whoever runs it
+            err.print(safe(disclosure["note"]))
         return
     period = data["period"]
     last = date.fromisoformat(period["to"]) - timedelta(days=1)
     as_of = data["as_of"][:16].replace("T", " ")
-    table = Table(title=f"Referred {period['from']} to {last:%Y-%m-%d} (UTC), as of {as_of} UTC")
+    published = " — for publication" if disclosure else ""
+    table = Table(title=f"Referred {period['from']} to {last:%Y-%m-%d} (UTC), as of {as_of} UTC{published}")
 
     table.add_column("figure")
     for column in columns:
         table.add_column(safe(column), justify="right")
     for name, label in labels.items():
-        table.add_row(safe(label), *(str(v[name]) for v in values))
+        table.add_row(safe(label), *(safe(str(v[name])) for v in values))
     out.print(table)
     out.print(
         f"Within one month = first application no later than {data['within_one_month_days']} days after referral."
     )
+    out.print(
+        f"Closures: cases closed from {period['from']} to {last:%Y-%m-%d}, whenever referred; every other "
+        "figure counts the cases referred in that period."
+    )
+    if disclosure:
+        out.print(f"[bold]{safe(disclosure['note'])}[/]")
     for note in data.get("notes", []):
         out.print(f"[yellow]Note:[/] {safe(note)}")
 

@@ -38,6 +38,11 @@ class Policy:
     retention_after_closure: timedelta
     # §8 a supervisor can reopen a case closed by mistake for this long after it closed
     reopen_window: timedelta
+    # §9 statistics published outside IE: counts from 1 to below this are suppressed (shown as [c]) and
+    # every other count is rounded to a multiple of `disclosure_rounding` (`protocol.statistics`). Read
+    # only by the report, never by a running case, so adding them does not change any case's behaviour.
+    disclosure_threshold: int
+    disclosure_rounding: int
 
 
 POLICIES: dict[str, Policy] = {
@@ -57,6 +62,8 @@ POLICIES: dict[str, Policy] = {
         application_within=timedelta(days=31),
         retention_after_closure=timedelta(days=365 * 2),
         reopen_window=timedelta(days=90),
+        disclosure_threshold=5,
+        disclosure_rounding=5,
     ),
 }
 

@@ -2,21 +2,28 @@
 figures beyond them that supervisors need. Pure: the facts, the period and the policy come in as
 arguments; the service reads the facts from the Postgres read model.
 
-Every figure counts the **cohort**: the cases whose referral was received in the period, `start`
-included and `end` excluded. Like the Review ("referred April 2020 to March 2021 ... as of October
-2021"), the cohort is fixed by the referral date and what happened to it since is counted as the facts
-stand when they were read, not as they stood at `end`.
+Every figure but the last group counts the **cohort**: the cases whose referral was received in the
+period, `start` included and `end` excluded. Like the Review ("referred April 2020 to March 2021 ... as
+of October 2021"), the cohort is fixed by the referral date and what happened to it since is counted as
+the facts stand when they were read, not as they stood at `end`. The last group, **closures in the
+period**, counts instead the cases that closed in the period, whenever they were referred.
 
 Referrals, status at referral (Review para 60)
 
 - ``referrals``: cases in the cohort. One case is one referred person (a second referral of the same
   person for the same crime never opens a second case).
-- ``status_*``: the immigration status screening found at referral, in the Review's four groups, which
-  always add up to ``referrals``:
+- ``status_*``: the immigration status screening found at referral. The six rows always add up to
+  ``referrals``. The first three are the Review's own groups:
   leave to remain = ``leave_to_remain`` and ``settled`` (settled status is indefinite leave to remain);
-  EU/EEA = ``eu_settlement_scheme``; British citizen = ``british_citizen``; no status = everything else:
-  ``no_status``, ``unknown`` (no Home Office record matched), ``pending_application``,
-  ``asylum_claimant``, ``asylum_dependant``, and a case still being screened.
+  EU/EEA = ``eu_settlement_scheme``; British citizen = ``british_citizen``. The Review's fourth group,
+  "no status", is everything else, and it is printed as three rows so that nobody reads a missing
+  record as a finding of no status:
+  ``status_no_status``: a Home Office record was found and gives no leave (``no_status``,
+  ``pending_application``, ``asylum_claimant``, ``asylum_dependant``);
+  ``status_no_record``: no Home Office record was found for the person, or the record of their
+  reference disagreed with them (``unknown``; also while the records could not be read at referral,
+  until the retried screening succeeds);
+  ``status_not_screened``: screening has not finished (no status recorded yet).
 
 Applications and their outcome (Review para 61)
 
@@ -24,17 +31,19 @@ Applications and their outcome (Review para 61)
   victims, not applications).
 - ``applications_within_one_month``: of those, people whose *first* application was submitted no later
   than ``policy.application_within`` after the referral was received (the boundary itself counts).
-- ``granted`` / ``awaiting_decision`` / ``refused`` / ``rejected`` / ``withdrawn``: each applicant once,
-  by where their applications stand. Granted if any application was granted (a grant closes the case);
+- ``granted`` / ``awaiting_decision`` / ``refused`` / ``rejected`` / ``applications_withdrawn``: each
+  applicant once, by where their applications stand. Granted if any application was granted (a grant closes the case);
   else awaiting a decision if any is submitted or has a review or appeal lodged against its refusal;
   else the stage of their latest application (the highest number). An applicant whose application was
   still pending when their case closed (excluded, departed) is not awaiting a decision for ever: they
-  count under ``closed_undecided``. These six add up to ``applications_made``; ``withdrawn`` and
-  ``closed_undecided`` are beyond the Review.
+  count under ``closed_undecided``. These six add up to ``applications_made``;
+  ``applications_withdrawn`` (the person withdrew their application) and ``closed_undecided`` are
+  beyond the Review. A withdrawn *referral* is a different thing: see ``referrals_withdrawn``.
 - ``yet_to_apply``: cohort people "with no status or leave to remain" (the Review's words: status at
   referral in the no status or leave to remain group, so not British or EU/EEA) who have no application
   recorded and whose case is still open. A closed case is never yet to apply: the person departed
-  voluntarily, their status was confirmed secure at screening, the referral was withdrawn, they were
+  voluntarily, their status was confirmed secure at screening, the referral was withdrawn as made in
+  error, they were
   excluded, or the hold was released after pre-decision engagement; in none of these is an application
   still expected under the protocol. (Counting every non-applicant but the departed could not
   reproduce the Review: 30 + 147 people with leave or no status, less 92 applicants and 1 departure,
@@ -45,6 +54,15 @@ Applications and their outcome (Review para 61)
 
 Beyond the Review
 
+- ``referrals_withdrawn``: cohort cases whose referral the police withdrew (a withdrawal recorded in the
+  case's record, whether or not it was made in error, and whatever happened afterwards). Withdrawing
+  ends the police ground only: the case closes as *withdrawn* only when the referral was made in error
+  and nothing else protected the person, which ``outcome_withdrawn`` counts.
+- ``outcome_*``: where each cohort case stands now, exactly one row each, so they add up to
+  ``referrals``: ``outcome_open`` (not closed: protection, pre-decision engagement or still being
+  screened) and one row per outcome a case closes with (PROTOCOL.md §8). A case reopened by a
+  supervisor is open again. ``voluntary_departures`` and ``exclusions_confirmed`` are the *departed*
+  and *excluded* rows again, under the names the Review and supervisors use for them.
 - ``holds_in_force``: cohort cases whose hold is in force now.
 - ``enforcement_checks_refused``: enforcement checks refused because a cohort person (or a dependant)
   was protected, counted per case: a check refused on several cases (the same person referred for two
@@ -55,6 +73,23 @@ Beyond the Review
 - ``exclusions_confirmed``: cohort cases closed as *excluded* by a supervisor.
 - ``exclusions_overridden``: cohort cases in which a supervisor overrode an exclusion (protection
   continued), whatever happened afterwards.
+
+Closures in the period
+
+- ``closed_in_period``: cases whose closure is dated in the period, whenever they were referred (a case
+  referred last year and closed this month counts here, not in the cohort); ``closed_*`` split it by
+  outcome and add up to it. A case closed in the period and since reopened is not counted (it is open);
+  one closed again counts by its latest closure.
+
+Publishing (statistical disclosure control)
+
+Counts about a handful of people can identify them, so a report for publication (`publish`) is put
+through `Disclosure`, following the ONS practice for tables of counts: a count from 1 to below
+``Policy.disclosure_threshold`` is suppressed and shown as ``[c]`` ("confidential"), every other count
+is rounded to the nearest multiple of ``Policy.disclosure_rounding`` (halves up), and 0 stays 0 (an
+empty cell identifies nobody). Rounding every cell, totals included, is what stops a suppressed cell
+from being worked out by subtracting the others from a total; the price is that rounded rows and
+columns need not add up, and the report says so.
 """
 
 from __future__ import annotations
@@ -78,6 +113,18 @@ class StatusGroup(StrEnum):
     no_status = "no_status"
 
 
+class StatusRow(StrEnum):
+    """The report's rows for status at referral: the Review's four groups, its "no status" split in
+    three so that a missing record is never read as a finding."""
+
+    leave_to_remain = "leave_to_remain"
+    eu_eea = "eu_eea"
+    british_citizen = "british_citizen"
+    no_status = "no_status"
+    no_record = "no_record"
+    not_screened = "not_screened"
+
+
 _STATUS_GROUP: dict[ImmigrationStatus, StatusGroup] = {
     ImmigrationStatus.leave_to_remain: StatusGroup.leave_to_remain,
     ImmigrationStatus.settled: StatusGroup.leave_to_remain,
@@ -94,6 +141,15 @@ def status_group(status: ImmigrationStatus | None) -> StatusGroup:
     if status is None:
         return StatusGroup.no_status
     return _STATUS_GROUP.get(status, StatusGroup.no_status)
+
+
+def status_row(status: ImmigrationStatus | None) -> StatusRow:
+    """The report's row for a status at referral (`None`: screening has not finished)."""
+    if status is None:
+        return StatusRow.not_screened
+    if status is ImmigrationStatus.unknown:
+        return StatusRow.no_record
+    return StatusRow(status_group(status).value)
 
 
 class EnforcementKind(StrEnum):
@@ -128,6 +184,8 @@ class CaseFacts:
     exclusion_overridden: bool = False
     force: str = ""
     crime_type: str = ""
+    closed_at: datetime | None = None
+    referral_withdrawn: bool = False  # police withdrew the referral (in error or not)
 
 
 @dataclass(frozen=True)
@@ -150,23 +208,40 @@ class Figures:
     status_eu_eea: int = 0
     status_british_citizen: int = 0
     status_no_status: int = 0
+    status_no_record: int = 0
+    status_not_screened: int = 0
     applications_made: int = 0
     applications_within_one_month: int = 0
     granted: int = 0
     awaiting_decision: int = 0
     refused: int = 0
     rejected: int = 0
-    withdrawn: int = 0
+    applications_withdrawn: int = 0
     closed_undecided: int = 0
     yet_to_apply: int = 0
     voluntary_departures: int = 0
     detained: int = 0
     removed: int = 0
+    referrals_withdrawn: int = 0
+    outcome_open: int = 0
+    outcome_regularised: int = 0
+    outcome_status_confirmed: int = 0
+    outcome_excluded: int = 0
+    outcome_departed: int = 0
+    outcome_hold_released: int = 0
+    outcome_withdrawn: int = 0
     holds_in_force: int = 0
     enforcement_checks_refused: int = 0
     contacts_overdue: int = 0
     exclusions_confirmed: int = 0
     exclusions_overridden: int = 0
+    closed_in_period: int = 0
+    closed_regularised: int = 0
+    closed_status_confirmed: int = 0
+    closed_excluded: int = 0
+    closed_departed: int = 0
+    closed_hold_released: int = 0
+    closed_withdrawn: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: int(getattr(self, f.name)) for f in fields(self)}
@@ -174,34 +249,60 @@ class Figures:
 
 FIGURE_NAMES: tuple[str, ...] = tuple(f.name for f in fields(Figures))
 
+# The words for each outcome, as the rows print them.
+_OUTCOME_WORDS: dict[Outcome, str] = {
+    Outcome.regularised: "regularised (leave granted)",
+    Outcome.status_confirmed: "status confirmed at screening",
+    Outcome.excluded: "excluded (supervisor confirmed)",
+    Outcome.departed: "voluntary departure",
+    Outcome.hold_released: "hold released after engagement",
+    Outcome.withdrawn: "withdrawn (referral made in error)",
+}
+
 LABELS: dict[str, str] = {
     "referrals": "Referrals",
     "status_leave_to_remain": "Status at referral: leave to remain",
     "status_eu_eea": "Status at referral: EU/EEA",
     "status_british_citizen": "Status at referral: British citizen",
-    "status_no_status": "Status at referral: no status",
+    "status_no_status": "Status at referral: no status (Home Office record found)",
+    "status_no_record": "Status at referral: no Home Office record found",
+    "status_not_screened": "Status at referral: not yet known (screening not finished)",
     "applications_made": "Applications made (people)",
     "applications_within_one_month": "  of which within one month of referral",
-    "granted": "Granted",
-    "awaiting_decision": "Awaiting decision",
-    "refused": "Refused",
-    "rejected": "Rejected",
-    "withdrawn": "Withdrawn (beyond the Review)",
+    "granted": "Application granted",
+    "awaiting_decision": "Application awaiting decision",
+    "refused": "Application refused",
+    "rejected": "Application rejected",
+    "applications_withdrawn": "Application withdrawn by the person (beyond the Review)",
     "closed_undecided": "Case closed before a decision (beyond the Review)",
     "yet_to_apply": "Yet to apply (no status or leave to remain)",
     "voluntary_departures": "Voluntary departures",
     "detained": "Detained (upon or since referral)",
     "removed": "Removed",
+    "referrals_withdrawn": "Referrals withdrawn by police",
+    "outcome_open": "Outcome: still open",
+    **{f"outcome_{o.value}": f"Outcome: closed, {words}" for o, words in _OUTCOME_WORDS.items()},
     "holds_in_force": "Holds in force",
     "enforcement_checks_refused": "Enforcement checks refused",
     "contacts_overdue": "Contacts overdue",
     "exclusions_confirmed": "Exclusions confirmed",
     "exclusions_overridden": "Exclusions overridden",
+    "closed_in_period": "Closed in the period (whenever referred)",
+    **{f"closed_{o.value}": f"  of which {words}" for o, words in _OUTCOME_WORDS.items()},
 }
 
 
 def in_cohort(case: CaseFacts, start: datetime, end: datetime) -> bool:
     return start <= case.referred_at < end
+
+
+def closed_in(case: CaseFacts, start: datetime, end: datetime) -> bool:
+    return case.outcome is not None and case.closed_at is not None and start <= case.closed_at < end
+
+
+def counted(case: CaseFacts, start: datetime, end: datetime) -> bool:
+    """Whether the report counts this case at all: referred in the period, or closed in it."""
+    return in_cohort(case, start, end) or closed_in(case, start, end)
 
 
 def applicant_stage(applications: Sequence[ApplicationFact]) -> ApplicationStage | None:
@@ -224,14 +325,7 @@ _BY_STAGE: dict[ApplicationStage, str] = {
     ApplicationStage.appeal_lodged: "awaiting_decision",
     ApplicationStage.refused: "refused",
     ApplicationStage.rejected: "rejected",
-    ApplicationStage.withdrawn: "withdrawn",
-}
-
-_STATUS_FIGURE: dict[StatusGroup, str] = {
-    StatusGroup.leave_to_remain: "status_leave_to_remain",
-    StatusGroup.eu_eea: "status_eu_eea",
-    StatusGroup.british_citizen: "status_british_citizen",
-    StatusGroup.no_status: "status_no_status",
+    ApplicationStage.withdrawn: "applications_withdrawn",
 }
 
 
@@ -243,14 +337,22 @@ def figures(
     end: datetime,
     within: timedelta,
 ) -> Figures:
-    """The figures for the cases referred in [start, end), as defined in this module's docstring.
-    `within` is the policy's "within one month of referral" (`Policy.application_within`)."""
+    """The figures for the cases referred in [start, end), and the closures dated in it, as defined in
+    this module's docstring. `within` is the policy's "within one month of referral"
+    (`Policy.application_within`)."""
+    cases = list(cases)
     cohort = {case.case_id: case for case in cases if in_cohort(case, start, end)}
     counts = dict.fromkeys(FIGURE_NAMES, 0)
+    for case in cases:
+        if case.outcome is not None and closed_in(case, start, end):
+            counts["closed_in_period"] += 1
+            counts[f"closed_{case.outcome.value}"] += 1
     for case in cohort.values():
         counts["referrals"] += 1
         group = status_group(case.status_at_referral)
-        counts[_STATUS_FIGURE[group]] += 1
+        counts[f"status_{status_row(case.status_at_referral).value}"] += 1
+        counts[f"outcome_{case.outcome.value}" if case.outcome else "outcome_open"] += 1
+        counts["referrals_withdrawn"] += case.referral_withdrawn
         stage = applicant_stage(case.applications)
         if stage is not None:
             counts["applications_made"] += 1
@@ -310,17 +412,54 @@ def report(
     within: timedelta,
     by: Grouping | None = None,
 ) -> Report:
-    """The figures for the whole cohort and, with `by`, for each referring force or crime type in it
-    (groups in name order; each column is `figures` of that group's cases, so the groups add up to the
-    total)."""
+    """The figures for the whole cohort and, with `by`, for each referring force or crime type in it or
+    among the closures in the period (groups in name order; each column is `figures` of that group's
+    cases, so the groups add up to the total)."""
     cases = list(cases)
     enforcement = list(enforcement)
     total = figures(cases, enforcement, start=start, end=end, within=within)
     groups: dict[str, Figures] = {}
     if by is not None:
         key = _GROUP_KEY[by]
-        names = sorted({key(case) for case in cases if in_cohort(case, start, end)})
+        names = sorted({key(case) for case in cases if counted(case, start, end)})
         for name in names:
             members = [case for case in cases if key(case) == name]
             groups[name] = figures(members, enforcement, start=start, end=end, within=within)
     return Report(start=start, end=end, total=total, by=by, groups=groups)
+
+
+# --- publishing: statistical disclosure control --------------------------------------------------------
+
+# The ONS's shorthand for a value suppressed to protect confidentiality (GSS guidance on symbols in
+# tables). A marker, not a number, so that no reader or program can take it for a count.
+SUPPRESSED = "[c]"
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """Statistical disclosure control for a published report (this module's docstring, "Publishing").
+    Written here rather than taken from a library: the rule is three lines over a dict of counts. The
+    Python tool for output checking, ACRO (SACRO project), checks researchers' pandas and statsmodels
+    outputs inside a trusted research environment; it would bring pandas and statsmodels into the pure
+    rules (which may import no I/O or heavy dependencies) for less than this needs. sdcMicro and
+    tau-argus are R and Java."""
+
+    threshold: int  # counts from 1 up to, not including, this are suppressed
+    rounding: int  # every other count is rounded to the nearest multiple of this
+
+    def count(self, value: int) -> int | str:
+        if value == 0:
+            return 0
+        if value < self.threshold:
+            return SUPPRESSED
+        return self.rounding * ((value + self.rounding // 2) // self.rounding)  # halves up
+
+    def figures(self, figures: Figures) -> dict[str, int | str]:
+        return {name: self.count(value) for name, value in figures.as_dict().items()}
+
+    def note(self) -> str:
+        return (
+            f"Published with statistical disclosure control: counts from 1 to {self.threshold - 1} are "
+            f"shown as {SUPPRESSED} (suppressed), every other count is rounded to the nearest "
+            f"{self.rounding}, and 0 is a true zero. Rounded figures may not add up to the totals."
+        )

@@ -169,12 +169,19 @@ def case_list(services: Services, actor: Actor, where: readmodel.CaseFilter) -> 
     ]
 
 
-def report(services: Services, actor: Actor, start: str, end: str, by: str | None) -> dict[str, Any]:
-    """The Review's figures and more for the cases referred in [start, end) (`usecases.report`)."""
+def report(
+    services: Services, actor: Actor, start: str, end: str, by: str | None, publish: bool = False
+) -> dict[str, Any]:
+    """The Review's figures and more for the cases referred in [start, end), and the closures in it
+    (`usecases.report`); with `publish`, under statistical disclosure control."""
     allowed(authority.may_read(actor))
     first, after = parse_period(start, end)
     grouping = parse_grouping(by)
     readmodel.record_access(
-        services.engine, actor.label(), "report", None, {"from": start, "to": end, "by": by}
+        services.engine,
+        actor.label(),
+        "report",
+        None,
+        {"from": start, "to": end, "by": by, "publish": publish},
     )
-    return build_report(services.engine, first, after, policy(), grouping).as_json()
+    return build_report(services.engine, first, after, policy(), grouping, publish).as_json()

@@ -1,8 +1,11 @@
 """The statistics report (PROTOCOL.md §9) from the Postgres read model. Never replays a workflow.
 
 The counting is `protocol.statistics`; this module reads the facts it needs: the cases referred in the
-period (`cases`, including the application list in its `view`) and, where those tables exist, the
-enforcement checks refused and the enforcement actions recorded against the cohort's people.
+period or closed in it (`cases`, including the application list in its `view`), which of them the police
+withdrew (`referral_withdrawn` entries in `case_record`), and, where those tables exist, the enforcement
+checks refused and the enforcement actions recorded against the cohort's people. With `publish`, the
+figures leave here already put through statistical disclosure control, so exact small counts never
+reach a report meant for publication.
 """
 
 from __future__ import annotations
@@ -11,17 +14,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Text, cast, inspect, select
+from sqlalchemy import Engine, Text, cast, inspect, or_, select
 from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col
 
 from infra.errors import InputError
 from models.case import ApplicationStage, Outcome
 from models.records import ImmigrationStatus
-from models.tables import CaseRow, EnforcementActionRow, EnforcementCheckRow
+from models.tables import CaseRow, EnforcementActionRow, EnforcementCheckRow, RecordRow
 from protocol import statistics
 from protocol.policy import Policy
-from protocol.statistics import ApplicationFact, CaseFacts, EnforcementFact, EnforcementKind, Grouping
+from protocol.statistics import (
+    ApplicationFact,
+    CaseFacts,
+    Disclosure,
+    EnforcementFact,
+    EnforcementKind,
+    Grouping,
+)
 
 GROUPINGS = ", ".join(g.value for g in Grouping)
 
@@ -32,9 +42,11 @@ class Report:
     as_of: datetime
     within_days: int
     notes: list[str] = field(default_factory=list)
+    disclosure: Disclosure | None = None  # published: figures suppressed and rounded
 
     def as_json(self) -> dict[str, Any]:
         r = self.report
+        shown = self.disclosure.figures if self.disclosure else statistics.Figures.as_dict
         return {
             "period": {
                 "from": r.start.date().isoformat(),
@@ -44,10 +56,20 @@ class Report:
             "as_of": self.as_of.isoformat(),
             "within_one_month_days": self.within_days,
             "by": r.by.value if r.by else None,
-            "figures": r.total.as_dict(),
+            "figures": shown(r.total),
             "labels": {name: statistics.LABELS[name] for name in statistics.FIGURE_NAMES},
-            "groups": {name: figures.as_dict() for name, figures in r.groups.items()},
+            "groups": {name: shown(figures) for name, figures in r.groups.items()},
             "notes": self.notes,
+            "disclosure": (
+                {
+                    "threshold": self.disclosure.threshold,
+                    "rounding": self.disclosure.rounding,
+                    "suppressed": statistics.SUPPRESSED,
+                    "note": self.disclosure.note(),
+                }
+                if self.disclosure
+                else None
+            ),
         }
 
 
@@ -81,7 +103,7 @@ def parse_grouping(value: str | None) -> Grouping | None:
         raise InputError(f"--by {value!r}: report by one of {GROUPINGS}.") from error
 
 
-def case_facts(row: CaseRow) -> CaseFacts:
+def case_facts(row: CaseRow, withdrawn: bool = False) -> CaseFacts:
     """The statistics' view of one read-model row (the application list comes from its `view`)."""
     view = row.view or {}
     applications = tuple(
@@ -106,13 +128,34 @@ def case_facts(row: CaseRow) -> CaseFacts:
         exclusion_overridden=bool(view.get("exclusion_overridden", False)),
         force=row.force_code,
         crime_type=row.crime_type,
+        closed_at=row.closed_at if row.outcome else None,
+        referral_withdrawn=withdrawn,
     )
 
 
-def _cohort(engine: Engine, start: datetime, end: datetime) -> list[CaseFacts]:
-    query = select(CaseRow).where(col(CaseRow.referred_at) >= start, col(CaseRow.referred_at) < end)
+# The record's action for a police withdrawal of the referral (`protocol.lifecycle`), in error or not.
+REFERRAL_WITHDRAWN = "referral_withdrawn"
+
+
+def _cases(engine: Engine, start: datetime, end: datetime) -> list[CaseFacts]:
+    """The cases referred in [start, end) and those closed in it, with whether police withdrew them."""
+    query = select(CaseRow).where(
+        or_(
+            (col(CaseRow.referred_at) >= start) & (col(CaseRow.referred_at) < end),
+            (col(CaseRow.closed_at) >= start) & (col(CaseRow.closed_at) < end),
+        )
+    )
     with Session(engine) as session:
-        return [case_facts(row) for row in session.execute(query).scalars()]
+        rows = list(session.execute(query).scalars())
+        ids = [row.case_id for row in rows]
+        withdrawn = set(
+            session.execute(
+                select(col(RecordRow.case_id))
+                .where(col(RecordRow.action) == REFERRAL_WITHDRAWN, col(RecordRow.case_id).in_(ids))
+                .distinct()
+            ).scalars()
+        )
+    return [case_facts(row, row.case_id in withdrawn) for row in rows]
 
 
 def _enforcement(engine: Engine, case_ids: set[str], notes: list[str]) -> list[EnforcementFact]:
@@ -153,14 +196,32 @@ def _enforcement(engine: Engine, case_ids: set[str], notes: list[str]) -> list[E
 
 
 def build_report(
-    engine: Engine, start: datetime, end: datetime, policy: Policy, by: Grouping | None = None
+    engine: Engine,
+    start: datetime,
+    end: datetime,
+    policy: Policy,
+    by: Grouping | None = None,
+    publish: bool = False,
 ) -> Report:
-    """The report for cases referred in [start, end), as the read model stands now."""
+    """The report for cases referred in [start, end) and closed in it, as the read model stands now;
+    with `publish`, under the policy's statistical disclosure control."""
     as_of = datetime.now(UTC)
-    cases = _cohort(engine, start, end)
+    cases = _cases(engine, start, end)
     notes: list[str] = []
-    enforcement = _enforcement(engine, {c.case_id for c in cases}, notes)
+    cohort = {c.case_id for c in cases if statistics.in_cohort(c, start, end)}
+    enforcement = _enforcement(engine, cohort, notes)
     result = statistics.report(
         cases, enforcement, start=start, end=end, within=policy.application_within, by=by
     )
-    return Report(report=result, as_of=as_of, within_days=policy.application_within.days, notes=notes)
+    disclosure = (
+        Disclosure(threshold=policy.disclosure_threshold, rounding=policy.disclosure_rounding)
+        if publish
+        else None
+    )
+    return Report(
+        report=result,
+        as_of=as_of,
+        within_days=policy.application_within.days,
+        notes=notes,
+        disclosure=disclosure,
+    )

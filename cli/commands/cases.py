@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from cli import render
@@ -81,12 +83,22 @@ def report(
     by: str | None = typer.Option(None, "--by", help="A column per group: force or crime-type."),
     as_json: bool = JsonOption,
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV: one row per figure."),
+    publish: bool = typer.Option(
+        False,
+        "--publish",
+        help="For publication: small counts suppressed as [c], the rest rounded (the policy's "
+        "statistical disclosure control), and a note saying so.",
+    ),
     actor: str | None = AsOption,
 ) -> None:
-    """The Review's figures (paras 60-61) and more, for the cases referred in a period."""
+    """The Review's figures (paras 60-61) and more, for the cases referred in a period, and the
+    closures in it."""
     if as_json and as_csv:
         raise CliError("Give --json or --csv, not both.", 2)
-    data = api(actor).get("/report", **{"from": start, "to": end, "by": by})
+    query: dict[str, Any] = {"from": start, "to": end, "by": by}
+    if publish:
+        query["publish"] = "true"
+    data = api(actor).get("/report", **query)
     if as_json:
         render.print_json(data)
     else:

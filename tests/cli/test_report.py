@@ -41,6 +41,7 @@ from models.case import (
     DepartureRecord,
     ExclusionDecision,
     InvestigationStatus,
+    Outcome,
     PoliceUpdate,
     ReleaseDecision,
     Route,
@@ -56,6 +57,7 @@ from protocol.intake import parse_referral
 from protocol.policy import policy
 from protocol.screening import screen
 from protocol.signposting import signposting
+from protocol.statistics import FIGURE_NAMES, SUPPRESSED
 from tests.conftest import EXAMPLES
 from tests.support.api import api_settings, serving_api
 from tests.support.inprocess import mvp, point_cli_at
@@ -108,6 +110,7 @@ FIRST_APPLICATION_LATE = 50
 OVERRIDDEN_APPLICANTS = 3  # no-status applicants with exclusion indicators a supervisor overrode
 OVERDUE_YET_TO_APPLY = 7  # open cases whose last contact is long past
 OVERDUE_AWAITING = 2
+POLICE_WITHDREW_AWAITING = 2  # police withdrew the referral; the pending application keeps the hold
 REFUSED_CHECKS = 3  # enforcement checks refused on two cohort cases (and one outside the period)
 
 REVIEW = {  # paras 60–61, as published
@@ -129,6 +132,9 @@ REVIEW = {  # paras 60–61, as published
 
 
 def expected_figures() -> dict[str, int]:
+    """The Review period's figures, from the constants above and, for the split of "no status" and the
+    closures in the period, from each planned person's inputs (their record, when their closing event is
+    planned)."""
     leave = LEAVE_SECURE + LEAVE_APPLICANTS + LEAVE_YET_TO_APPLY + LEAVE_RELEASED
     no_status = (
         NO_STATUS_APPLICANTS
@@ -138,31 +144,56 @@ def expected_figures() -> dict[str, int]:
         + NO_STATUS_RELEASED
         + NO_STATUS_EXCLUDED
     )
+    no_record = sum(1 for plan in review_population() if plan.status is None)
     awaiting = AWAITING_SUBMITTED + AWAITING_REVIEW + AWAITING_APPEAL
-    return {
+    still_open = LEAVE_YET_TO_APPLY + NO_STATUS_YET_TO_APPLY + awaiting + REFUSED + REJECTED
+    values = {
         "referrals": BRITISH + EU + leave + no_status,
         "status_leave_to_remain": leave,
         "status_eu_eea": EU,
         "status_british_citizen": BRITISH,
-        "status_no_status": no_status,
+        "status_no_status": no_status - no_record,
+        "status_no_record": no_record,
+        "status_not_screened": 0,
         "applications_made": LEAVE_APPLICANTS + NO_STATUS_APPLICANTS,
         "applications_within_one_month": FIRST_APPLICATION_SOON + FIRST_APPLICATION_ON_BOUNDARY,
         "granted": GRANTED_DIRECTLY + GRANTED_AFTER_REJECTION,
         "awaiting_decision": awaiting,
         "refused": REFUSED,
         "rejected": REJECTED,
-        "withdrawn": 0,
+        "applications_withdrawn": 0,
         "closed_undecided": 0,
         "yet_to_apply": LEAVE_YET_TO_APPLY + NO_STATUS_YET_TO_APPLY,
         "voluntary_departures": NO_STATUS_DEPARTED,
         "detained": 0,
         "removed": 0,
-        "holds_in_force": LEAVE_YET_TO_APPLY + NO_STATUS_YET_TO_APPLY + awaiting + REFUSED + REJECTED,
+        "referrals_withdrawn": NO_STATUS_WITHDRAWN + POLICE_WITHDREW_AWAITING,
+        "outcome_open": still_open,
+        "outcome_regularised": GRANTED_DIRECTLY + GRANTED_AFTER_REJECTION,
+        "outcome_status_confirmed": BRITISH + EU + LEAVE_SECURE,
+        "outcome_excluded": NO_STATUS_EXCLUDED,
+        "outcome_departed": NO_STATUS_DEPARTED,
+        "outcome_hold_released": LEAVE_RELEASED + NO_STATUS_RELEASED,
+        "outcome_withdrawn": NO_STATUS_WITHDRAWN,
+        "holds_in_force": still_open,
         "enforcement_checks_refused": REFUSED_CHECKS,
         "contacts_overdue": OVERDUE_YET_TO_APPLY + OVERDUE_AWAITING,
         "exclusions_confirmed": NO_STATUS_EXCLUDED,
         "exclusions_overridden": OVERRIDDEN_APPLICANTS,
+        **expected_closures(review_population() + outside_the_period(), START, END),
     }
+    assert set(values) == set(FIGURE_NAMES)
+    return {name: values[name] for name in FIGURE_NAMES}
+
+
+def expected_closures(plans: list[Plan], start: datetime, end: datetime) -> dict[str, int]:
+    """Closures in [start, end), whenever referred: each plan's closing event, where it has one."""
+    closures = {"closed_in_period": 0, **{f"closed_{o.value}": 0 for o in Outcome}}
+    for plan in plans:
+        if plan.closes is not None and start <= plan.referred_at + plan.closes[0] < end:
+            closures["closed_in_period"] += 1
+            closures[f"closed_{plan.closes[1].value}"] += 1
+    return closures
 
 
 def test_the_generators_inputs_are_the_reviews_numbers() -> None:
@@ -172,6 +203,11 @@ def test_the_generators_inputs_are_the_reviews_numbers() -> None:
     firsts = FIRST_APPLICATION_SOON + FIRST_APPLICATION_ON_BOUNDARY + FIRST_APPLICATION_JUST_LATE
     assert firsts + FIRST_APPLICATION_LATE == applicants
     assert expected["granted"] + expected["awaiting_decision"] + REFUSED + REJECTED == applicants
+    outcomes = sum(expected[name] for name in FIGURE_NAMES if name.startswith("outcome_"))
+    assert outcomes == expected["referrals"]
+    # some closures fall after the period and one case referred before it closes in it: the two
+    # views of the period differ, as they should
+    assert expected["closed_in_period"] != expected["referrals"] - expected["outcome_open"]
 
 
 # --- building the cases through the lifecycle ---------------------------------------------------------
@@ -188,6 +224,8 @@ class Plan:
     indicators: bool = False
     story: str = ""
     events: list[tuple[timedelta, Event]] = field(default_factory=list)
+    closes: tuple[timedelta, Outcome] | None = None  # when (after the referral) and how the case closes
+    screened: bool = True  # False: the Home Office records are never read (screening not finished)
 
     @property
     def case_id(self) -> str:
@@ -199,6 +237,10 @@ class Plan:
 
     def at(self, offset: timedelta, event: Event) -> Plan:
         self.events.append((offset, event))
+        return self
+
+    def closing(self, offset: timedelta, outcome: Outcome) -> Plan:
+        self.closes = (offset, outcome)
         return self
 
 
@@ -216,6 +258,12 @@ CONTACT = command(lambda: ContactRecord(actor=OFFICER, result=ContactResult.reac
 def application(stage: ApplicationStage, number: int | None = None) -> Event:
     route = Route.appendix_victim_of_domestic_abuse
     return command(lambda: ApplicationEvent(actor=OFFICER, route=route, stage=stage, number=number))
+
+
+def police_withdrawal(plan: Plan, in_error: bool) -> Event:
+    police = Actor(role=ActorRole.police, id="PC-4471", force=plan.force)
+    reason = "referral made in error" if in_error else "the victim no longer supports a prosecution"
+    return command(lambda: Withdrawal(actor=police, reason=reason, made_in_error=in_error))
 
 
 def no_further_action() -> Event:
@@ -291,20 +339,21 @@ def review_population() -> list[Plan]:
         plan.referred_at = referred_at(plan.n, len(plans))
         if plan.story != "secure":
             plan.at(HOUR, CONTACT)  # first contact, the day of the referral
+        else:
+            plan.closing(MINUTE, Outcome.status_confirmed)  # at screening
 
     for plan in excluded:
         plan.indicators = True
-        plan.at(2 * DAY, exclusion("confirm"))
+        plan.at(2 * DAY, exclusion("confirm")).closing(2 * DAY, Outcome.excluded)
     for plan in withdrawn:
-        plan.at(
-            5 * DAY,
-            command(lambda: Withdrawal(actor=OFFICER, reason="referral made in error", made_in_error=True)),
-        )
+        plan.at(5 * DAY, police_withdrawal(plan, in_error=True)).closing(5 * DAY, Outcome.withdrawn)
     for plan in departed:
         plan.at(60 * DAY, command(lambda: DepartureRecord(actor=OFFICER)))
+        plan.closing(60 * DAY, Outcome.departed)
     for plan in leave_released + released:
         # no ground left: pre-decision engagement, its notice period, then a supervisor releases
         plan.at(20 * DAY, no_further_action()).at(48 * DAY + MINUTE, tick()).at(50 * DAY, release())
+        plan.closing(50 * DAY, Outcome.hold_released)
     for i, plan in enumerate(leave_yet + no_status_yet):
         if i < OVERDUE_YET_TO_APPLY:
             plan.at(400 * DAY, tick())  # no contact since the first: overdue
@@ -324,7 +373,8 @@ def review_population() -> list[Plan]:
     stories: list[Callable[[Plan, timedelta], None]] = (
         [_granted] * GRANTED_DIRECTLY
         + [_granted_after_rejection] * GRANTED_AFTER_REJECTION
-        + [_awaiting(())] * (AWAITING_SUBMITTED - OVERDUE_AWAITING)
+        + [_awaiting(())] * (AWAITING_SUBMITTED - OVERDUE_AWAITING - POLICE_WITHDREW_AWAITING)
+        + [_awaiting((), police_withdrew=True)] * POLICE_WITHDREW_AWAITING
         + [_awaiting((), overdue=True)] * OVERDUE_AWAITING
         + [_awaiting((ApplicationStage.refused, ApplicationStage.review_lodged))] * AWAITING_REVIEW
         + [_awaiting((ApplicationStage.refused, ApplicationStage.appeal_lodged))] * AWAITING_APPEAL
@@ -340,20 +390,24 @@ def review_population() -> list[Plan]:
 
 def _granted(plan: Plan, first: timedelta) -> None:
     plan.at(first + 60 * DAY, application(ApplicationStage.granted))
+    plan.closing(first + 60 * DAY, Outcome.regularised)
 
 
 def _granted_after_rejection(plan: Plan, first: timedelta) -> None:
     plan.at(first + 20 * DAY, application(ApplicationStage.rejected))
     plan.at(first + 30 * DAY, application(ApplicationStage.submitted))
     plan.at(first + 90 * DAY, application(ApplicationStage.granted, number=2))
+    plan.closing(first + 90 * DAY, Outcome.regularised)
 
 
 def _awaiting(
-    stages: tuple[ApplicationStage, ...], overdue: bool = False
+    stages: tuple[ApplicationStage, ...], overdue: bool = False, police_withdrew: bool = False
 ) -> Callable[[Plan, timedelta], None]:
     def story(plan: Plan, first: timedelta) -> None:
         for k, stage in enumerate(stages, start=1):
             plan.at(first + 60 * k * DAY, application(stage))
+        if police_withdrew:  # ends the police ground only: the application still protects
+            plan.at(first + 10 * DAY, police_withdrawal(plan, in_error=False))
         plan.at(400 * DAY, tick() if overdue else CONTACT)
 
     return story
@@ -365,8 +419,57 @@ def outside_the_period() -> list[Plan]:
     after = Plan(n=901, referred_at=END, status=ImmigrationStatus.leave_to_remain, last_leave="partner")
     for plan in (before, after):
         plan.at(HOUR, CONTACT).at(2 * HOUR, application(ApplicationStage.submitted))
-    before.at(DAY, command(lambda: DepartureRecord(actor=OFFICER)))
+    before.at(DAY, command(lambda: DepartureRecord(actor=OFFICER))).closing(DAY, Outcome.departed)
     return [before, after]
+
+
+NEXT_MONTH = (END, END + 30 * DAY)
+
+
+def the_next_month() -> list[Plan]:
+    """April 2021, after the Review: a few cases that tell its rows apart. With the one referred on the
+    period's first excluded moment (`outside_the_period`), whose application is awaiting a decision."""
+    referred = END + 2 * DAY
+    withdrew_application = Plan(910, referred, ImmigrationStatus.no_status)
+    withdrew_application.at(HOUR, CONTACT).at(DAY, application(ApplicationStage.submitted))
+    withdrew_application.at(10 * DAY, application(ApplicationStage.withdrawn, number=1))
+    police_withdrew = Plan(911, referred, ImmigrationStatus.no_status)
+    police_withdrew.at(HOUR, CONTACT).at(DAY, application(ApplicationStage.submitted))
+    police_withdrew.at(5 * DAY, police_withdrawal(police_withdrew, in_error=False))
+    in_error = Plan(912, referred, None)  # no Home Office record found
+    in_error.at(HOUR, CONTACT).at(5 * DAY, police_withdrawal(in_error, in_error=True))
+    in_error.closing(5 * DAY, Outcome.withdrawn)
+    unscreened = Plan(913, referred, None, screened=False)
+    return [withdrew_application, police_withdrew, in_error, unscreened]
+
+
+NEXT_MONTH_FIGURES = {  # the_next_month() and the plan referred at END
+    "referrals": 5,
+    "status_leave_to_remain": 1,  # 901
+    "status_no_status": 2,  # 910, 911
+    "status_no_record": 1,  # 912
+    "status_not_screened": 1,  # 913
+    "applications_made": 3,  # 901, 910, 911
+    "applications_within_one_month": 3,
+    "awaiting_decision": 2,  # 901, 911: police withdrawing does not end an application
+    "applications_withdrawn": 1,  # 910 withdrew their application; the referral stands
+    "yet_to_apply": 1,  # 913, still being screened
+    "referrals_withdrawn": 2,  # 911 (the hold stays), 912 (in error, closed)
+    "outcome_open": 4,
+    "outcome_withdrawn": 1,  # 912
+    "holds_in_force": 4,
+    "enforcement_checks_refused": 1,  # on 901 (`refused_checks`)
+}
+
+
+def next_month_figures() -> dict[str, int]:
+    """The month's referrals above, and the month's closures: 912's, and those of the Review's people
+    whose cases closed in April 2021."""
+    everyone = review_population() + outside_the_period() + the_next_month()
+    closures = expected_closures(everyone, *NEXT_MONTH)
+    assert closures["closed_withdrawn"] == 1  # 912
+    assert closures["closed_in_period"] > 1
+    return dict.fromkeys(FIGURE_NAMES, 0) | NEXT_MONTH_FIGURES | closures
 
 
 def build(plan: Plan, store: CaseStore, template: Referral) -> None:
@@ -402,6 +505,8 @@ def build(plan: Plan, store: CaseStore, template: Referral) -> None:
         return step.state
 
     state = persist(lifecycle.open_case(plan.case_id, referral, OFFICER, t0, POLICY), t0, opening=True)
+    if not plan.screened:
+        return
     now = t0 + MINUTE
     status = None
     if plan.status is not None:
@@ -496,7 +601,7 @@ def review(postgres: str) -> Iterator[Written]:
         identity_key=secrets.token_bytes(32),
         codec_token=None,
     )
-    plans = review_population() + outside_the_period()
+    plans = review_population() + outside_the_period() + the_next_month()
     store = CaseStore(engine, keys)
     template = base_referral()
     with ThreadPoolExecutor(max_workers=8) as pool:  # cases are independent; each one's steps run in order
@@ -574,14 +679,104 @@ def test_the_report_as_csv_and_as_a_table(
     table = mvp(capsys, "report", "--from", "2020-04-01", "--to", "2021-04-01")
     assert table.code == 0, table.err
     assert "Referred 2020-04-01 to 2021-03-31" in table.out
-    lines = {
-        line.split("│")[1].strip(): line.split("│")[2].strip()
-        for line in table.out.splitlines()
-        if line.count("│") == 3
-    }
-    assert lines["Referrals"] == "211"
-    assert lines["Yet to apply (no status or leave to remain)"] == "35"
-    assert lines["of which within one month of referral"] == "39"
+    lines = table_rows(table.out)
+    assert lines["Referrals"] == ["211"]
+    assert lines["Yet to apply (no status or leave to remain)"] == ["35"]
+    assert lines["of which within one month of referral"] == ["39"]
+    expected = expected_figures()
+    assert lines["Closed in the period (whenever referred)"] == [str(expected["closed_in_period"])]
+    assert lines["Outcome: still open"] == [str(expected["outcome_open"])]
+
+
+def table_rows(text: str) -> dict[str, list[str]]:
+    """The table's rows: label → the cells after it (a column per group, then the total)."""
+    rows: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.split("│")[1:-1]]
+        if len(cells) >= 2 and cells[0]:
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_withdrawn_referrals_withdrawn_applications_no_record_and_unscreened_are_separate_rows(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ran = mvp(capsys, "report", "--from", "2021-04-01", "--to", "2021-05-01", "--json")
+    assert ran.code == 0, ran.err
+    assert json.loads(ran.out)["figures"] == next_month_figures()
+
+    table = mvp(capsys, "report", "--from", "2021-04-01", "--to", "2021-05-01")
+    rows = table_rows(table.out)
+    assert rows["Status at referral: no status (Home Office record found)"] == ["2"]
+    assert rows["Status at referral: no Home Office record found"] == ["1"]
+    assert rows["Status at referral: not yet known (screening not finished)"] == ["1"]
+    assert rows["Referrals withdrawn by police"] == ["2"]
+    assert rows["Outcome: closed, withdrawn (referral made in error)"] == ["1"]
+    assert rows["Application withdrawn by the person (beyond the Review)"] == ["1"]
+    assert "Withdrawn (beyond the Review)" not in rows
+    assert "Closures: cases closed from 2021-04-01 to 2021-04-30, whenever referred" in table.out
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_published_small_counts_are_suppressed_the_rest_rounded_and_the_table_says_so(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    period = ["--from", "2020-04-01", "--to", "2021-04-01"]
+    exact = expected_figures()
+    threshold, rounding = POLICY.disclosure_threshold, POLICY.disclosure_rounding
+    assert (threshold, rounding) == (5, 5)
+
+    def as_published(value: int) -> int | str:
+        if value == 0:
+            return 0
+        if value < threshold:
+            return SUPPRESSED
+        nearest = round(value / rounding) * rounding
+        assert abs(nearest - value) < rounding / 2  # no halves: the counts here are never ...2.5 off
+        return nearest
+
+    ran = mvp(capsys, "report", *period, "--by", "force", "--publish", "--json")
+    assert ran.code == 0, ran.err
+    published = json.loads(ran.out)
+    assert published["disclosure"]["threshold"] == threshold
+    assert published["disclosure"]["suppressed"] == SUPPRESSED == "[c]"
+    assert published["figures"] == {name: as_published(value) for name, value in exact.items()}
+    assert published["figures"]["referrals"] == 210  # 211
+    assert published["figures"]["voluntary_departures"] == SUPPRESSED  # 1
+    assert published["figures"]["refused"] == SUPPRESSED  # 2
+    assert published["figures"]["applications_within_one_month"] == 40  # 39
+    for column in published["groups"].values():
+        shown_small = [v for v in column.values() if isinstance(v, int) and 0 < v < threshold]
+        assert shown_small == []
+        assert all(v == SUPPRESSED or v % rounding == 0 for v in column.values())
+
+    small = json.loads(
+        mvp(capsys, "report", "--from", "2021-04-01", "--to", "2021-05-01", "--publish", "--json").out
+    )
+    month = next_month_figures()
+    assert small["figures"] == {name: as_published(value) for name, value in month.items()}
+    assert small["figures"]["referrals"] == 5  # the threshold itself is shown
+    small_ones = [name for name in NEXT_MONTH_FIGURES if name != "referrals"]
+    assert {small["figures"][name] for name in small_ones} == {SUPPRESSED}  # every one of them 1 to 4
+
+    table = mvp(capsys, "report", *period, "--publish")
+    assert table.code == 0, table.err
+    rows = table_rows(table.out)
+    assert rows["Referrals"] == ["210"]
+    assert rows["Voluntary departures"] == ["[c]"]
+    assert rows["Detained (upon or since referral)"] == ["0"]
+    under = " ".join(table.out.split("└")[-1].split())
+    assert "Published with statistical disclosure control" in under
+    assert f"counts from 1 to {threshold - 1} are shown as [c]" in under
+    assert "may not add up" in under
+    assert "[c]" not in mvp(capsys, "report", *period).out  # only when publishing
+
+    as_csv = mvp(capsys, "report", *period, "--publish", "--csv")
+    by_figure = {row["figure"]: row["total"] for row in csv.DictReader(io.StringIO(as_csv.out))}
+    assert by_figure["voluntary_departures"] == "[c]"
+    assert by_figure["referrals"] == "210"
+    assert "statistical disclosure control" in " ".join(as_csv.err.split())
 
 
 @pytest.mark.usefixtures("cli_env")

@@ -12,17 +12,21 @@ from protocol.policy import policy
 from protocol.statistics import (
     FIGURE_NAMES,
     LABELS,
+    SUPPRESSED,
     ApplicationFact,
     CaseFacts,
+    Disclosure,
     EnforcementFact,
     EnforcementKind,
     Figures,
     Grouping,
     StatusGroup,
+    StatusRow,
     applicant_stage,
     figures,
     report,
     status_group,
+    status_row,
 )
 
 START = datetime(2020, 4, 1, tzinfo=UTC)
@@ -99,19 +103,42 @@ def test_status_at_referral_falls_in_one_of_the_reviews_four_groups(
     assert status_group(status) is group
 
 
-def test_the_four_status_groups_add_up_to_the_referrals() -> None:
+@pytest.mark.parametrize(
+    ("status", "row"),
+    [
+        (ImmigrationStatus.no_status, StatusRow.no_status),
+        (ImmigrationStatus.pending_application, StatusRow.no_status),
+        (ImmigrationStatus.asylum_claimant, StatusRow.no_status),
+        (ImmigrationStatus.asylum_dependant, StatusRow.no_status),
+        (ImmigrationStatus.unknown, StatusRow.no_record),
+        (None, StatusRow.not_screened),
+        (ImmigrationStatus.settled, StatusRow.leave_to_remain),
+        (ImmigrationStatus.british_citizen, StatusRow.british_citizen),
+    ],
+)
+def test_no_status_no_record_found_and_not_yet_screened_are_separate_rows(
+    status: ImmigrationStatus | None, row: StatusRow
+) -> None:
+    assert status_row(status) is row
+
+
+def test_the_status_rows_add_up_to_the_referrals_and_split_the_reviews_no_status_group() -> None:
     statuses = [*ImmigrationStatus, None]
     result = count(*(case(n, status_at_referral=s) for n, s in enumerate(statuses)))
     assert result.referrals == len(statuses)
     assert result.status_leave_to_remain == 2  # leave to remain, settled
     assert result.status_eu_eea == 1
     assert result.status_british_citizen == 1
-    assert result.status_no_status == len(statuses) - 4
+    assert result.status_no_status == 4  # no status, pending application, asylum claimant or dependant
+    assert result.status_no_record == 1  # unknown: no Home Office record matched
+    assert result.status_not_screened == 1
+    reviews_no_status = sum(1 for s in statuses if status_group(s) is StatusGroup.no_status)
+    assert result.status_no_status + result.status_no_record + result.status_not_screened == reviews_no_status
     assert (
         result.status_leave_to_remain
         + result.status_eu_eea
         + result.status_british_citizen
-        + result.status_no_status
+        + reviews_no_status
         == result.referrals
     )
 
@@ -161,7 +188,7 @@ def test_within_one_month_is_the_first_application_no_later_than_the_policy_allo
         (ApplicationStage.granted, "granted"),
         (ApplicationStage.refused, "refused"),
         (ApplicationStage.rejected, "rejected"),
-        (ApplicationStage.withdrawn, "withdrawn"),
+        (ApplicationStage.withdrawn, "applications_withdrawn"),
     ],
 )
 def test_each_applicant_counts_once_by_where_their_application_stands(
@@ -169,7 +196,14 @@ def test_each_applicant_counts_once_by_where_their_application_stands(
 ) -> None:
     result = count(case(applications=(app(stage),))).as_dict()
     assert result[figure] == 1
-    decided = ("granted", "awaiting_decision", "refused", "rejected", "withdrawn", "closed_undecided")
+    decided = (
+        "granted",
+        "awaiting_decision",
+        "refused",
+        "rejected",
+        "applications_withdrawn",
+        "closed_undecided",
+    )
     assert sum(result[name] for name in decided) == result["applications_made"] == 1
 
 
@@ -232,7 +266,8 @@ def test_a_departure_after_applying_counts_as_a_departure_and_an_application() -
     result = count(
         case(outcome=Outcome.departed, hold_active=False, applications=(app(ApplicationStage.withdrawn),))
     )
-    assert (result.voluntary_departures, result.applications_made, result.withdrawn) == (1, 1, 1)
+    assert (result.voluntary_departures, result.applications_made, result.applications_withdrawn) == (1, 1, 1)
+    assert result.referrals_withdrawn == 0
 
 
 # --- beyond the Review -----------------------------------------------------------------------------
@@ -319,3 +354,94 @@ def test_an_application_pending_when_its_case_closed_is_not_awaiting_a_decision_
 def test_an_application_pending_on_an_open_case_is_awaiting_a_decision() -> None:
     result = count(case(applications=(app(ApplicationStage.appeal_lodged),)))
     assert (result.awaiting_decision, result.closed_undecided) == (1, 0)
+
+
+# --- withdrawn referrals, outcomes, closures in the period --------------------------------------------
+
+
+def test_a_withdrawn_referral_is_not_a_withdrawn_application() -> None:
+    police_withdrew_hold_stays = case(
+        1, referral_withdrawn=True, applications=(app(ApplicationStage.submitted),)
+    )
+    made_in_error = case(2, referral_withdrawn=True, outcome=Outcome.withdrawn, hold_active=False)
+    person_withdrew_application = case(3, applications=(app(ApplicationStage.withdrawn),))
+    result = count(police_withdrew_hold_stays, made_in_error, person_withdrew_application)
+    assert result.referrals_withdrawn == 2
+    assert result.outcome_withdrawn == 1
+    assert result.applications_withdrawn == 1
+    assert result.awaiting_decision == 1
+
+
+def test_every_cohort_case_has_exactly_one_outcome_row() -> None:
+    cases = [case(0), *(case(n, outcome=o, hold_active=False) for n, o in enumerate(Outcome, start=1))]
+    result = count(*cases).as_dict()
+    rows = ["outcome_open", *(f"outcome_{o.value}" for o in Outcome)]
+    assert {name: result[name] for name in rows} == dict.fromkeys(rows, 1)
+    assert sum(result[name] for name in rows) == result["referrals"] == len(cases)
+
+
+def test_closures_count_the_cases_closed_in_the_period_whenever_they_were_referred() -> None:
+    second = timedelta(seconds=1)
+    cases = [
+        # referred before the period, closed in it: a closure, not a referral
+        case(1, referred_at=START - timedelta(days=200), outcome=Outcome.regularised, closed_at=START),
+        # referred in the period, closed after it: a referral with its outcome, not a closure
+        case(2, outcome=Outcome.hold_released, closed_at=END),
+        # referred and closed in the period
+        case(3, outcome=Outcome.departed, closed_at=END - second),
+        case(4, outcome=Outcome.departed, closed_at=REFERRED + timedelta(days=1)),
+        # referred before, closed before
+        case(5, referred_at=START - timedelta(days=9), outcome=Outcome.excluded, closed_at=START - second),
+        case(6),  # open
+    ]
+    result = count(*cases)
+    assert result.referrals == 4
+    assert result.closed_in_period == 3
+    assert (result.closed_regularised, result.closed_departed, result.closed_hold_released) == (1, 2, 0)
+    assert (result.outcome_regularised, result.outcome_hold_released, result.outcome_departed) == (0, 1, 2)
+    by_outcome = sum(getattr(result, f"closed_{o.value}") for o in Outcome)
+    assert by_outcome == result.closed_in_period
+
+
+def test_a_force_with_only_closures_in_the_period_has_a_column_and_the_columns_add_up() -> None:
+    cases = [
+        case(1, force="WMP"),
+        case(
+            2,
+            force="KNT",
+            referred_at=START - timedelta(days=40),
+            outcome=Outcome.departed,
+            closed_at=REFERRED,
+            hold_active=False,
+        ),
+    ]
+    result = report(cases, start=START, end=END, within=WITHIN, by=Grouping.force)
+    assert list(result.groups) == ["KNT", "WMP"]
+    assert (result.groups["KNT"].referrals, result.groups["KNT"].closed_departed) == (0, 1)
+    for name in FIGURE_NAMES:
+        assert sum(getattr(g, name) for g in result.groups.values()) == getattr(result.total, name), name
+
+
+# --- publishing ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(0, 0), (1, SUPPRESSED), (4, SUPPRESSED), (5, 5), (7, 5), (8, 10), (12, 10), (13, 15), (211, 210)],
+)
+def test_publishing_suppresses_counts_below_the_threshold_and_rounds_the_rest(
+    value: int, shown: int | str
+) -> None:
+    assert Disclosure(threshold=5, rounding=5).count(value) == shown
+
+
+def test_the_published_figures_come_from_the_policy_and_mark_every_small_count() -> None:
+    rules = policy()
+    disclosure = Disclosure(threshold=rules.disclosure_threshold, rounding=rules.disclosure_rounding)
+    published = disclosure.figures(count(case(1), case(2, outcome=Outcome.departed, hold_active=False)))
+    assert published["referrals"] == SUPPRESSED
+    assert published["voluntary_departures"] == SUPPRESSED
+    assert published["detained"] == 0
+    assert set(published) == set(FIGURE_NAMES)
+    assert f"1 to {rules.disclosure_threshold - 1}" in disclosure.note()
+    assert SUPPRESSED in disclosure.note()
