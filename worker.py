@@ -20,6 +20,7 @@ from activities.delivery import DeliveryPolicy, Dispatcher, HandedToDispatcher
 from activities.enforcement import EnforcementActivities
 from activities.notify import MailboxChannel, NoticeChannel, NotifyChannel, load_templates
 from activities.records import HttpRecords, PostgresRecords, RecordsActivities, RecordsSource
+from activities.retention import RetentionActivities
 from activities.store import CaseStore
 from infra.db import make_engine
 from infra.errors import Unavailable
@@ -27,8 +28,10 @@ from infra.keyguard import worker_keys
 from infra.keys import Keys
 from infra.settings import Settings
 from infra.temporal import connect
+from usecases.retention import ensure_schedule
 from workflows.case import ProtocolCaseWorkflow
 from workflows.enforcement import EnforcementActionWorkflow, EnforcementCheckWorkflow
+from workflows.retention import RetentionWorkflow
 
 log = logging.getLogger("mvp.worker")
 
@@ -43,6 +46,7 @@ def build_activities(settings: Settings, engine: Engine, keys: Keys, http: httpx
         else PostgresRecords(engine)
     )
     enforcement = EnforcementActivities(engine, keys)
+    retention = RetentionActivities(engine, keys)
     return [
         CaseStore(engine, keys).persist_step,
         RecordsActivities(records).look_up_person,
@@ -51,17 +55,26 @@ def build_activities(settings: Settings, engine: Engine, keys: Keys, http: httpx
         enforcement.record_check,
         enforcement.load_check,
         enforcement.record_action,
+        retention.find_due,
+        retention.purge_one,
+        retention.record_run,
     ]
 
 
 def make_worker(
     client: Client, task_queue: str, activities: list[object], executor: ThreadPoolExecutor
 ) -> Worker:
-    """The case worker: the case workflow, the enforcement workflows and every activity, on one task queue."""
+    """The case worker: the case workflow, the enforcement workflows, the retention workflow and every
+    activity, on one task queue."""
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[ProtocolCaseWorkflow, EnforcementCheckWorkflow, EnforcementActionWorkflow],
+        workflows=[
+            ProtocolCaseWorkflow,
+            EnforcementCheckWorkflow,
+            EnforcementActionWorkflow,
+            RetentionWorkflow,
+        ],
         activities=activities,  # type: ignore[arg-type]
         activity_executor=executor,
     )
@@ -98,6 +111,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         if rekeyed:
             log.info("re-keyed %d hold row(s) written before identity matching", rekeyed)
         client = await connect(settings, keys.keyring)
+        await ensure_schedule(client, settings)  # retention runs by itself (workflows/retention.py)
         with httpx.Client() as http, ThreadPoolExecutor(max_workers=16) as executor:
             worker = make_worker(
                 client, settings.task_queue, build_activities(settings, engine, keys, http), executor
