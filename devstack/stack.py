@@ -87,6 +87,9 @@ subprocess.run([pg_ctl, "-D", pgdata, "-m", "fast", "-w", "stop"], user=user,
 """
 
 
+PRIVATE_UMASK = 0o077
+
+
 class _StopRequested(Exception):
     """SIGINT or SIGTERM arrived while the stack was starting."""
 
@@ -204,7 +207,12 @@ class _Stack:
                 "`mvp stack run` is the development stack; production uses real Postgres and Temporal "
                 "services (MVP_ENV is 'production')."
             )
+        # Files are private (issue 11): before the first write, everything this process and the processes it
+        # starts (Postgres, Temporal and its SQLite store and log, the worker and its notices, the API) create
+        # is the owner's only: files 0600, folders 0700. Children inherit the umask.
+        os.umask(PRIVATE_UMASK)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)  # a data folder made by an older stack closes too
         self._lock_data_dir()
         self.started_anything = True
         # before anything else: keys are never made afresh where data already exists
@@ -226,7 +234,7 @@ class _Stack:
 
     def _lock_data_dir(self) -> None:
         pid_file = self.data_dir / "stack.pid"
-        fd = os.open(pid_file, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(pid_file, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
