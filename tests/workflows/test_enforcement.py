@@ -270,7 +270,8 @@ async def test_the_check_is_refused_while_the_exclusion_decision_is_pending_and_
     assert (action.check_id, action.action, action.case_id) == (lifted.check_id, "detained", case_id)
     assert action.actor == "enforcement:ENF-3" and action.subject_key is None  # the check's subject
     subjects = {
-        s.check_id: s.subject_key for s in rows(running, select(EnforcementSubjectRow))
+        s.check_id: s.subject_key
+        for s in rows(running, select(EnforcementSubjectRow))
         if isinstance(s, EnforcementSubjectRow)
     }
     assert subjects[lifted.check_id] == running.keys.person_hash("Vidal", "Marco", "1979-01-21")
