@@ -235,7 +235,7 @@ class EnforcementSubjectRow(SQLModel, table=True):
 
 class RetentionRunRow(SQLModel, table=True):
     """What each retention run did (`workflows/retention.py`): per case, purged or skipped and why, and what
-    was deleted. Case ids, counts and codes only. Written once per run."""
+    was deleted. Case ids, counts and codes only. Written once per run; append-only."""
 
     __tablename__ = "retention_runs"
 

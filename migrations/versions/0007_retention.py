@@ -9,7 +9,7 @@ append-only), which the retention purge deletes with the cases the check names. 
 nullable and emptied (the append-only triggers are paused for that one statement, as the owner), so that
 nothing written before reads differently. An action's subject is its check's.
 
-`retention_runs` records what each run of the retention workflow did.
+`retention_runs` records what each run of the retention workflow did; append-only.
 """
 
 import sqlalchemy as sa
@@ -53,10 +53,24 @@ def upgrade() -> None:
         sa.Column("skipped", sa.Integer(), nullable=False),
         sa.Column("cases", JSONB(), nullable=False),
     )
+    # what retention did is itself a record: append-only, like the case record
+    op.execute(
+        """
+        CREATE FUNCTION retention_runs_are_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION 'retention_runs is append-only: % refused', TG_OP;
+        END $$;
+        CREATE TRIGGER retention_runs_append_only BEFORE UPDATE OR DELETE ON retention_runs
+            FOR EACH ROW EXECUTE FUNCTION retention_runs_are_append_only();
+        CREATE TRIGGER retention_runs_no_truncate BEFORE TRUNCATE ON retention_runs
+            FOR EACH STATEMENT EXECUTE FUNCTION retention_runs_are_append_only();
+        """
+    )
 
 
 def downgrade() -> None:
-    op.drop_table("retention_runs")
+    op.drop_table("retention_runs")  # its triggers go with it
+    op.execute("DROP FUNCTION retention_runs_are_append_only()")
     # the hashes of purged cases are gone for good; the others go back where they were
     op.execute("ALTER TABLE enforcement_checks DISABLE TRIGGER enforcement_checks_append_only")
     op.execute(

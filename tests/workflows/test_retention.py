@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
 from temporalio.client import Client, ScheduleActionStartWorkflow
 from temporalio.service import RPCError, RPCStatusCode
@@ -222,6 +223,8 @@ async def test_a_case_still_running_is_skipped_and_reported_while_the_others_are
         [run] = session.execute(select(RetentionRunRow)).scalars().all()
         assert (run.due, run.purged, run.skipped) == (2, 1, 1)
         assert {c["case_id"]: c["purged"] for c in run.cases} == {done: True, reopenable: False}
+    with pytest.raises(DBAPIError, match="append-only"), running.engine.begin() as connection:
+        connection.execute(text("UPDATE retention_runs SET purged = 0"))  # what was done stays said
 
 
 async def test_the_worker_keeps_the_retention_schedule_from_its_start(
