@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import Engine, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col
-from temporalio.client import Client, ScheduleActionStartWorkflow
+from temporalio.client import Client, ScheduleActionStartWorkflow, WorkflowHistory
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from infra.codec import data_converter
 from infra.keys import Keys
@@ -36,11 +37,14 @@ from protocol.enforcement import parse_person
 from protocol.policy import policy
 from protocol.statistics import Grouping
 from tests.conftest import BIN, Running
+from tests.support.histories import HISTORIES, REPLAY_KEYRING, recording
 from tests.support.intake import OFFICER, example_referral, load_example_records, open_case
 from usecases import cases, enforcement, retention
 from usecases.report import build_report
 from worker import build_activities, build_dispatcher, make_worker
+from workflows.retention import RetentionWorkflow
 
+RETENTION_HISTORIES = HISTORIES / "retention"
 SUPERVISOR = Actor(role=ActorRole.supervisor, id="SUP-7")
 ENFORCER = Actor(role=ActorRole.enforcement, id="ENF-3")
 # Small enough that a case continues-as-new after a few contacts; Temporal's default is thousands.
@@ -188,6 +192,7 @@ async def test_a_purge_deletes_every_run_of_the_case_and_every_check_naming_it_a
     assert again.due == 0 and again.purged == []  # purged once
 
 
+@pytest.mark.record_history
 async def test_a_case_still_running_is_skipped_and_reported_while_the_others_are_purged(
     running: Running,
 ) -> None:
@@ -225,6 +230,21 @@ async def test_a_case_still_running_is_skipped_and_reported_while_the_others_are
         assert {c["case_id"]: c["purged"] for c in run.cases} == {done: True, reopenable: False}
     with pytest.raises(DBAPIError, match="append-only"), running.engine.begin() as connection:
         connection.execute(text("UPDATE retention_runs SET purged = 0"))  # what was done stays said
+    if recording():  # MVP_RECORD_HISTORIES=1: keep this run's history for the replay test below
+        history = await running.client.get_workflow_handle(report.run_id).fetch_history()
+        RETENTION_HISTORIES.mkdir(parents=True, exist_ok=True)
+        (RETENTION_HISTORIES / "skips_a_running_case.json").write_text(history.to_json())
+
+
+async def test_recorded_retention_histories_replay_without_nondeterminism() -> None:
+    """STYLE.md habit 6: a change to the retention workflow must replay the runs recorded before it."""
+    replayer = Replayer(workflows=[RetentionWorkflow], data_converter=data_converter(REPLAY_KEYRING))
+    histories = sorted(RETENTION_HISTORIES.glob("*.json"))
+    assert histories, "no recorded retention histories to replay"
+    for path in histories:
+        history = WorkflowHistory.from_json(path.stem, path.read_text())
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
 
 
 async def test_the_worker_keeps_the_retention_schedule_from_its_start(
