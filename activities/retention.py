@@ -288,16 +288,14 @@ class RetentionActivities:
         row = await asyncio.to_thread(self._row, case_id)
         if row is None or row.phase != "closed" or row.closed_at is None:
             return CasePurge(case_id=case_id, purged=False, skipped="it is no longer closed; nothing removed")
-        if row.purged_at is not None:
-            return CasePurge(case_id=case_id, purged=True)  # an earlier attempt finished it
-        deleted = 0
-        for run_id, _ in runs:  # oldest first: a retry still finds the latest run and walks back from it
-            deleted += await delete_run(client, case_id, run_id)
-        checks = 0
-        for workflow_id in await asyncio.to_thread(enforcement_workflow_ids, self.engine, case_id):
-            for run_id, _ in await workflow_runs(client, workflow_id):
-                checks += await delete_run(client, workflow_id, run_id)
-        # TODO(shred): once per-case data keys land, destroy the case's key here (`destroy_case_key`).
+        deleted = checks = 0
+        if row.purged_at is None:  # else an earlier attempt got as far as Postgres: Temporal is done
+            for run_id, _ in runs:  # oldest first: a retry still finds the latest run and walks back from it
+                deleted += await delete_run(client, case_id, run_id)
+            for workflow_id in await asyncio.to_thread(enforcement_workflow_ids, self.engine, case_id):
+                for run_id, _ in await workflow_runs(client, workflow_id):
+                    checks += await delete_run(client, workflow_id, run_id)
+        # idempotent: a case already purged is left as it is (and, with per-case data keys, its key destroyed)
         purged = await asyncio.to_thread(purge_case, self.engine, self.keys, row, request.at, request.actor)
         return CasePurge(
             case_id=case_id,
