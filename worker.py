@@ -21,6 +21,7 @@ from activities.delivery import DeliveryPolicy, Dispatcher, HandedToDispatcher
 from activities.enforcement import EnforcementActivities
 from activities.notify import MailboxChannel, NoticeChannel, NotifyChannel, load_templates
 from activities.records import HttpRecords, PostgresRecords, RecordsActivities, RecordsSource
+from activities.retention import RetentionActivities
 from activities.store import CaseStore
 from activities.watch import Watcher, WatchPolicy
 from infra.checkpoint import signing_key, store_for
@@ -31,8 +32,10 @@ from infra.keyguard import worker_keys
 from infra.keys import Keys
 from infra.settings import Settings
 from infra.temporal import connect
+from usecases.retention import ensure_schedule
 from workflows.case import ProtocolCaseWorkflow
 from workflows.enforcement import EnforcementActionWorkflow, EnforcementCheckWorkflow
+from workflows.retention import RetentionWorkflow
 
 log = logging.getLogger("mvp.worker")
 
@@ -47,6 +50,7 @@ def build_activities(settings: Settings, engine: Engine, keys: Keys, http: httpx
         else PostgresRecords(engine)
     )
     enforcement = EnforcementActivities(engine, keys)
+    retention = RetentionActivities(engine, keys)
     return [
         CaseStore(engine, keys).persist_step,
         RecordsActivities(records).look_up_person,
@@ -55,17 +59,26 @@ def build_activities(settings: Settings, engine: Engine, keys: Keys, http: httpx
         enforcement.record_check,
         enforcement.load_check,
         enforcement.record_action,
+        retention.find_due,
+        retention.purge_one,
+        retention.record_run,
     ]
 
 
 def make_worker(
     client: Client, task_queue: str, activities: list[object], executor: ThreadPoolExecutor
 ) -> Worker:
-    """The case worker: the case workflow, the enforcement workflows and every activity, on one task queue."""
+    """The case worker: the case workflow, the enforcement workflows, the retention workflow and every
+    activity, on one task queue."""
     return Worker(
         worker_client(client),  # a refused (unencrypted) payload refuses its message, never wedges a case
         task_queue=task_queue,
-        workflows=[ProtocolCaseWorkflow, EnforcementCheckWorkflow, EnforcementActionWorkflow],
+        workflows=[
+            ProtocolCaseWorkflow,
+            EnforcementCheckWorkflow,
+            EnforcementActionWorkflow,
+            RetentionWorkflow,
+        ],
         activities=activities,  # type: ignore[arg-type]
         activity_executor=executor,
     )
@@ -125,6 +138,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             log.info("bound %d sealed value(s) written before binding to their rows", rebound)
         checkpointer = build_checkpointer(settings, engine)  # refuses to start without its signing key
         client = await connect(settings, keys.keyring, keys.case_keys)
+        await ensure_schedule(client, settings)  # retention runs by itself (workflows/retention.py)
         with httpx.Client() as http, ThreadPoolExecutor(max_workers=16) as executor:
             worker = make_worker(
                 client, settings.task_queue, build_activities(settings, engine, keys, http), executor

@@ -56,6 +56,7 @@ from models.tables import (
     EnforcementActionRow,
     EnforcementCheckReasonRow,
     EnforcementCheckRow,
+    EnforcementSubjectRow,
     HoldRow,
     ImmigrationStatusRow,
     RecordRow,
@@ -245,9 +246,14 @@ class EnforcementActivities:
                     case_ids=verdict.case_ids,
                     officers=verdict.officers,
                     subject_kind=request.subject.kind.value,
-                    subject_key=request.subject.key,
                     possible_match=verdict.possible_match,
                 )
+                .on_conflict_do_nothing(index_elements=["check_id"])
+            )
+            # apart from the append-only log, so that retention can remove it (migration 0007)
+            session.execute(
+                insert(EnforcementSubjectRow)
+                .values(check_id=request.check_id, subject_key=request.subject.key)
                 .on_conflict_do_nothing(index_elements=["check_id"])
             )
             session.execute(
@@ -279,7 +285,9 @@ class EnforcementActivities:
     def load_check(self, request: LoadCheck) -> CheckFound:
         with Session(self.engine) as session:
             row = session.get(EnforcementCheckRow, request.check_id)
-            if row is None:
+            subject = session.get(EnforcementSubjectRow, request.check_id)
+            if row is None or subject is None:
+                # a check whose subject was removed at retention cannot support an action: as if unknown
                 return CheckFound(check=None)
             actions = session.execute(
                 select(col(EnforcementActionRow.action)).where(
@@ -292,7 +300,7 @@ class EnforcementActivities:
                     at=row.at,
                     actor=row.actor,
                     permitted=row.verdict == "permitted",
-                    subject=Subject(kind=SubjectKind(row.subject_kind), key=row.subject_key),
+                    subject=Subject(kind=SubjectKind(row.subject_kind), key=subject.subject_key),
                     case_ids=list(row.case_ids),
                     actions=[EnforcementAction(a) for a in actions],
                 )
@@ -310,8 +318,7 @@ class EnforcementActivities:
                     check_id=request.check_id,
                     at=request.at,
                     actor=request.actor.label(),
-                    action=request.action.value,
-                    subject_key=request.subject_key,
+                    action=request.action.value,  # the person is the check's subject (0007)
                     case_id=request.case_id,
                 )
                 .on_conflict_do_nothing()

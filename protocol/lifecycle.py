@@ -367,11 +367,15 @@ def screened(
     if screening.reference_mismatch:
         found = "the record of the referral's Home Office reference disagrees: status unknown"
     indicators = ", ".join(i.value for i in screening.indicators) or "none"
+    # What prompted the screening (a re-screening follows the person becoming a suspect or being charged) and
+    # the exclusion indicators are criminality detail: sealed in the entry's note, which retention removes,
+    # never in the summary, which the append-only record keeps for ever (issue 11).
     change.record(
         SYSTEM,
         "screened",
-        f"{screening.trigger}: status {screening.status.value} ({found}); "
-        f"exclusion indicators: {indicators}; rules {screening.rules_version}",
+        f"status {screening.status.value} ({found}); rules {screening.rules_version}; "
+        "trigger and exclusion indicators in the sealed note",
+        note=f"trigger: {screening.trigger}; exclusion indicators: {indicators}",
     )
     if screening.reference_mismatch:
         # PROTOCOL §4: another person's record is never used; the officer finds out what disagreed (the
@@ -444,7 +448,12 @@ def screened(
                 why="exclusion indicators: " + ", ".join(i.value for i in new),
             )
         )
-        change.record(SYSTEM, "exclusion_decision_required", "indicators: " + ", ".join(i.value for i in new))
+        change.record(
+            SYSTEM,
+            "exclusion_decision_required",
+            "a supervisor decides; the indicators are in the sealed note",
+            note="indicators: " + ", ".join(i.value for i in new),
+        )
         change.notify(
             Recipient.supervisors,
             NoticeKind.decision_required,
@@ -869,10 +878,17 @@ def _police_update(change: _Change, update: PoliceUpdate) -> Step:
         s.person_is_suspect = bool(update.person_is_suspect or update.person_charged or s.person_charged)
     if update.person_charged is not None:
         s.person_charged = update.person_charged
-    if newly_suspect:
-        said.append("the person is now a suspect")
-    if newly_charged:
-        said.append("the person has been charged")
+    # that the person is now a suspect or charged is criminality detail: sealed in the note (issue 11)
+    suspicion = "; ".join(
+        said
+        for said, now_so in (
+            ("the person is now a suspect", newly_suspect),
+            ("the person has been charged", newly_charged),
+        )
+        if now_so
+    )
+    if suspicion:
+        said.append("more in the sealed note")
     change.record(
         actor,
         "police_update",
@@ -881,6 +897,7 @@ def _police_update(change: _Change, update: PoliceUpdate) -> Step:
         shared_with=IE,
         shared_why=["NPCC §5.4.3: assist the investigation"],
         note=_joined(
+            ("person", suspicion),
             ("protective measures", update.protective_measures),
             ("note", update.note),
         ),

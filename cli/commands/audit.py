@@ -68,20 +68,26 @@ def purge(
     as_json: bool = JsonOption,
 ) -> None:
     """Remove personal data of cases closed longer than their policy's retention period, keeping the anonymised
-    facts the statistics need. Open cases are never touched."""
+    facts the statistics need. Open cases are never touched. The same purge runs by itself on a schedule;
+    this runs it now and waits for its report."""
     result = api(actor).post("/retention/purge", {"dry_run": dry_run})
     if as_json:
         render.print_json(result)
         return
-    if result["purged"]:
+    skipped = result.get("skipped", [])
+    if result["purged"] or skipped:
         render.out.print(
             f"Purged {len(result['purged'])} case(s): referral data, hold identities and notice addresses removed; "
-            "Temporal histories deleted; statistics kept."
+            "every Temporal run and the enforcement checks naming them deleted; statistics kept."
         )
         for p in result["purged"]:
             render.out.print(
                 f"  {render.safe(p['case_id'])}  {render.words(p['outcome'])}  closed {render.day(p['closed_at'])}"
             )
+        if skipped:
+            render.out.print(f"Skipped {len(skipped)} case(s), left for a later run:")
+            for s in skipped:
+                render.out.print(f"  {render.safe(s['case_id'])}  {render.safe(s['reason'] or '')}")
         return
     due = result["due"]
     render.out.print(

@@ -1131,3 +1131,32 @@ def test_a_second_referral_screening_result_does_not_overwrite_a_settled_status_
         lifecycle.screened(state, again, [], T0, POLICY).state.status_at_referral
         is ImmigrationStatus.no_status
     )
+
+
+# --- criminality detail is sealed, so that retention removes it (issue 11) ------------------------------
+
+
+def test_exclusion_indicators_and_what_prompted_a_rescreening_are_only_in_sealed_notes() -> None:
+    state = do(protected(), police(person_is_suspect=True)).state
+    rescreened = screening(indicators=(CUSTODIAL, DEPORTATION), trigger="person_became_suspect_or_charged")
+    step = lifecycle.screened(state, rescreened, SIGNPOSTS, T0, POLICY)
+    entries = {e.action: e for e in step.records}
+    assert set(entries) >= {"screened", "exclusion_decision_required"}
+    for entry in step.records:  # the append-only record keeps summaries for ever
+        assert "custodial" not in entry.summary and "deportation" not in entry.summary
+        assert "suspect" not in entry.summary
+    assert entries["screened"].note == (
+        "trigger: person_became_suspect_or_charged; exclusion indicators: custodial_12_months, deportation_order"
+    )
+    assert entries["exclusion_decision_required"].note == "indicators: custodial_12_months, deportation_order"
+
+
+def test_that_the_person_became_a_suspect_or_was_charged_is_only_in_the_sealed_note() -> None:
+    step = do(protected(), police(person_is_suspect=True, person_charged=True, note="Counter-allegation"))
+    [entry] = [e for e in step.records if e.action == "police_update"]
+    assert "suspect" not in entry.summary and "charged" not in entry.summary
+    assert entry.shared_what == ["investigation status", "suspect/charge"]  # NPCC §10: what was shared
+    assert entry.note is not None
+    assert "the person is now a suspect; the person has been charged" in entry.note
+    assert "Counter-allegation" in entry.note
+    assert step.rescreen

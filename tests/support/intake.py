@@ -43,3 +43,21 @@ async def open_case(running: Running, name: str = "referral-domestic-abuse.json"
     view = await cases.wait_until_open(running.client, case_id)
     assert view is not None, "the worker did not open the case"
     return case_id
+
+
+def screening_notes(running: Running, case_id: str) -> list[str]:
+    """The sealed notes of a case's `screened` entries, opened, in order: what prompted each screening
+    (`trigger: …`) and the exclusion indicators it found, which the record's summaries do not carry."""
+    from infra.chain import note_binding
+    from usecases.readmodel import case_notes, case_record
+
+    sealed = case_notes(running.engine, case_id)
+    return [
+        running.keys.keyring.open_text(sealed[e.seq], note_binding(case_id, e.seq))
+        for e in case_record(running.engine, case_id)
+        if e.action == "screened"
+    ]
+
+
+def screening_triggers(running: Running, case_id: str) -> list[str]:
+    return [note.split(";")[0].removeprefix("trigger: ") for note in screening_notes(running, case_id)]

@@ -41,6 +41,7 @@ from models.tables import (
     EnforcementActionRow,
     EnforcementCheckReasonRow,
     EnforcementCheckRow,
+    EnforcementSubjectRow,
     HoldRow,
     OutboxRow,
     RecordRow,
@@ -151,8 +152,10 @@ async def test_a_check_on_the_protected_person_is_refused_recorded_and_reported_
     opened = running.keys.keyring.open_text(why.reason_sealed, result.check_id)  # bound to its check
     assert opened == "Planned visit to the address"
     assert row.case_id == case_id and row.case_ids == [case_id] and row.officers == [OFFICER.label()]
-    assert row.subject_kind == "ho_ref"
-    assert row.subject_key == running.keys.reference_hash("HO-7781203")
+    assert row.subject_kind == "ho_ref" and row.subject_key is None  # apart, purgeable: enforcement_subjects
+    [subject] = rows(running, select(EnforcementSubjectRow))
+    assert isinstance(subject, EnforcementSubjectRow) and subject.check_id == result.check_id
+    assert subject.subject_key == running.keys.reference_hash("HO-7781203")
     assert "7781203" not in json.dumps(row.model_dump(mode="json"))
 
     # ...in the case's own record, and the case officer is told
@@ -265,9 +268,13 @@ async def test_the_check_is_refused_while_the_exclusion_decision_is_pending_and_
     [action] = rows(running, select(EnforcementActionRow))
     assert isinstance(action, EnforcementActionRow)
     assert (action.check_id, action.action, action.case_id) == (lifted.check_id, "detained", case_id)
-    assert action.actor == "enforcement:ENF-3" and action.subject_key == running.keys.person_hash(
-        "Vidal", "Marco", "1979-01-21"
-    )
+    assert action.actor == "enforcement:ENF-3" and action.subject_key is None  # the check's subject
+    subjects = {
+        s.check_id: s.subject_key
+        for s in rows(running, select(EnforcementSubjectRow))
+        if isinstance(s, EnforcementSubjectRow)
+    }
+    assert subjects[lifted.check_id] == running.keys.person_hash("Vidal", "Marco", "1979-01-21")
     assert getattr(recorded, "action_id", None) == action.action_id
 
 

@@ -24,7 +24,7 @@ from models.tables import RecordRow
 from protocol import lifecycle
 from protocol.policy import policy
 from tests.conftest import Running
-from tests.support.intake import OFFICER, example_referral, load_example_records
+from tests.support.intake import OFFICER, example_referral, load_example_records, screening_triggers
 from usecases import cases
 from worker import build_activities, make_worker
 
@@ -102,7 +102,7 @@ async def test_records_that_cannot_be_read_leave_the_case_protected_and_screenin
     assert actions(running, case_id).count("screened") == 2
     assert "signposting_given" in actions(running, case_id)
     # the retry is still the referral screening
-    assert [s.split(":")[0] for s in summaries(running, case_id, "screened")] == ["referral", "referral"]
+    assert screening_triggers(running, case_id) == ["referral", "referral"]
 
 
 async def test_a_rescreening_that_met_an_outage_keeps_its_trigger_and_never_touches_the_status_at_referral(
@@ -148,7 +148,7 @@ async def test_a_rescreening_that_met_an_outage_keeps_its_trigger_and_never_touc
     assert view.status_at_referral is ImmigrationStatus.no_status
     assert view.phase is Phase.protection and view.hold.active and view.outcome is None
     screened = summaries(running, case_id, "screened")
-    assert [s.split(":")[0] for s in screened] == ["referral", *["person_became_suspect_or_charged"] * 2]
+    assert screening_triggers(running, case_id) == ["referral", *["person_became_suspect_or_charged"] * 2]
     assert "could not be read" in screened[1] and "british_citizen" in screened[2]
     assert "case_closed" not in actions(running, case_id)
 

@@ -62,7 +62,7 @@ from models.tables import CaseRow, HoldRow, OutboxRow, RecordRow
 from protocol.enforcement import parse_person
 from tests.conftest import BIN, Running, records_history
 from tests.support.histories import record_histories
-from tests.support.intake import example_referral, load_example_records
+from tests.support.intake import example_referral, load_example_records, screening_notes, screening_triggers
 from usecases import audit, cases, enforcement, readmodel
 from worker import build_activities, build_dispatcher, make_worker
 
@@ -482,7 +482,8 @@ async def test_trafficking_victim_found_to_hold_leave_is_told_his_status_and_the
         ("information_shared", told_officer(referral), ["outcome of the case", "who decided, when and why"]),
     ]
     [screened] = [e for e in record(running, case_id) if e.action == "screened"]
-    assert screened.summary.startswith("referral: status leave_to_remain (record found)")
+    assert screened.summary.startswith("status leave_to_remain (record found)")
+    assert screening_triggers(running, case_id) == ["referral"]
     [received] = [e for e in record(running, case_id) if e.action == "information_received"]
     assert "(sharing delayed for protective measures)" in received.summary
     assert "person to be told" in received.summary
@@ -678,7 +679,8 @@ async def test_serious_offender_whose_exclusion_is_overridden_stays_protected_an
         await reached(running, case_id)
     await cases.send(running.client, case_id, PoliceUpdate(actor=POLICE, person_is_suspect=True))
     screenings = summaries(running, case_id, "screened")
-    assert len(screenings) == 2 and screenings[1].startswith("person_became_suspect_or_charged:")
+    assert len(screenings) == 2
+    assert screening_triggers(running, case_id)[1] == "person_became_suspect_or_charged"
     assert actions(running, case_id).count("exclusion_decision_required") == 1
     assert len(notices_to(running, case_id, "supervisors", "decision_required")) == 1
 
@@ -817,9 +819,10 @@ async def test_victim_who_becomes_a_suspect_is_screened_again_and_a_new_record_r
     assert suspect.view.phase is Phase.protection and suspect.view.pending_decisions == []
     screenings = summaries(running, case_id, "screened")
     assert len(screenings) == 2
-    assert screenings[0].startswith("referral:")
-    assert screenings[1].startswith("person_became_suspect_or_charged:")
-    assert screenings[1].endswith("exclusion indicators: none; rules exclusion-2026.1")
+    assert screening_triggers(running, case_id) == ["referral", "person_became_suspect_or_charged"]
+    assert screenings[1].startswith("status ") and "rules exclusion-2026.1" in screenings[1]
+    assert screening_notes(running, case_id)[1].endswith("exclusion indicators: none")
+    assert all("suspect" not in s for s in screenings)  # criminality detail only in the sealed note
     [update] = [e for e in record(running, case_id) if e.action == "police_update"]
     assert update.shared_what == ["investigation status", "suspect/charge"]
 
@@ -849,8 +852,10 @@ async def test_victim_who_becomes_a_suspect_is_screened_again_and_a_new_record_r
     assert view.pending_decisions == ["exclusion"]
     assert Ground.exclusion_decision_pending in view.hold.grounds
     screenings = summaries(running, case_id, "screened")
-    assert len(screenings) == 3 and screenings[2].startswith("person_became_suspect_or_charged:")
-    assert "custodial_12_months" in screenings[2]
+    assert len(screenings) == 3
+    assert screening_triggers(running, case_id)[2] == "person_became_suspect_or_charged"
+    assert "custodial_12_months" in screening_notes(running, case_id)[2]
+    assert "custodial_12_months" not in screenings[2]  # criminality detail only in the sealed note
     [required] = notices_to(running, case_id, "supervisors", "decision_required")
     assert required.facts == {
         "case_id": case_id,
