@@ -85,7 +85,7 @@ async def test_a_terminated_case_is_flagged_once_to_the_supervisors_and_stays_pr
     [task] = [t for t in tasks(running, terminated) if t.kind == "workflow_lost"]
     assert (task.owner, task.state) == ("supervisors", "open")
     assert task.due_at <= datetime.now(UTC)  # due today: a case that no longer runs
-    opened = running.keys.keyring.open_text(task.text_sealed, f"task:{task.key}")
+    opened = running.keys.sealer.open_text(terminated, task.text_sealed, f"task:{task.key}")
     assert TERMINATED in opened and "enforcement checks are still refused" in opened
     assert holds_in_force(running, terminated)
 

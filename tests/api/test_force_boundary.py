@@ -25,6 +25,7 @@ BODIES = {
     "release-decision": {"reason": "released by another force"},
     "fact": {"fact_kind": "person_left_uk", "source": "police"},
     "fact-verification": {"fact_number": 1, "verified": True},
+    "reopen": {"reason": "reopened by another force"},
 }
 
 

@@ -48,6 +48,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/cases/{case_id}/release-decision"): frozenset({"supervisor"}),
     ("POST", "/cases/{case_id}/fact"): frozenset({"officer", "police_own"}),
     ("POST", "/cases/{case_id}/fact-verification"): frozenset({"officer"}),
+    ("POST", "/cases/{case_id}/reopen"): frozenset({"supervisor"}),
     ("GET", "/tasks"): READERS,
     ("POST", "/tasks/{task_id}/done"): READERS,
     ("POST", "/enforcement/checks"): frozenset({"enforcement"}),
@@ -55,6 +56,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/records"): frozenset({"records_admin"}),
     ("GET", "/report"): READERS,
     ("GET", "/audit/verify"): frozenset({"supervisor", "auditor"}),
+    ("GET", "/audit/reads"): frozenset({"supervisor", "auditor"}),
+    ("GET", "/enforcement/checks"): frozenset({"supervisor", "auditor"}),
     ("POST", "/retention/purge"): frozenset({"supervisor"}),
     ("POST", "/codec/decode"): frozenset({"officer", "supervisor", "auditor"}),
 }
@@ -71,6 +74,7 @@ COMMAND_BODIES: dict[str, dict[str, Any]] = {
     "release-decision": {"reason": "released in the role test"},
     "fact": {"fact_kind": "relationship_ended", "source": "police"},
     "fact-verification": {"fact_number": 1, "verified": False},
+    "reopen": {"reason": "reopened in the role test: closed by mistake"},
 }
 OTHER_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/referrals"): {"referral": json.loads((EXAMPLES / "referral-domestic-abuse.json").read_text())},
