@@ -38,7 +38,7 @@ def due_for_purge(engine: Engine, now: datetime) -> list[CaseRow]:
     """Closed, not yet purged cases whose policy's retention period has run out."""
     with Session(engine) as session:
         closed = session.execute(
-            select(CaseRow).where(CaseRow.phase == "closed", CaseRow.purged_at.is_(None))  # type: ignore[union-attr]
+            select(CaseRow).where(col(CaseRow.phase) == "closed", col(CaseRow.purged_at).is_(None))
         ).scalars()
         return [
             row
