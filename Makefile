@@ -18,10 +18,10 @@ run: $(STAMP)
 test: $(STAMP) lint
 	$(VENV)/bin/python -m pytest
 
-lint: $(STAMP)  # style, strict types for the pure rules and the models, and the import contracts
+lint: $(STAMP)  # style, types over the whole tree (strict for the pure rules and the models), and the import contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy protocol models
+	$(VENV)/bin/mypy .
 	$(VENV)/bin/lint-imports
 
 clean-data:

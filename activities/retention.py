@@ -63,7 +63,7 @@ def due_for_purge(engine: Engine, now: datetime) -> list[CaseRow]:
     with Session(engine) as session:
         closed = session.execute(
             select(CaseRow)
-            .where(CaseRow.phase == "closed", CaseRow.purged_at.is_(None))  # type: ignore[union-attr]
+            .where(col(CaseRow.phase) == "closed", col(CaseRow.purged_at).is_(None))
             .order_by(col(CaseRow.closed_at))
         ).scalars()
         return [

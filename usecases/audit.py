@@ -92,9 +92,9 @@ def _referral_opens(session: Session, keys: Keys, case_id: str) -> bool:
 def verify(engine: Engine, case_id: str | None = None) -> list[ChainReport]:
     """Recompute every case's chain (or one case's), and check each sealed note against the digest the
     chain carries; name the first broken entry of each case."""
-    query = select(RecordRow).order_by(RecordRow.case_id, RecordRow.seq)
+    query = select(RecordRow).order_by(col(RecordRow.case_id), col(RecordRow.seq))
     if case_id is not None:
-        query = query.where(RecordRow.case_id == case_id)
+        query = query.where(col(RecordRow.case_id) == case_id)
     reports: list[ChainReport] = []
     with Session(engine) as session:
         by_case: dict[str, list[RecordRow]] = {}
@@ -111,9 +111,11 @@ def verify(engine: Engine, case_id: str | None = None) -> list[ChainReport]:
 def _check_notes(session: Session, case_id: str, rows: list[RecordRow]) -> ChainReport:
     notes = {
         n.seq: n.note_sealed
-        for n in session.execute(select(NoteRow).where(NoteRow.case_id == case_id)).scalars()
+        for n in session.execute(select(NoteRow).where(col(NoteRow.case_id) == case_id)).scalars()
     }
-    purged = session.execute(select(CaseRow.purged_at).where(CaseRow.case_id == case_id)).scalar_one_or_none()
+    purged = session.execute(
+        select(col(CaseRow.purged_at)).where(col(CaseRow.case_id) == case_id)
+    ).scalar_one_or_none()
     for row in rows:
         if row.note_digest is None:
             continue

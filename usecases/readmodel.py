@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import Engine, and_, case, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from infra.errors import InputError, NotFound
 from models.case import DecisionKind, Outcome, Phase
@@ -67,39 +67,41 @@ def list_cases(
     check_filter(where)
     query = select(CaseRow)
     if where.phase:
-        query = query.where(CaseRow.phase == where.phase)
+        query = query.where(col(CaseRow.phase) == where.phase)
     if where.hold_active is not None:
-        query = query.where(CaseRow.hold_active == where.hold_active)
+        query = query.where(col(CaseRow.hold_active) == where.hold_active)
     if where.overdue is not None:
-        query = query.where(CaseRow.contact_overdue == where.overdue)
+        query = query.where(col(CaseRow.contact_overdue) == where.overdue)
     if where.decision_pending is not None:
-        pending = CaseRow.pending_decisions != []  # type: ignore[comparison-overlap]
+        pending = col(CaseRow.pending_decisions) != []
         query = query.where(pending if where.decision_pending else ~pending)
     if where.pending_kind:
-        query = query.where(CaseRow.pending_decisions.contains([where.pending_kind]))
+        query = query.where(col(CaseRow.pending_decisions).contains([where.pending_kind]))
     if where.overdue_for is not None:
         since = (now or datetime.now(UTC)) - where.overdue_for
-        query = query.where(and_(CaseRow.contact_overdue, CaseRow.overdue_since <= since))  # type: ignore[operator]
+        query = query.where(and_(col(CaseRow.contact_overdue), col(CaseRow.overdue_since) <= since))
     if where.force:
-        query = query.where(CaseRow.force_code == where.force.upper())
+        query = query.where(col(CaseRow.force_code) == where.force.upper())
     if where.crime_type:
-        query = query.where(CaseRow.crime_type == where.crime_type)
+        query = query.where(col(CaseRow.crime_type) == where.crime_type)
     if where.referred_from:
-        query = query.where(CaseRow.referred_at >= where.referred_from)
+        query = query.where(col(CaseRow.referred_at) >= where.referred_from)
     if where.referred_to:
-        query = query.where(CaseRow.referred_at < where.referred_to)
+        query = query.where(col(CaseRow.referred_at) < where.referred_to)
     if where.outcome:
-        query = query.where(CaseRow.outcome == where.outcome)
-    pending_any = CaseRow.pending_decisions != []
+        query = query.where(col(CaseRow.outcome) == where.outcome)
+    pending_any = col(CaseRow.pending_decisions) != []
     urgency = case(
-        (and_(CaseRow.phase != "closed", CaseRow.engine_alert.is_not(None)), 0),  # type: ignore[union-attr]
-        (and_(CaseRow.contact_overdue, pending_any), 1),
-        (CaseRow.contact_overdue, 2),
+        (and_(col(CaseRow.phase) != "closed", col(CaseRow.engine_alert).is_not(None)), 0),
+        (and_(col(CaseRow.contact_overdue), pending_any), 1),
+        (col(CaseRow.contact_overdue), 2),
         (pending_any, 3),
-        (CaseRow.phase != "closed", 4),
+        (col(CaseRow.phase) != "closed", 4),
         else_=5,
     )
-    query = query.order_by(urgency, CaseRow.overdue_since, CaseRow.next_contact_due, CaseRow.referred_at)
+    query = query.order_by(
+        urgency, col(CaseRow.overdue_since), col(CaseRow.next_contact_due), col(CaseRow.referred_at)
+    )
     with Session(engine) as session:
         return list(session.execute(query).scalars().all())
 
@@ -121,7 +123,9 @@ def get_case(engine: Engine, case_id: str) -> CaseRow:
 
 def case_record(engine: Engine, case_id: str) -> list[RecordRow]:
     with Session(engine) as session:
-        rows = session.execute(select(RecordRow).where(RecordRow.case_id == case_id).order_by(RecordRow.seq))
+        rows = session.execute(
+            select(RecordRow).where(col(RecordRow.case_id) == case_id).order_by(col(RecordRow.seq))
+        )
         return list(rows.scalars().all())
 
 
@@ -129,8 +133,8 @@ def case_notices(engine: Engine, case_id: str) -> list[OutboxRow]:
     with Session(engine) as session:
         rows = session.execute(
             select(OutboxRow)
-            .where(OutboxRow.case_id == case_id)
-            .order_by(OutboxRow.created_at, OutboxRow.key)
+            .where(col(OutboxRow.case_id) == case_id)
+            .order_by(col(OutboxRow.created_at), col(OutboxRow.key))
         )
         return list(rows.scalars().all())
 
@@ -149,5 +153,5 @@ def record_access(
 def case_notes(engine: Engine, case_id: str) -> dict[int, str]:
     """Sealed notes by record entry."""
     with Session(engine) as session:
-        rows = session.execute(select(NoteRow).where(NoteRow.case_id == case_id)).scalars().all()
+        rows = session.execute(select(NoteRow).where(col(NoteRow.case_id) == case_id)).scalars().all()
         return {row.seq: row.note_sealed for row in rows}

@@ -10,7 +10,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from infra.chain import note_binding, referral_binding
 from infra.errors import InputError, NotFound, RecordTampered
@@ -73,7 +73,7 @@ def case_detail(services: Services, actor: Actor, case_id: str) -> dict[str, Any
             ) from None
         notices = session.execute(
             select(OutboxRow)
-            .where(OutboxRow.case_id == case_id)
+            .where(col(OutboxRow.case_id) == case_id)
             .order_by(OutboxRow.created_at, OutboxRow.key)  # type: ignore[arg-type]
         ).scalars()
         data["notices"] = [

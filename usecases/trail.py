@@ -79,7 +79,7 @@ def checks(services: Services, actor: Actor, where: TrailFilter) -> list[dict[st
     keyring = services.keys.keyring
     with Session(services.engine) as session:
         rows = session.execute(
-            select(EnforcementCheckRow, EnforcementCheckReasonRow.reason_sealed)
+            select(EnforcementCheckRow, col(EnforcementCheckReasonRow.reason_sealed))
             .outerjoin(
                 EnforcementCheckReasonRow,
                 col(EnforcementCheckReasonRow.check_id) == col(EnforcementCheckRow.check_id),

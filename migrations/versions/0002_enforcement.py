@@ -6,7 +6,7 @@ Create Date: 2026-11-21 09:00:00.000000
 """
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes  # the submodule, so mypy sees sqlmodel.sql.sqltypes.AutoString
 from alembic import op
 from sqlalchemy.dialects import postgresql
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy.exc
@@ -121,7 +122,7 @@ def test_production_refuses_the_development_mailbox_and_placeholder_secrets(tmp_
 
     with pytest.raises(ValidationError, match="Notify-style API"):
         Settings(data_dir=tmp_path, env="production")
-    notify = {
+    notify: dict[str, Any] = {
         "notify_channel": "http",
         "notify_url": "https://notify.example.gov.uk",
         "notify_templates": tmp_path / "templates.json",

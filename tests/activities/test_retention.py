@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from activities.retention import due_for_purge, purge_case
 from infra.errors import Refused
@@ -66,9 +66,11 @@ async def test_purge_removes_personal_data_of_long_closed_cases_only(running: Ru
         assert gone is not None and gone.referral_sealed is None and gone.purged_at == later
         assert gone.outcome == "withdrawn" and gone.status_at_referral == "no_status"  # statistics stay
         assert kept is not None and kept.referral_sealed is not None and kept.purged_at is None
-        assert session.execute(select(HoldRow).where(HoldRow.case_id == closed)).first() is None
-        assert session.execute(select(HoldRow).where(HoldRow.case_id == still_open)).first() is not None
-        addresses = session.execute(select(OutboxRow.address_sealed).where(OutboxRow.case_id == closed))
+        assert session.execute(select(HoldRow).where(col(HoldRow.case_id) == closed)).first() is None
+        assert session.execute(select(HoldRow).where(col(HoldRow.case_id) == still_open)).first() is not None
+        addresses = session.execute(
+            select(col(OutboxRow.address_sealed)).where(col(OutboxRow.case_id) == closed)
+        )
         assert all(a is None for (a,) in addresses)
     report = verify(running.engine, closed)[0]
     assert report.intact  # the purge is itself recorded, in the chain

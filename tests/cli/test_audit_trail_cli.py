@@ -58,7 +58,7 @@ async def test_an_auditor_reads_who_read_a_case_and_every_check_on_it(running: R
 
     with Session(running.engine) as session:
         trail_reads = session.execute(
-            select(AccessRow.actor, AccessRow.action).where(
+            select(col(AccessRow.actor), col(AccessRow.action)).where(
                 col(AccessRow.action).in_(["audit_reads", "enforcement_checks"])
             )
         ).all()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from tests.conftest import EXAMPLES, Running
 from tests.support.cli import cases_in_postgres, mvp, start_example_case
@@ -199,7 +199,7 @@ async def test_every_read_is_recorded_and_authorised_readers_see_the_circumstanc
 
     with Session(running.engine) as session:
         reads = session.execute(select(AccessRow).order_by(AccessRow.id)).scalars().all()  # type: ignore[arg-type]
-        sealed = session.execute(select(NoteRow.note_sealed)).scalars().all()
+        sealed = session.execute(select(col(NoteRow.note_sealed))).scalars().all()
     assert [(r.actor, r.action, r.case_id) for r in reads if r.actor.startswith("supervisor")] == [
         ("supervisor:SUP-7", "case_show", case_id),
         ("supervisor:SUP-7", "cases_list", None),

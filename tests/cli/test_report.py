@@ -272,7 +272,7 @@ def no_further_action() -> Event:
 
 def exclusion(verdict: str) -> Event:
     return command(
-        lambda: ExclusionDecision(actor=SUPERVISOR, verdict=verdict, reason=f"{verdict}: reviewed the record")  # type: ignore[arg-type]
+        lambda: ExclusionDecision(actor=SUPERVISOR, verdict=verdict, reason=f"{verdict}: reviewed the record")
     )
 
 

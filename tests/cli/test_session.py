@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -21,15 +22,18 @@ from devstack.issuer import serve_issuer
 from infra.settings import Settings
 from models.case import Actor, ActorRole
 
+if TYPE_CHECKING:
+    from cli.session import ClientSettings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load_session() -> ModuleType:
     """cli/session.py by its path: until the CLI becomes the `cli/` package, `cli` is still cli.py."""
     try:
-        import cli.session as module  # type: ignore[import-not-found]
+        import cli.session as module
 
-        return module  # type: ignore[no-any-return]
+        return module
     except ImportError:
         spec = importlib.util.spec_from_file_location("mvp_cli_session", ROOT / "cli" / "session.py")
         assert spec and spec.loader
@@ -57,11 +61,12 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def _client(tmp_path: Path, issuer: str | None = None, **env: str) -> object:
+def _client(tmp_path: Path, issuer: str | None = None, **env: str) -> ClientSettings:
     environ = {"MVP_DATA_DIR": str(tmp_path / "data"), "MVP_TOKEN_FILE": str(tmp_path / "cfg" / "token.json")}
     if issuer:
         environ["MVP_ISSUER_URL"] = issuer
-    return session.ClientSettings.from_env({**environ, **env})
+    settings: ClientSettings = session.ClientSettings.from_env({**environ, **env})
+    return settings
 
 
 def test_device_sign_in_stores_the_token_0600_and_logout_removes_it(tmp_path: Path, issuer: str) -> None:

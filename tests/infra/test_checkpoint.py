@@ -82,7 +82,7 @@ def test_a_checkpoint_is_never_overwritten(tmp_path: Path) -> None:
     store = published(tmp_path, key)
     store.append(1, sign(checkpoint(), key))
     with pytest.raises(FileExistsError):
-        store.append(1, sign(checkpoint(**{CASE_A: Head(1, "d" * 64)}), key))
+        store.append(1, sign(checkpoint(1, **{CASE_A: Head(1, "d" * 64)}), key))
     assert store.latest().checkpoint == checkpoint()
     assert [p.name for p in store.directory.iterdir() if p.name.startswith(".")] == []  # no temporary left
 

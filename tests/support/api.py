@@ -8,9 +8,10 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -27,7 +28,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(app: object, port: int) -> Iterator[str]:
+def serving(app: Callable[..., Any], port: int) -> Iterator[str]:
     """Run an ASGI app with uvicorn in a thread until the block ends; yields its base URL."""
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

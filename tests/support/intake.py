@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from sqlalchemy.sql.expression import Executable
 from sqlmodel import Session
 
 from models.case import Actor, ActorRole
@@ -31,9 +32,9 @@ def load_example_records(running: Running) -> None:
     load_records(running.engine, records)
 
 
-def count(running: Running, query: object) -> int:
+def count(running: Running, query: Executable) -> int:
     with Session(running.engine) as session:
-        return int(session.execute(query).scalar_one())  # type: ignore[call-overload]
+        return int(session.execute(query).scalar_one())
 
 
 async def open_case(running: Running, name: str = "referral-domestic-abuse.json") -> str:

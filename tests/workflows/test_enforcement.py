@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.exc import DBAPIError
-from sqlmodel import Session
+from sqlalchemy.sql.expression import Executable
+from sqlmodel import Session, col
 
 from activities.records import PostgresRecords, load_records
 from activities.retention import purge_case
@@ -73,13 +74,13 @@ async def act(running: Running, check_id: str, action: EnforcementAction) -> obj
     return await enforcement.act(running.client, running.settings.task_queue, ENFORCER, check_id, action)
 
 
-def rows(running: Running, query: object) -> list[object]:
+def rows(running: Running, query: Executable) -> list[object]:
     with Session(running.engine) as session:
-        return list(session.execute(query).scalars().all())  # type: ignore[call-overload]
+        return list(session.execute(query).scalars().all())
 
 
 def record_actions(running: Running, case_id: str) -> list[str]:
-    return [r.action for r in rows(running, select(RecordRow).where(RecordRow.case_id == case_id))]  # type: ignore[attr-defined]
+    return [r.action for r in rows(running, select(RecordRow).where(col(RecordRow.case_id) == case_id))]  # type: ignore[attr-defined]
 
 
 async def eventually(condition: Callable[[], bool], within: float = 15.0) -> None:
@@ -132,7 +133,7 @@ async def test_a_check_on_the_protected_person_is_refused_recorded_and_reported_
 
     result = await check(running, "HO-7781203")
     # the case officer has a task as the answer comes back, not later
-    tasks_now = rows(running, select(TaskRow).where(TaskRow.case_id == case_id))  # type: ignore[attr-defined]
+    tasks_now = rows(running, select(TaskRow).where(col(TaskRow.case_id) == case_id))
 
     verdict = result.verdict
     assert not verdict.permitted
@@ -162,18 +163,18 @@ async def test_a_check_on_the_protected_person_is_refused_recorded_and_reported_
     await eventually(lambda: "enforcement_check_refused" in record_actions(running, case_id))
     [entry] = [
         r
-        for r in rows(running, select(RecordRow).where(RecordRow.case_id == case_id))  # type: ignore[attr-defined]
+        for r in rows(running, select(RecordRow).where(col(RecordRow.case_id) == case_id))
         if isinstance(r, RecordRow) and r.action == "enforcement_check_refused"
     ]
     assert entry.actor == "enforcement:ENF-3" and result.check_id in entry.summary
-    outbox = rows(running, select(OutboxRow).where(OutboxRow.case_id == case_id))  # type: ignore[attr-defined]
+    outbox = rows(running, select(OutboxRow).where(col(OutboxRow.case_id) == case_id))
     [notice] = [n for n in outbox if isinstance(n, OutboxRow) and n.kind == "enforcement_check_refused"]
     assert notice.recipient == "case_officer" and notice.channel == "internal" and notice.status == "task"
     assert notice.facts["check_id"] == result.check_id
     assert [(t.kind, t.owner, t.state) for t in tasks_now if isinstance(t, TaskRow)] == [
         ("enforcement_check_refused", OFFICER.label(), "open")
     ]
-    tasks_after = rows(running, select(TaskRow).where(TaskRow.case_id == case_id))  # type: ignore[attr-defined]
+    tasks_after = rows(running, select(TaskRow).where(col(TaskRow.case_id) == case_id))
     assert len(tasks_after) == 1  # the case's own step found the check's task: one task, not two
 
     # the hold itself is untouched

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 from temporalio import activity
 
 from activities.store import CaseStore
@@ -68,14 +68,22 @@ async def test_intake_writes_one_case_one_sharing_record_and_one_hold_per_person
             assert await cases.wait_until_open(running.client, case_id) is not None
 
     assert count(running, select(func.count()).select_from(CaseRow)) == 1
-    shared = select(func.count()).select_from(RecordRow).where(RecordRow.action == "information_received")
+    shared = (
+        select(func.count()).select_from(RecordRow).where(col(RecordRow.action) == "information_received")
+    )
     assert count(running, shared) == 1
     # the person and her one dependant, each held once
-    assert count(running, select(func.count()).select_from(HoldRow).where(HoldRow.case_id == case_id)) == 2
-    assert count(running, select(func.count()).select_from(HoldRow).where(HoldRow.active)) == 2
+    assert (
+        count(running, select(func.count()).select_from(HoldRow).where(col(HoldRow.case_id) == case_id)) == 2
+    )
+    assert count(running, select(func.count()).select_from(HoldRow).where(col(HoldRow.active))) == 2
     # the record has no gaps or repeats
     with Session(running.engine) as session:
-        seqs = session.execute(select(RecordRow.seq).where(RecordRow.case_id == case_id)).scalars().all()
+        seqs = (
+            session.execute(select(col(RecordRow.seq)).where(col(RecordRow.case_id) == case_id))
+            .scalars()
+            .all()
+        )
     assert sorted(seqs) == list(range(1, len(seqs) + 1))
 
 

@@ -9,9 +9,10 @@ import asyncio
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlmodel import Session
 
 from activities.store import CaseStore
@@ -83,7 +84,7 @@ async def check(running: Running, person: str) -> CheckResult:
 
 def all_rows(running: Running, table: type, **where: object) -> list:  # type: ignore[type-arg]
     with Session(running.engine) as session:
-        query = select(table)
+        query: Select[Any] = select(table)
         for name, value in where.items():
             query = query.where(getattr(table, name) == value)
         return list(session.execute(query).scalars().all())

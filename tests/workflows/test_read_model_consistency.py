@@ -182,8 +182,8 @@ def next_move(life: Life, view: CaseView) -> tuple[str, CaseCommand | timedelta,
             update = PoliceUpdate(actor=actor, investigation=investigation(rng, view))
             return name, update, None
         case "application":
-            command, impossible = application(rng, view)
-            return name, command, impossible
+            event, impossible = application(rng, view)
+            return name, event, impossible
         case "route":
             route = rng.choice([Route.domestic_abuse_concession, Route.national_referral_mechanism])
             return name, RouteStarted(actor=OFFICER, route=route, days=rng.choice([None, 10])), False
@@ -192,8 +192,8 @@ def next_move(life: Life, view: CaseView) -> tuple[str, CaseCommand | timedelta,
             command = ExclusionDecision(actor=SUPERVISOR, verdict=verdict, reason="reviewed the full record")
             return name, command, DecisionKind.exclusion not in pending
         case "release":
-            command = ReleaseDecision(actor=SUPERVISOR, reason="notice period over, no new grounds")
-            return name, command, view.phase is not Phase.awaiting_release
+            release = ReleaseDecision(actor=SUPERVISOR, reason="notice period over, no new grounds")
+            return name, release, view.phase is not Phase.awaiting_release
         case "departure":
             return name, DepartureRecord(actor=OFFICER), False
         case _:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -55,9 +55,9 @@ def swap(activities: list[object], name: str, replacement: object) -> None:
 def summaries(running: Running, case_id: str, action: str) -> list[str]:
     with Session(running.engine) as session:
         rows = session.execute(
-            select(RecordRow.summary)
-            .where(RecordRow.case_id == case_id, RecordRow.action == action)
-            .order_by(RecordRow.seq)
+            select(col(RecordRow.summary))
+            .where(col(RecordRow.case_id) == case_id, col(RecordRow.action) == action)
+            .order_by(col(RecordRow.seq))
         )
         return list(rows.scalars())
 
@@ -65,7 +65,9 @@ def summaries(running: Running, case_id: str, action: str) -> list[str]:
 def actions(running: Running, case_id: str) -> list[str]:
     with Session(running.engine) as session:
         rows = session.execute(
-            select(RecordRow.action).where(RecordRow.case_id == case_id).order_by(RecordRow.seq)
+            select(col(RecordRow.action))
+            .where(col(RecordRow.case_id) == case_id)
+            .order_by(col(RecordRow.seq))
         )
         return list(rows.scalars())
 

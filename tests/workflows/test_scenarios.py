@@ -1034,8 +1034,8 @@ async def test_a_referral_made_in_error_with_no_other_ground_closes_as_withdrawn
     for row in subjects.values():
         assert row.active and row.lifted_at is None and row.lifted_by is None
         assert row.grounds == ["engagement_notice"]
-    row = case_row(running, case_id)
-    assert (row.phase, row.outcome, row.hold_active, row.closed_at) == ("engagement", None, True, None)
+    got = case_row(running, case_id)
+    assert (got.phase, got.outcome, got.hold_active, got.closed_at) == ("engagement", None, True, None)
     [entry] = [e for e in record(running, case_id) if e.action == "case_reopened"]
     assert entry.actor == "supervisor:SUP-7" and entry.summary == "reopened: it had closed as withdrawn"
     [told] = notices_to(running, case_id, "case_officer", "case_reopened")
