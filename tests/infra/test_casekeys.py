@@ -13,7 +13,7 @@ from temporalio.converter import ActivitySerializationContext, WorkflowSerializa
 
 from infra.casekeys import CaseSealer, FileCaseKeys
 from infra.codec import KEY_ID, EncryptionCodec, PayloadRefused
-from infra.errors import CaseKeyDestroyed, Unavailable
+from infra.errors import CaseKeyDestroyed, SealedElsewhere, Unavailable
 from infra.keys import Keyring
 
 CASE = "MVP-7K3QX-2M9RB"
@@ -81,7 +81,7 @@ def test_a_sealed_column_opens_only_in_its_own_case_and_not_after_the_key_is_des
     assert sealed.startswith(f"case:{CASE}:")
     assert "blue flat" not in sealed
     assert sealer.open_text(CASE, sealed, f"{CASE}:3") == "she hides in the blue flat"
-    with pytest.raises(Unavailable, match="sealed under another case's key"):  # swapped into another case
+    with pytest.raises(SealedElsewhere, match="belongs to another case"):  # swapped into another case
         sealer.open_text(OTHER, sealed, f"{CASE}:3")
     older = store.keyring.seal_text("sealed before case keys", "b")
     assert sealer.open_text(CASE, older, "b") == "sealed before case keys"
