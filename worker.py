@@ -107,6 +107,9 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         rekeyed = CaseStore(engine, keys).rekey_old_holds()  # rows from before identity matching (0004)
         if rekeyed:
             log.info("re-keyed %d hold row(s) written before identity matching", rekeyed)
+        keyed = CaseStore(engine, keys).key_cases_for_finding()  # cases from before `cases find` (0008)
+        if keyed:
+            log.info("keyed %d case(s) written before `mvp cases find`", keyed)
         client = await connect(settings, keys.keyring)
         with httpx.Client() as http, ThreadPoolExecutor(max_workers=16) as executor:
             worker = make_worker(

@@ -5,6 +5,7 @@ so an unrecorded read cannot happen."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -130,9 +131,14 @@ def _columns(row: CaseRow) -> dict[str, Any]:
     }
 
 
-def case_list(services: Services, actor: Actor, where: readmodel.CaseFilter) -> list[dict[str, Any]]:
-    """Cases matching the filter, most urgent first (`usecases.readmodel.list_cases`)."""
+def case_list(
+    services: Services, actor: Actor, where: readmodel.CaseFilter, mine: bool = False
+) -> list[dict[str, Any]]:
+    """Cases matching the filter, most urgent first (`usecases.readmodel.list_cases`); `mine`: only the cases
+    whose case officer is the caller."""
     allowed(authority.may_read(actor))
+    if mine:
+        where = replace(where, case_officer=actor.label())
     readmodel.check_filter(where)
     now = datetime.now(UTC)
     filters = {k: str(v) for k, v in where.__dict__.items() if v is not None}
@@ -154,6 +160,7 @@ def case_list(services: Services, actor: Actor, where: readmodel.CaseFilter) -> 
             "referred": r.referred_at.isoformat(),
             "outcome": r.outcome,
             "engine_alert": r.engine_alert,
+            "case_officer": r.case_officer,
         }
         for r in rows
     ]
