@@ -100,6 +100,8 @@ def case_detail(data: dict[str, Any]) -> None:
         f"on {day(data['referred_at'])}"
     )
     out.print(f"  phase      {words(data['phase'])}")
+    if data.get("case_officer"):
+        out.print(f"  officer    {safe(data['case_officer'])} (case officer)")
     if data.get("engine_alert"):
         out.print(
             f"  [bold red]ALERT      {safe(data['engine_alert'])} ({day(data.get('engine_alert_at'))}): the case "

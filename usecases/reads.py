@@ -126,6 +126,7 @@ def _columns(row: CaseRow) -> dict[str, Any]:
         "opened_at": when(row.opened_at),
         "closed_at": when(row.closed_at),
         "policy_version": row.policy_version,
+        "case_officer": row.case_officer,
         "engine_alert": row.engine_alert,  # the case's workflow was lost outside the service (null: fine)
         "engine_alert_at": when(row.engine_alert_at),
     }

@@ -177,6 +177,8 @@ async def test_after_a_reassignment_the_case_and_what_is_addressed_to_its_office
     assert json.loads(before.out) == []
     table = await amvp(capsys, "cases", "list", "--as", SUPERVISOR)
     assert "officer" in table.out and NEW_OFFICER in table.out
+    shown = await amvp(capsys, "case", "show", case_id, "--as", SUPERVISOR)
+    assert f"officer    {NEW_OFFICER} (case officer)" in shown.out
 
     check = await amvp(
         capsys, "enforcement", "check", "--person", "HO-7781203", "--reason", "Planned visit",
