@@ -94,15 +94,16 @@ def find(
 ) -> None:
     """Find a case by what the caller quotes: case ids and codes only; a near name or reference is a
     possible match. Several options: a case must match them all. The search is recorded."""
-    rows = api(actor).get(
-        "/cases/find",
-        crime_ref=crime_ref,
-        referral_id=referral_id,
-        ho_ref=ho_ref,
-        officer=officer,
-        name=name,
-        born=born,
-    )
+    search = {
+        "crime_ref": crime_ref,
+        "referral_id": referral_id,
+        "ho_ref": ho_ref,
+        "officer": officer,
+        "name": name,
+        "born": born,
+    }
+    # in the body (POST), not the URL: a name and date of birth must not end up in a proxy's logs
+    rows = api(actor).post("/cases/find", {k: v for k, v in search.items() if v is not None})
     if as_json:
         render.print_json(rows)
     else:

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session, col
 
+from cli.session import ClientSettings, development_token
 from models.tables import AccessRow, CaseRow, TaskRow
 from tests.conftest import EXAMPLES, Running
 from tests.support.inprocess import amvp, point_cli_at
@@ -110,6 +112,22 @@ async def test_a_search_is_in_the_access_log_with_its_keys_and_cases_never_what_
         (OFFICER, {"by": ["name"], "case_ids": [case_id]}),
         ("police:GMP-1:GMP", {"by": ["crime_ref"], "case_ids": []}),
     ]
+
+
+async def test_police_systems_can_search_by_query_string_as_the_cli_does_by_body(
+    cli_env: None, running: Running, capsys: pytest.CaptureFixture[str]
+) -> None:
+    case_id = await start_case(capsys)
+    settings = ClientSettings.from_env()
+    headers = {"Authorization": f"Bearer {development_token('police:WMP-4471:WMP', settings)}"}
+    async with httpx.AsyncClient(base_url=running.api_url, headers=headers) as http:
+        answer = await http.get("/cases/find", params={"crime_ref": "WMP/26/11/00871"})
+        assert answer.status_code == 200, answer.text
+        assert [row["case_id"] for row in answer.json()] == [case_id]
+        bad = await http.get("/cases/find", params={"born": "1998-03-14"})
+        assert bad.status_code == 422 and "--born needs --name" in bad.text
+        unknown = await http.post("/cases/find", json={"surname": "Rahman"})
+        assert unknown.status_code == 422
 
 
 async def test_a_bad_search_exits_2_naming_each_problem(
