@@ -1,9 +1,9 @@
-"""`GET /cases/find`: a case found the way police and the person ask for it (issue 12; the rules are
-`protocol.finding`). Everything typed is keyed here, server-side, with the keys the cases and holds are
-stored under (`infra.keys`), and compared as keyed hashes; a name is scored against the holds' sealed names
-by the enforcement check's rules (`protocol.identity`), as `activities.enforcement` does. The answer is
-case ids and codes only, to those allowed to see each case, and the search is in the access log with the
-keys it was made of and the cases it listed (never the values typed)."""
+"""`GET /cases/find` (and `POST`, the search in the body): a case found the way police and the person ask
+for it (issue 12; the rules are `protocol.finding`). Everything typed is keyed here, server-side, with the keys
+the cases and holds are stored under (`infra.keys`), and compared as keyed hashes; a name is scored against the
+holds' sealed names by the enforcement check's rules (`protocol.identity`), as `activities.enforcement` does.
+The answer is case ids and codes only, to those allowed to see each case, and the search is in the access log
+with the keys it was made of and the cases it listed (never the values typed)."""
 
 from __future__ import annotations
 
@@ -49,8 +49,7 @@ def find(services: Services, actor: Actor, **typed: str | None) -> list[dict[str
             )
         if search.ho_ref is not None:
             found_by_key.append(_by_reference(session, keys, search.ho_ref))
-        if search.born is not None:
-            assert search.family_name is not None and search.given_names is not None
+        if search.born is not None and search.family_name and search.given_names:  # parse_search: all or none
             found_by_key.append(
                 _by_person(session, keys, search.family_name, search.given_names, search.born)
             )
