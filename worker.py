@@ -128,17 +128,21 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     try:
         keys = worker_keys(settings, engine)  # refuses to run with keys that do not match the database
         store = CaseStore(engine, keys)
-        rekeyed = store.rekey_old_holds()  # rows from before identity matching (0004)
-        if rekeyed:
-            log.info("re-keyed %d hold row(s) written before identity matching", rekeyed)
+        # rows written by earlier versions, brought up to date once (each step is idempotent and cheap after):
         rebound = (
             store.bind_old_seals()
         )  # referrals and addresses sealed before they were bound to their rows
         if rebound:
             log.info("bound %d sealed value(s) written before binding to their rows", rebound)
+        rekeyed = store.rekey_old_holds()  # rows from before identity matching (0004)
+        if rekeyed:
+            log.info("re-keyed %d hold row(s) written before identity matching", rekeyed)
         checkpointer = build_checkpointer(settings, engine)  # refuses to start without its signing key
         client = await connect(settings, keys.keyring, keys.case_keys)
         await ensure_schedule(client, settings)  # retention runs by itself (workflows/retention.py)
+        keyed = store.key_cases_for_finding()  # cases from before `cases find` (0008)
+        if keyed:
+            log.info("keyed %d case(s) written before `mvp cases find`", keyed)
         with httpx.Client() as http, ThreadPoolExecutor(max_workers=16) as executor:
             worker = make_worker(
                 client, settings.task_queue, build_activities(settings, engine, keys, http), executor

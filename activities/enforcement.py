@@ -192,7 +192,8 @@ class EnforcementActivities:
     def find_holds(self, request: FindHolds) -> HoldMatches:
         """Every hold row whose person or dependant matches, exactly or possibly, directly or through the
         Home Office reference records (see the module docstring), with its case as the read model has
-        it. The case officer is the actor of the case record's first entry (the officer who opened it)."""
+        it, and its case officer now (`cases.case_officer`; for a case from before case officers, the actor of
+        the case record's first entry, the officer who opened it)."""
         with Session(self.engine) as session:
             found = self._matches(session, request.subject)
             case_ids = sorted({case_id for case_id, _ in found})
@@ -222,7 +223,7 @@ class EnforcementActivities:
                     outcome=Outcome(case.outcome) if case.outcome else None,
                     pending_decisions=[DecisionKind(d) for d in case.pending_decisions],
                     lifted_by=hold.lifted_by,
-                    case_officer=officers.get(hold.case_id),
+                    case_officer=case.case_officer or officers.get(hold.case_id),
                     possible=how is Match.possible,
                 )
                 for key, how in sorted(found.items())

@@ -103,7 +103,8 @@ class CaseStore:
                 referral_sealed=self.keys.sealer.seal_text(
                     step.case_id, referral.model_dump_json(), referral_binding(step.case_id)
                 ),
-                crime_ref_key=self.keys.crime_reference_hash(referral.crime_reference),
+                **self._finding_keys(referral),
+                case_officer=view.case_officer,
             )
             .on_conflict_do_nothing(index_elements=["case_id"])
         )
@@ -141,6 +142,31 @@ class CaseStore:
                 )
                 .on_conflict_do_nothing(index_elements=["case_id", "subject"])
             )
+
+    def _finding_keys(self, referral: Referral) -> dict[str, str]:
+        """The keyed hashes a case is found by (`mvp cases find`): never the reference or id in clear."""
+        return {
+            "crime_ref_key": self.keys.crime_reference_hash(referral.crime_reference),
+            "referral_id_key": self.keys.referral_id_hash(referral.referral_id),
+            "officer_key": self.keys.officer_hash(referral.referring_officer.officer_id),
+        }
+
+    def key_cases_for_finding(self) -> int:
+        """Key the cases written before `mvp cases find` (migration 0008: no `referral_id_key`) from each
+        case's sealed referral, as `_open` keys them now. Idempotent and cheap once done; a case whose
+        referral was purged stays unkeyed (it has nothing left to find it by). Returns how many were keyed."""
+        keyed = 0
+        with Session(self.engine) as session, session.begin():
+            old = (
+                select(CaseRow)
+                .where(col(CaseRow.referral_id_key).is_(None), col(CaseRow.referral_sealed).is_not(None))
+                .with_for_update()
+            )
+            for case in session.execute(old).scalars():
+                for name, value in self._finding_keys(self._referral(session, case.case_id)).items():
+                    setattr(case, name, value)
+                keyed += 1
+        return keyed
 
     def rekey_old_holds(self) -> int:
         """Key the holds written before identity matching (migration 0004: no `birth_key`) the way
@@ -242,6 +268,9 @@ class CaseStore:
             "updated_at": step.at,
             "view": view.model_dump(mode="json"),
         }
+        if view.case_officer is not None:  # a view from before case officers leaves the column as it is
+            values["case_officer"] = view.case_officer
+        previous_officer = self.case_officer(session, step.case_id)
         result = session.execute(
             update(CaseRow)
             .where(CaseRow.case_id == step.case_id)  # type: ignore[arg-type]
@@ -250,6 +279,17 @@ class CaseStore:
         )
         if result.rowcount == 0:  # type: ignore[attr-defined]
             return  # a retry of a step already written, or an older one
+        if view.case_officer is not None and previous_officer not in (None, view.case_officer):
+            # reassigned: the case's open tasks go with it (the step's own notices are queued after this)
+            session.execute(
+                update(TaskRow)
+                .where(
+                    col(TaskRow.case_id) == step.case_id,
+                    col(TaskRow.owner) == previous_officer,
+                    col(TaskRow.state) == "open",
+                )
+                .values(owner=view.case_officer)
+            )
         lifted = not view.hold.active
         session.execute(
             update(HoldRow)
@@ -325,7 +365,7 @@ class CaseStore:
                 key=task_key(notice, case_id),
                 case_id=case_id,
                 kind=notice.kind.value,
-                owner=task_owner(notice.recipient, self.case_officer(session, case_id)),
+                owner=task_owner(notice.recipient, self.case_officer(session, case_id), notice.facts),
                 text=task_text(notice, routing.language, pass_on),
                 language=routing.language,
                 at=at,
@@ -356,10 +396,17 @@ class CaseStore:
 
     @staticmethod
     def case_officer(session: Session, case_id: str) -> str | None:
-        """The case officer: the actor who opened the case (the first entry of its record)."""
-        return session.execute(
+        """The case officer now, as the read model has it (`cases.case_officer`); for a case written before
+        case officers, the actor who opened it (the first entry of its record)."""
+        current = session.execute(
+            select(col(CaseRow.case_officer)).where(col(CaseRow.case_id) == case_id)
+        ).scalar_one_or_none()
+        if current is not None:
+            return str(current)
+        opener = session.execute(
             select(col(RecordRow.actor)).where(col(RecordRow.case_id) == case_id, col(RecordRow.seq) == 1)
         ).scalar_one_or_none()
+        return str(opener) if opener is not None else None
 
     def raise_task(
         self,

@@ -100,6 +100,8 @@ def case_detail(data: dict[str, Any]) -> None:
         f"on {day(data['referred_at'])}"
     )
     out.print(f"  phase      {words(data['phase'])}")
+    if data.get("case_officer"):
+        out.print(f"  officer    {safe(data['case_officer'])} (case officer)")
     if data.get("engine_alert"):
         out.print(
             f"  [bold red]ALERT      {safe(data['engine_alert'])} ({day(data.get('engine_alert_at'))}): the case "
@@ -215,6 +217,7 @@ LIST_COLUMNS = [
     "referred",
     "outcome",
     "engine_alert",
+    "case_officer",
 ]
 
 
@@ -227,6 +230,7 @@ def case_list(rows: list[dict[str, Any]]) -> None:
     table.add_column("next contact", no_wrap=True)
     for column in ("pending", "force", "crime", "outcome"):
         table.add_column(column)
+    table.add_column("officer", no_wrap=True)
     for r in rows:
         due = day(r["next_contact_due"])
         if r["overdue"]:
@@ -242,8 +246,34 @@ def case_list(rows: list[dict[str, Any]]) -> None:
             safe(r["force"]),
             words(r["crime_type"]),
             words(r["outcome"] or "-"),
+            safe(r.get("case_officer")),
         )
     out.print(table)
+
+
+def case_find(rows: list[dict[str, Any]]) -> None:
+    """The cases a search found: ids and codes only. A possible match is said so: ask the case officer."""
+    if not rows:
+        out.print("No case found.")
+        return
+    table = Table(title=f"{len(rows)} case(s) found")
+    table.add_column("case", no_wrap=True, min_width=15)
+    for column in ("match", "phase", "hold", "force", "crime", "outcome", "officer"):
+        table.add_column(column, no_wrap=column in ("match", "phase", "hold", "officer"))
+    for r in rows:
+        table.add_row(
+            safe(r["case_id"]),
+            "[bold]possible[/]" if r["match"] == "possible" else "exact",
+            words(r["phase"]),
+            "in force" if r["hold"] else "lifted",
+            safe(r["force"]),
+            words(r["crime_type"]),
+            words(r["outcome"] or "-"),
+            safe(r.get("case_officer")),
+        )
+    out.print(table)
+    if any(r["match"] == "possible" for r in rows):
+        out.print("A possible match may be another person: check with the case officer before acting on it.")
 
 
 def report(data: dict[str, Any], as_csv: bool) -> None:

@@ -141,6 +141,14 @@ class Keys:
     def crime_reference_hash(self, crime_reference: str) -> str:
         return self.identity_hash("crime_ref", identity.canonical_reference(crime_reference))
 
+    def referral_id_hash(self, referral_id: str) -> str:
+        """The key a case is found by from its police referral id (whichever force it came from)."""
+        return self.identity_hash("referral_id", referral_id)
+
+    def officer_hash(self, officer_id: str) -> str:
+        """The key a case is found by from its referring police officer's id."""
+        return self.identity_hash("officer", officer_id)
+
     def case_id(self, force_code: str, referral_id: str) -> str:
         """The case id: the same referral from the same force always gives the same id (so submitting it
         twice starts one case), and it carries no personal data. Crockford base32, so it reads over the

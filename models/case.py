@@ -177,6 +177,7 @@ class NoticeKind(StrEnum):
     case_reopened = "case_reopened"
     deliver_by_hand = "deliver_by_hand"  # a notice to the person had no safe channel: the officer must act
     reference_mismatch = "reference_mismatch"  # the referral's HO reference is on another person's record
+    case_reassigned = "case_reassigned"  # a supervisor gave the case to another officer: a task for both
 
 
 # --- parts of the state ----------------------------------------------------------------------------
@@ -310,6 +311,8 @@ class CaseState(Message):
     referral: Referral
     opened_at: datetime
     opened_by: Actor
+    # the officer who owns the case now; None: the one who opened it (cases from before reassignment)
+    case_officer: Actor | None = None
     phase: Phase = Phase.screening
     investigation: InvestigationStatus = InvestigationStatus.reported
     person_is_suspect: bool = False
@@ -332,6 +335,11 @@ class CaseState(Message):
     record_seq: int = 0
     notice_seq: int = 0
     revision: int = 0
+
+    @property
+    def current_officer(self) -> Actor:
+        """The case officer: the one a supervisor last gave the case to, else the one who opened it."""
+        return self.case_officer or self.opened_by
 
     @property
     def exclusion_overridden(self) -> bool:
@@ -371,6 +379,7 @@ class CaseView(Message):
     overdue_since: datetime | None
     revision: int
     exclusion_overridden: bool = False  # a supervisor overrode an exclusion; protection continued
+    case_officer: str | None = None  # actor label of the case officer (None in views written before owners)
 
 
 # --- workflow input and commands -------------------------------------------------------------------
@@ -425,6 +434,14 @@ class Reopen(Command):
     """A supervisor reopens a case closed by mistake, with a recorded reason (PROTOCOL §8)."""
 
     kind: Literal["reopen"] = "reopen"
+    reason: Note = Field(min_length=10)
+
+
+class Reassign(Command):
+    """A supervisor gives the case to another case officer, with a recorded reason; both officers get a task."""
+
+    kind: Literal["reassign"] = "reassign"
+    officer_id: Identifier
     reason: Note = Field(min_length=10)
 
 
@@ -510,6 +527,7 @@ CaseCommand = (
     | FactReported
     | FactVerified
     | Reopen
+    | Reassign
 )
 
 
@@ -534,5 +552,6 @@ COMMAND_MODELS: dict[str, type[Command]] = {
         FactReported,
         FactVerified,
         Reopen,
+        Reassign,
     )
 }

@@ -112,6 +112,15 @@ COMMANDS: dict[str, CaseCommandSpec] = {
             "Reopen a case closed by mistake, within the reopen window, with a reason.",
         ),
         _spec(
+            "reassign",
+            "reassign",
+            "reassign",
+            "supervisor",
+            "reassign",
+            "supervisor",
+            "Give the case to another case officer, with a reason (recorded; both officers get a task).",
+        ),
+        _spec(
             "fact_reported",
             "report_fact",
             "fact",

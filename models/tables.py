@@ -52,6 +52,10 @@ class CaseRow(SQLModel, table=True):
     view: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     referral_sealed: str | None = None  # the referral as received, encrypted; purged at retention
     crime_ref_key: str | None = Field(default=None, index=True)  # keyed hash: duplicates are found by it
+    # keyed hashes `mvp cases find` searches by (`Keys.referral_id_hash`, `Keys.officer_hash`)
+    referral_id_key: str | None = Field(default=None, index=True)
+    officer_key: str | None = Field(default=None, index=True)  # the referring police officer's id
+    case_officer: str | None = Field(default=None, index=True)  # actor label of the IE officer who owns it
     purged_at: datetime | None = _tz()
     # set by the worker's watcher when the case's workflow was ended or deleted outside the service (null: fine)
     engine_alert: str | None = None

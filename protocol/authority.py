@@ -57,6 +57,13 @@ def may_read_case(actor: Actor, force_code: str) -> str | None:
     return may_read(actor)
 
 
+def may_find(actor: Actor) -> str | None:
+    """Finding a case: officers and supervisors; police too, shown only their own force's cases."""
+    if actor.role not in (ActorRole.officer, ActorRole.supervisor, ActorRole.police):
+        return f"only officers, supervisors and police find cases; you are {actor.role.value}"
+    return None
+
+
 def may_load_records(actor: Actor) -> str | None:
     """Loading Home Office reference records is an action of its own role (PROTOCOL.md §2)."""
     if actor.role is not ActorRole.records_admin:

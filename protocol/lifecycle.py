@@ -48,6 +48,7 @@ from models.case import (
     PendingDecision,
     Phase,
     PoliceUpdate,
+    Reassign,
     Recipient,
     RecordEntry,
     ReleaseDecision,
@@ -523,6 +524,11 @@ def refusal(state: CaseState, command: CaseCommand, now: datetime) -> str | None
                 return "a route clock needs a positive number of days"
             if command.days is None and command.route not in _DEFAULT_CLOCK:
                 return f"give --days: the policy has no default clock for {command.route.value}"
+        case Reassign():
+            if state.current_officer.label() == _officer(command.officer_id).label():
+                return (
+                    f"{_officer(command.officer_id).label()} is already the case officer of {state.case_id}"
+                )
         case FactReported():
             return facts.report_refusal(command)
         case FactVerified():
@@ -628,6 +634,8 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
             return _withdrawal(change, command)
         case Reopen():
             return _reopen(change, command)
+        case Reassign():
+            return _reassign(change, command)
         case ContactRecord():
             s.contact = contact.after_attempt(s.contact, command.result, now, policy)
             if command.support_active is not None:
@@ -787,6 +795,36 @@ def _reopen(change: _Change, reopen: Reopen) -> Step:
         reopened_by=actor.label(),
     )
     return change.done(f"reopened (it had closed as {undone.outcome.value}): the hold is back in force")
+
+
+def _officer(officer_id: str) -> Actor:
+    return Actor(role=ActorRole.officer, id=officer_id)
+
+
+def _reassign(change: _Change, reassign: Reassign) -> Step:
+    """A supervisor gives the case to another case officer (issue 12): recorded with the reason, and both
+    officers get a task, each addressed by name (`officer`), so that the one leaving the case knows too.
+    From now on what is addressed to the case officer goes to the new one."""
+    s, actor = change.s, reassign.actor
+    before, after = s.current_officer, _officer(reassign.officer_id)
+    s.case_officer = after
+    change.record(
+        actor,
+        "case_reassigned",
+        f"case officer changed from {before.label()} to {after.label()}",
+        note=reassign.reason,
+    )
+    for officer in (before, after):
+        change.notify(
+            Recipient.case_officer,
+            NoticeKind.case_reassigned,
+            "PROTOCOL §2: one dedicated officer keeps contact with the person",
+            officer=officer.label(),
+            previous_officer=before.label(),
+            new_officer=after.label(),
+            reassigned_by=actor.label(),
+        )
+    return change.done(f"reassigned: the case officer is now {after.label()}")
 
 
 def _fact_reported(change: _Change, report: FactReported) -> Step:
@@ -991,4 +1029,5 @@ def view(state: CaseState, now: datetime, policy: Policy) -> CaseView:
         overdue_since=contact.overdue_from(state.contact, policy) if overdue else None,
         revision=state.revision,
         exclusion_overridden=state.exclusion_overridden,
+        case_officer=state.current_officer.label(),
     )

@@ -90,6 +90,8 @@ TEMPLATES: dict[str, str] = {
     "protected.",
     "deliver_by_hand": "Case {case_id}: the {undelivered} notice to the person was not sent because {why}. "
     "Give it to them by a safe means and record the contact.",
+    "case_reassigned": "Case {case_id}: the case officer is now {new_officer} (it was {previous_officer}); "
+    "reassigned by {reassigned_by}. Open tasks on the case went to the new officer.",
     "fact_to_verify": "Case {case_id}: fact {fact_number} ({fact_kind}, from the {source}) is unverified and "
     "changes nothing until an officer verifies or rejects it.",
 }
@@ -109,12 +111,18 @@ TASK_DUE = {
 }
 
 
-def task_owner(recipient: Recipient, case_officer: str | None) -> str:
-    """Who a task belongs to: the supervisors' team, or the case officer (the actor who opened the case).
-    A case whose officer is unknown falls to the supervisors, so that nothing is left unowned."""
-    if recipient is Recipient.supervisors or not case_officer:
+# A notice to the case officer that names the officer it is for (a reassignment tells both officers).
+ADDRESSEE = "officer"
+
+
+def task_owner(recipient: Recipient, case_officer: str | None, facts: dict[str, str] | None = None) -> str:
+    """Who a task belongs to: the supervisors' team, the officer the notice names (`ADDRESSEE`), or the
+    current case officer (the one a supervisor last gave the case to, else the one who opened it). A case
+    whose officer is unknown falls to the supervisors, so that nothing is left unowned."""
+    if recipient is Recipient.supervisors:
         return SUPERVISORS_TEAM
-    return case_officer
+    officer = (facts or {}).get(ADDRESSEE) or case_officer
+    return officer or SUPERVISORS_TEAM
 
 
 def check_task_key(check_id: str, case_id: str) -> str:

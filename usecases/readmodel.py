@@ -28,6 +28,7 @@ class CaseFilter:
     referred_from: datetime | None = None
     referred_to: datetime | None = None
     outcome: str | None = None
+    case_officer: str | None = None  # actor label: only the cases this officer owns
 
 
 def _one_of(option: str, value: str | None, allowed: type[StrEnum], *also: str) -> None:
@@ -90,6 +91,8 @@ def list_cases(
         query = query.where(col(CaseRow.referred_at) < where.referred_to)
     if where.outcome:
         query = query.where(col(CaseRow.outcome) == where.outcome)
+    if where.case_officer:
+        query = query.where(col(CaseRow.case_officer) == where.case_officer)
     pending_any = col(CaseRow.pending_decisions) != []
     urgency = case(
         (and_(col(CaseRow.phase) != "closed", col(CaseRow.engine_alert).is_not(None)), 0),

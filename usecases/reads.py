@@ -5,6 +5,7 @@ so an unrecorded read cannot happen."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -135,14 +136,20 @@ def _columns(row: CaseRow) -> dict[str, Any]:
         "opened_at": when(row.opened_at),
         "closed_at": when(row.closed_at),
         "policy_version": row.policy_version,
+        "case_officer": row.case_officer,
         "engine_alert": row.engine_alert,  # the case's workflow was lost outside the service (null: fine)
         "engine_alert_at": when(row.engine_alert_at),
     }
 
 
-def case_list(services: Services, actor: Actor, where: readmodel.CaseFilter) -> list[dict[str, Any]]:
-    """Cases matching the filter, most urgent first (`usecases.readmodel.list_cases`)."""
+def case_list(
+    services: Services, actor: Actor, where: readmodel.CaseFilter, mine: bool = False
+) -> list[dict[str, Any]]:
+    """Cases matching the filter, most urgent first (`usecases.readmodel.list_cases`); `mine`: only the cases
+    whose case officer is the caller."""
     allowed(authority.may_read(actor))
+    if mine:
+        where = replace(where, case_officer=actor.label())
     readmodel.check_filter(where)
     now = datetime.now(UTC)
     filters = {k: str(v) for k, v in where.__dict__.items() if v is not None}
@@ -164,6 +171,7 @@ def case_list(services: Services, actor: Actor, where: readmodel.CaseFilter) -> 
             "referred": r.referred_at.isoformat(),
             "outcome": r.outcome,
             "engine_alert": r.engine_alert,
+            "case_officer": r.case_officer,
         }
         for r in rows
     ]

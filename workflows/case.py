@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         OpenCase,
         Phase,
         PoliceUpdate,
+        Reassign,
         ReleaseDecision,
         Reopen,
         RouteStarted,
@@ -266,6 +267,14 @@ class ProtocolCaseWorkflow:
 
     @reopen.validator
     def _check_reopen(self, command: Reopen) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def reassign(self, command: Reassign) -> CommandResult:
+        return await self._command(command)
+
+    @reassign.validator
+    def _check_reassign(self, command: Reassign) -> None:
         self._validate(command)
 
     @workflow.signal

@@ -5,12 +5,13 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import ActorDep, ServicesDep
 from models.case import COMMAND_MODELS
 from models.registry import COMMANDS, CaseCommandSpec
-from usecases import commands, reads
+from protocol import finding
+from usecases import commands, find, reads
 from usecases.readmodel import CaseFilter
 from usecases.report import parse_day
 
@@ -33,6 +34,7 @@ def list_cases(
     referred_from: str | None = Query(None, alias="from", description="YYYY-MM-DD, included"),
     referred_to: str | None = Query(None, alias="to", description="YYYY-MM-DD, not included"),
     outcome: str | None = None,
+    mine: bool = Query(False, description="only the cases whose case officer is you"),
 ) -> list[dict[str, Any]]:
     """Cases, most urgent first (a workflow lost outside the service, overdue contact with a decision pending,
     overdue, pending, open, closed)."""
@@ -49,7 +51,54 @@ def list_cases(
         referred_to=parse_day(referred_to, "--to") if referred_to else None,
         outcome=outcome,
     )
-    return reads.case_list(services, actor, where)
+    return reads.case_list(services, actor, where, mine=mine)
+
+
+# Declared before `/cases/{case_id}`, which would otherwise take "find" for a case id.
+@router.get("/cases/find", tags=["officers", "supervisors", "police"])
+def find_cases(
+    actor: ActorDep,
+    services: ServicesDep,
+    crime_ref: str | None = Query(None, max_length=finding.VALUE_MAX, description="police crime reference"),
+    referral_id: str | None = Query(None, max_length=finding.VALUE_MAX, description="police referral id"),
+    ho_ref: str | None = Query(None, max_length=finding.VALUE_MAX, description="Home Office reference"),
+    officer: str | None = Query(None, max_length=finding.VALUE_MAX, description="referring officer's id"),
+    name: str | None = Query(None, max_length=finding.VALUE_MAX, description="FAMILY, GIVEN (with born)"),
+    born: str | None = Query(None, max_length=finding.VALUE_MAX, description="YYYY-MM-DD (with name)"),
+) -> list[dict[str, Any]]:
+    """Cases matching every key given, exact matches first: case ids and codes only (police: their own
+    force's cases). A name and date of birth, or a Home Office reference, may match possibly (a misspelt
+    name, a near date or reference), as in the enforcement check. The search is recorded in the access log."""
+    return find.find(
+        services,
+        actor,
+        crime_ref=crime_ref,
+        referral_id=referral_id,
+        ho_ref=ho_ref,
+        officer=officer,
+        name=name,
+        born=born,
+    )
+
+
+class FindBody(BaseModel):
+    """The same search as `GET /cases/find`, in a body: a name and date of birth stay out of URLs, which
+    proxies and servers tend to log. The CLI searches this way."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    crime_ref: str | None = Field(None, max_length=finding.VALUE_MAX)
+    referral_id: str | None = Field(None, max_length=finding.VALUE_MAX)
+    ho_ref: str | None = Field(None, max_length=finding.VALUE_MAX)
+    officer: str | None = Field(None, max_length=finding.VALUE_MAX)
+    name: str | None = Field(None, max_length=finding.VALUE_MAX, description="FAMILY, GIVEN (with born)")
+    born: str | None = Field(None, max_length=finding.VALUE_MAX, description="YYYY-MM-DD (with name)")
+
+
+@router.post("/cases/find", tags=["officers", "supervisors", "police"])
+def find_cases_in_body(body: FindBody, actor: ActorDep, services: ServicesDep) -> list[dict[str, Any]]:
+    """`GET /cases/find` with the search in the body (recorded in the access log the same way)."""
+    return find.find(services, actor, **body.model_dump())
 
 
 @router.get("/cases/{case_id}", tags=["supervisors", "officers", "police"])

@@ -48,6 +48,7 @@ def list_(
     referred_from: str | None = typer.Option(None, "--from", help="Referred on or after (YYYY-MM-DD)."),
     referred_to: str | None = typer.Option(None, "--to", help="Referred before (YYYY-MM-DD)."),
     outcome: str | None = typer.Option(None, help="Closed with this outcome."),
+    mine: bool = typer.Option(False, "--mine", help="Only the cases whose case officer is you."),
     as_json: bool = JsonOption,
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
     actor: str | None = AsOption,
@@ -68,6 +69,7 @@ def list_(
         crime_type=crime_type,
         **{"from": referred_from, "to": referred_to},
         outcome=outcome,
+        mine=True if mine else None,
     )
     if as_json:
         render.print_json(rows)
@@ -75,6 +77,39 @@ def list_(
         render.print_csv(render.LIST_COLUMNS, rows)
     else:
         render.case_list(rows)
+
+
+@cases_app.command("find")
+def find(
+    crime_ref: str | None = typer.Option(None, "--crime-ref", help="The police crime reference."),
+    referral_id: str | None = typer.Option(None, "--referral-id", help="The police referral id."),
+    ho_ref: str | None = typer.Option(None, "--ho-ref", help="The person's Home Office reference."),
+    officer: str | None = typer.Option(None, "--officer", help="The referring police officer's id."),
+    name: str | None = typer.Option(
+        None, "--name", help='The person\'s name, "FAMILY, GIVEN" (with --born).'
+    ),
+    born: str | None = typer.Option(
+        None, "--born", help="The person's date of birth, YYYY-MM-DD (with --name)."
+    ),
+    as_json: bool = JsonOption,
+    actor: str | None = AsOption,
+) -> None:
+    """Find a case by what the caller quotes: case ids and codes only; a near name or reference is a
+    possible match. Several options: a case must match them all. The search is recorded."""
+    search = {
+        "crime_ref": crime_ref,
+        "referral_id": referral_id,
+        "ho_ref": ho_ref,
+        "officer": officer,
+        "name": name,
+        "born": born,
+    }
+    # in the body (POST), not the URL: a name and date of birth must not end up in a proxy's logs
+    rows = api(actor).post("/cases/find", {k: v for k, v in search.items() if v is not None})
+    if as_json:
+        render.print_json(rows)
+    else:
+        render.case_find(rows)
 
 
 def report(

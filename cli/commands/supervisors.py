@@ -48,3 +48,15 @@ def reopen(
 ) -> None:
     """Reopen a case closed by mistake (within the policy's reopen window): the hold is in force again."""
     send("reopen", case_id, {"reason": reason}, actor, as_json)
+
+
+@app.command("reassign")
+def reassign(
+    case_id: str = typer.Argument(...),
+    officer: str = typer.Option(..., "--officer", help="The new case officer's id, e.g. NCCU-0077."),
+    reason: str = typer.Option(..., "--reason", help="Why the case changes hands (recorded)."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Give the case to another case officer: recorded, and both officers get a task."""
+    send("reassign", case_id, {"officer_id": officer.strip(), "reason": reason}, actor, as_json)

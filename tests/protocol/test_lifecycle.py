@@ -35,6 +35,7 @@ from models.case import (
     Outcome,
     Phase,
     PoliceUpdate,
+    Reassign,
     Recipient,
     RecordEntry,
     ReleaseDecision,
@@ -1160,3 +1161,51 @@ def test_that_the_person_became_a_suspect_or_was_charged_is_only_in_the_sealed_n
     assert "the person is now a suspect; the person has been charged" in entry.note
     assert "Counter-allegation" in entry.note
     assert step.rescreen
+
+
+# --- cases have owners (issue 12) -----------------------------------------------------------------
+
+NEW_OFFICER = Actor(role=ActorRole.officer, id="IE-202")
+REASSIGN = Reassign(actor=SUPERVISOR, officer_id="IE-202", reason="IE-101 moves to another team")
+
+
+def test_the_officer_who_opened_the_case_is_its_case_officer_until_a_supervisor_reassigns_it() -> None:
+    state = protected()
+    assert state.current_officer == OFFICER
+    assert lifecycle.view(state, T0, POLICY).case_officer == OFFICER.label()
+
+    step = do(state, REASSIGN)
+
+    assert step.state.current_officer == NEW_OFFICER
+    assert lifecycle.view(step.state, T0, POLICY).case_officer == NEW_OFFICER.label()
+    [entry] = step.records
+    assert (entry.actor, entry.action, entry.note) == (SUPERVISOR.label(), "case_reassigned", REASSIGN.reason)
+    assert OFFICER.label() in entry.summary and NEW_OFFICER.label() in entry.summary
+
+
+def test_reassigning_gives_both_officers_a_notice_addressed_to_each_by_name() -> None:
+    step = do(protected(), REASSIGN)
+    told = [(n.recipient, n.kind, n.facts["officer"]) for n in step.notices]
+    assert told == [
+        (Recipient.case_officer, NoticeKind.case_reassigned, OFFICER.label()),
+        (Recipient.case_officer, NoticeKind.case_reassigned, NEW_OFFICER.label()),
+    ]
+
+
+def test_only_a_supervisor_reassigns_a_case() -> None:
+    state = protected()
+    for who in (OFFICER, POLICE, ENFORCER):
+        denied = authority.not_permitted(state, REASSIGN.model_copy(update={"actor": who}))
+        assert denied is not None and "only supervisor" in denied
+
+
+def test_a_case_is_not_reassigned_to_its_own_case_officer_nor_once_closed() -> None:
+    state = protected()
+    same = Reassign(actor=SUPERVISOR, officer_id=OFFICER.id, reason="no change at all, by mistake")
+    assert "already the case officer" in (lifecycle.refusal(state, same, T0) or "")
+    assert "closed" in (lifecycle.refusal(mistakenly_withdrawn(), REASSIGN, T0) or "")
+
+
+def test_a_reassignment_needs_a_reason() -> None:
+    with pytest.raises(ValidationError):
+        Reassign(actor=SUPERVISOR, officer_id="IE-202", reason="")

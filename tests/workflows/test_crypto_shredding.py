@@ -46,7 +46,7 @@ def distinctive_referral() -> Referral:
 def sealed_referral(running: Running, case_id: str) -> str:
     with Session(running.engine) as session:
         value = session.execute(
-            select(CaseRow.referral_sealed).where(col(CaseRow.case_id) == case_id)
+            select(col(CaseRow.referral_sealed)).where(col(CaseRow.case_id) == case_id)
         ).scalar_one()
     assert value is not None
     return str(value)
