@@ -26,6 +26,7 @@ BODIES = {
     "fact": {"fact_kind": "person_left_uk", "source": "police"},
     "fact-verification": {"fact_number": 1, "verified": True},
     "reopen": {"reason": "reopened by another force"},
+    "reassign": {"officer_id": "NCCU-0077", "reason": "reassigned by another force"},
 }
 
 

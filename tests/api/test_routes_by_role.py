@@ -49,6 +49,9 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/cases/{case_id}/fact"): frozenset({"officer", "police_own"}),
     ("POST", "/cases/{case_id}/fact-verification"): frozenset({"officer"}),
     ("POST", "/cases/{case_id}/reopen"): frozenset({"supervisor"}),
+    ("POST", "/cases/{case_id}/reassign"): frozenset({"supervisor"}),
+    ("GET", "/cases/find"): READERS | {"police_own", "police_other"},
+    ("POST", "/cases/find"): READERS | {"police_own", "police_other"},
     ("GET", "/tasks"): READERS,
     ("POST", "/tasks/{task_id}/done"): READERS,
     ("POST", "/enforcement/checks"): frozenset({"enforcement"}),
@@ -75,6 +78,7 @@ COMMAND_BODIES: dict[str, dict[str, Any]] = {
     "fact": {"fact_kind": "relationship_ended", "source": "police"},
     "fact-verification": {"fact_number": 1, "verified": False},
     "reopen": {"reason": "reopened in the role test: closed by mistake"},
+    "reassign": {"officer_id": "NCCU-0077", "reason": "reassigned in the role test"},
 }
 OTHER_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/referrals"): {"referral": json.loads((EXAMPLES / "referral-domestic-abuse.json").read_text())},
@@ -84,8 +88,12 @@ OTHER_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/records"): json.loads((EXAMPLES / "records.json").read_text()),
     ("POST", "/retention/purge"): {"dry_run": True},
     ("POST", "/codec/decode"): {"payloads": []},
+    ("POST", "/cases/find"): {"crime_ref": "WMP/26/11/00871"},
 }
-QUERIES: dict[str, dict[str, str]] = {"/report": {"from": "2026-01-01", "to": "2027-01-01"}}
+QUERIES: dict[str, dict[str, str]] = {
+    "/report": {"from": "2026-01-01", "to": "2027-01-01"},
+    "/cases/find": {"crime_ref": "WMP/26/11/00871"},
+}
 CLOSES_THE_CASE = ("departure", "withdrawal")  # asked last among the allowed calls
 
 
