@@ -17,7 +17,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.checkpoint import Checkpointer
-from activities.delivery import DeliveryPolicy, Dispatcher, HandedToDispatcher
+from activities.delivery import DeliveryPolicy, Dispatcher, HandedToDispatcher, TeamContact
 from activities.enforcement import EnforcementActivities
 from activities.notify import MailboxChannel, NoticeChannel, NotifyChannel, load_templates
 from activities.records import HttpRecords, PostgresRecords, RecordsActivities, RecordsSource
@@ -110,7 +110,8 @@ def build_checkpointer(settings: Settings, engine: Engine) -> Checkpointer:
 def build_dispatcher(settings: Settings, engine: Engine, keys: Keys) -> Dispatcher:
     """The delivery dispatcher, its lease well beyond the HTTP timeout."""
     policy = DeliveryPolicy(lease=timedelta(seconds=settings.notify_timeout * 12))
-    return Dispatcher(engine, keys, build_channel(settings), policy)
+    team = TeamContact(phone=settings.contact_team_phone, email=settings.contact_team_email)
+    return Dispatcher(engine, keys, build_channel(settings), policy, team=team)
 
 
 def build_watcher(settings: Settings, client: Client, engine: Engine, keys: Keys) -> Watcher:

@@ -33,10 +33,12 @@ from activities.store import CaseStore
 from infra.chain import address_binding
 from infra.errors import SealedElsewhere
 from infra.keys import Keys
-from models.case import Recipient
+from models.case import NoticeKind, Recipient
 from models.messages import Delivered, DeliverNotices
-from models.tables import OutboxRow
+from models.referral import CrimeType
+from models.tables import CaseRow, OutboxRow
 from protocol.notices import INTERNAL, render, task_owner
+from protocol.wording import ContactDetails, Rendered, render_notice
 
 log = logging.getLogger("mvp.delivery")
 
@@ -70,6 +72,15 @@ class DeliveryPolicy:
 
 
 @dataclass(frozen=True)
+class TeamContact:
+    """How the person reaches the NCCU team (settings: MVP_CONTACT_TEAM_PHONE, MVP_CONTACT_TEAM_EMAIL). The
+    defaults are Ofcom's numbers reserved for drama and an example domain: never a real line."""
+
+    phone: str = "01632 960000"
+    email: str = "nccu@example.gov.uk"
+
+
+@dataclass(frozen=True)
 class _Claimed:
     key: str
     case_id: str
@@ -93,12 +104,14 @@ class Dispatcher:
         channel: NoticeChannel,
         policy: DeliveryPolicy | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        team: TeamContact | None = None,
     ) -> None:
         self.engine = engine
         self.keys = keys
         self.channel = channel
         self.policy = policy or DeliveryPolicy()
         self.clock = clock
+        self.team = team or TeamContact()
         self._store = CaseStore(engine, keys)
 
     # --- the loop --------------------------------------------------------------------------------
@@ -242,15 +255,58 @@ class Dispatcher:
                     "the sealed address does not open for this notice (it was moved from another row): "
                     "not sent; check the record with `mvp audit verify`"
                 ) from None
+        words = self._words(row)
         return Outgoing(
             reference=row.reference,
             case_id=row.case_id,
             channel=row.channel,
             address=address,
-            language=row.language,
+            language=words.language,
             kind=row.kind,
-            text=render(row.kind, row.facts),
+            text=words.text,
+            subject=words.subject,
         )
+
+    def _words(self, row: _Claimed) -> Rendered:
+        """The notice in its reader's words (`protocol/wording.py`): the person's language (English when it has
+        no template, with a task for the case officer to pass it on in theirs), the contact officer, the
+        support for the crime reported."""
+        recipient = Recipient(row.recipient)
+        with Session(self.engine) as session:
+            case = session.get(CaseRow, row.case_id)
+            officer = CaseStore.case_officer(session, row.case_id) or ""
+        contact = ContactDetails(
+            officer_id=officer.split(":")[1] if officer.count(":") >= 1 else officer or "the duty officer",
+            team_phone=self.team.phone,
+            team_email=self.team.email,
+        )
+        known = {c.value for c in CrimeType}
+        crime = CrimeType(case.crime_type) if case is not None and case.crime_type in known else None
+        words = render_notice(
+            NoticeKind(row.kind),
+            dict(row.facts),
+            row.language,
+            contact,
+            recipient=recipient,
+            crime_type=crime,
+        )
+        if words.fallback and recipient is Recipient.person:
+            with Session(self.engine) as session, session.begin():
+                self._store.raise_task(
+                    session,
+                    key=f"{row.key}/language",
+                    case_id=row.case_id,
+                    kind="language_missing",
+                    owner=task_owner(Recipient.case_officer, CaseStore.case_officer(session, row.case_id)),
+                    text=(
+                        f"The {row.kind.replace('_', ' ')} notice to the person was sent in English: there are no "
+                        f"notice templates in their language ({row.language}). Pass it on in their language "
+                        "(with an interpreter) and record the contact. It reads:\n\n" + words.text
+                    ),
+                    language=row.language,
+                    at=self.clock(),
+                )
+        return words
 
     def _finish(self, row: _Claimed, **values: object) -> bool:
         """Write the outcome, only while this dispatcher still holds the row's lease."""

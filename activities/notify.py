@@ -48,6 +48,7 @@ class Outgoing:
     language: str
     kind: str
     text: str
+    subject: str = ""
 
 
 class NoticeChannel(Protocol):
@@ -145,7 +146,11 @@ class NotifyChannel:
 
     def send(self, notice: Outgoing) -> str:
         template_id = self.template(notice.kind, notice.language, notice.channel)
-        personalisation: dict[str, Any] = {"body": notice.text, "case_id": notice.case_id}
+        personalisation: dict[str, Any] = {
+            "subject": notice.subject,
+            "body": notice.text,
+            "case_id": notice.case_id,
+        }
         method = self.METHODS[notice.channel]
         try:
             if method == "sms":

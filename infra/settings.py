@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     issuer_port: int = 8236
     api_url: str | None = None  # where clients reach the API; default http://127.0.0.1:<api_port>
 
+    # How the person reaches the NCCU team, in every notice (the defaults are Ofcom's drama range and an
+    # example domain, refused in production)
+    contact_team_phone: str = "01632 960000"
+    contact_team_email: str = "nccu@example.gov.uk"
+
     # Adapters
     records_source: Literal["postgres", "http"] = "postgres"
     records_url: str | None = None
@@ -116,6 +121,14 @@ class Settings(BaseSettings):
             secret = getattr(self, name)
             if secret is not None and _is_placeholder(secret.get_secret_value()):
                 raise ValueError(f"MVP_{name.upper()} looks like a placeholder; set a real secret")
+        fictional = self.contact_team_phone.startswith("01632 960") or self.contact_team_email.endswith(
+            "example.gov.uk"
+        )
+        if fictional:
+            raise ValueError(
+                "production notices need the team's real contact: set MVP_CONTACT_TEAM_PHONE and "
+                "MVP_CONTACT_TEAM_EMAIL"
+            )
         return self
 
     @model_validator(mode="after")

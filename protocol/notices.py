@@ -101,6 +101,7 @@ SUPERVISORS_TEAM = "supervisors"
 
 # How soon a task must be done, from when it was raised; a kind not named here is due within two days.
 TASK_DUE = {
+    "language_missing": timedelta(days=1),
     "enforcement_check_refused": timedelta(days=1),
     "contact_overdue": timedelta(0),
     "deliver_by_hand": timedelta(days=1),

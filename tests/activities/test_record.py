@@ -110,6 +110,8 @@ def test_production_refuses_to_run_without_its_keys(tmp_path: Path) -> None:
         notify_url="https://notify.example.gov.uk",
         notify_api_key="k-" + "7f3a9c1e5b2d8a40" * 2,
         notify_templates=tmp_path / "templates.json",
+        contact_team_phone="0300 123 0000",
+        contact_team_email="nccu-team@homeoffice.gov.uk",
     )
     with pytest.raises(Unavailable, match="Production needs its keys"):
         load_keys(production)
@@ -129,9 +131,11 @@ def test_production_refuses_the_development_mailbox_and_placeholder_secrets(tmp_
     }
     with pytest.raises(ValidationError, match="placeholder"):
         Settings(data_dir=tmp_path, env="production", notify_api_key="changeme", **notify)
-    real = Settings(
-        data_dir=tmp_path, env="production", notify_api_key="k-" + "7f3a9c1e5b2d8a40" * 2, **notify
-    )
+    key = "k-" + "7f3a9c1e5b2d8a40" * 2
+    with pytest.raises(ValidationError, match="MVP_CONTACT_TEAM_PHONE"):  # the fictional development contact
+        Settings(data_dir=tmp_path, env="production", notify_api_key=key, **notify)
+    contact = {"contact_team_phone": "0300 123 0000", "contact_team_email": "nccu-team@homeoffice.gov.uk"}
+    real = Settings(data_dir=tmp_path, env="production", notify_api_key=key, **notify, **contact)
     assert real.notify_channel == "http"
 
 
@@ -146,9 +150,10 @@ async def test_a_note_removed_or_swapped_in_postgres_is_named_by_audit_verify(ru
     assert verify(running.engine, case_id)[0].intact
 
     with Session(running.engine) as session, session.begin():
-        first, second = session.execute(
+        notes = session.execute(
             text("SELECT seq, note_sealed FROM case_notes WHERE case_id = :c ORDER BY seq"), {"c": case_id}
         ).all()
+        first, second = notes[-2:]  # the two contacts' notes (screening keeps its detail in a note too)
         with pytest.raises(sqlalchemy.exc.DBAPIError, match="never rewritten"), session.begin_nested():
             session.execute(
                 text("UPDATE case_notes SET note_sealed = 'x' WHERE case_id = :c"), {"c": case_id}

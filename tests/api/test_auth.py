@@ -172,6 +172,8 @@ def test_production_refuses_to_start_without_an_issuer(tmp_path: Path) -> None:
         notify_url="https://notify.example.gov.uk",
         notify_api_key="k-" + "7f3a9c1e5b2d8a40" * 2,
         notify_templates=tmp_path / "templates.json",  # the settings need one; it is not read here
+        contact_team_phone="0300 123 0000",
+        contact_team_email="nccu-team@homeoffice.gov.uk",
     )
     with pytest.raises(Unavailable, match="MVP_OIDC_ISSUER"):
         TokenVerifier.from_settings(settings)

@@ -131,6 +131,8 @@ def test_the_issuer_does_not_run_in_production(tmp_path: Path) -> None:
         notify_url="https://notify.example.gov.uk",
         notify_api_key="k-" + "7f3a9c1e5b2d8a40" * 2,
         notify_templates=tmp_path / "templates.json",
+        contact_team_phone="0300 123 0000",
+        contact_team_email="nccu-team@homeoffice.gov.uk",
     )
     with pytest.raises(Unavailable, match="does not run in production"):
         serve_issuer(production)
