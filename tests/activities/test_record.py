@@ -159,7 +159,10 @@ async def test_a_note_removed_or_swapped_in_postgres_is_named_by_audit_verify(ru
                 text("UPDATE case_notes SET note_sealed = 'x' WHERE case_id = :c"), {"c": case_id}
             )
         # swap: move the second note onto the first entry
-        session.execute(text("DELETE FROM case_notes WHERE case_id = :c"), {"c": case_id})
+        session.execute(
+            text("DELETE FROM case_notes WHERE case_id = :c AND seq IN (:a, :b)"),
+            {"c": case_id, "a": first.seq, "b": second.seq},
+        )
         session.execute(
             text("INSERT INTO case_notes (case_id, seq, note_sealed) VALUES (:c, :s, :n)"),
             {"c": case_id, "s": first.seq, "n": second.note_sealed},
