@@ -221,33 +221,58 @@ LIST_COLUMNS = [
 ]
 
 
+def _list_cells(r: dict[str, Any]) -> dict[str, str]:
+    due = day(r["next_contact_due"])
+    if r["overdue"]:
+        days = r.get("days_overdue")
+        due = f"[bold red]{due} OVERDUE{f' {days}d' if days is not None else ''}[/]"
+    return {
+        "case": safe(r["case_id"]),
+        "phase": "[bold red]ALERT: workflow lost[/]" if r.get("engine_alert") else words(r["phase"]),
+        "hold": "in force" if r["hold"] else "lifted",
+        "next contact": due,
+        "pending": ", ".join(map(words, r["pending"])) or "-",
+        "grounds": "\n".join(map(words, r["grounds"])) or "-",
+        "officer": safe(r.get("case_officer")),
+        "force": safe(r["force"]),
+        "crime": words(r["crime_type"]),
+        "outcome": words(r["outcome"] or "-"),
+    }
+
+
+# The list's columns, most needed first, with the width each needs to read well: a narrow terminal drops the
+# last ones whole (`--json` and `--csv` always have them all) instead of cutting every cell to "…".
+LIST_TABLE = (
+    ("case", 17),
+    ("phase", 12),
+    ("hold", 10),
+    ("next contact", 14),
+    ("pending", 11),
+    ("grounds", 22),
+    ("officer", 19),
+    ("force", 7),
+    ("crime", 16),
+    ("outcome", 18),
+)
+
+
 def case_list(rows: list[dict[str, Any]]) -> None:
-    table = Table(title=f"{len(rows)} case(s)")
-    table.add_column("case", no_wrap=True, min_width=15)  # an id is read out over the phone: never cut
-    for column in ("phase", "hold"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("grounds")
-    table.add_column("next contact", no_wrap=True)
-    for column in ("pending", "force", "crime", "outcome"):
-        table.add_column(column)
-    table.add_column("officer", no_wrap=True)
+    room, shown = out.width, list[str]()
+    for column, width in LIST_TABLE:
+        if room < width + 3 and shown:
+            break
+        shown.append(column)
+        room -= width + 3
+    hidden = [c for c, _ in LIST_TABLE if c not in shown]
+    table = Table(
+        title=f"{len(rows)} case(s)", caption=f"(wider terminal for: {', '.join(hidden)})" if hidden else None
+    )
+    for column in shown:
+        wraps = column in ("grounds", "crime", "pending", "outcome")
+        table.add_column(column, no_wrap=not wraps, min_width=15 if column == "case" else None)
     for r in rows:
-        due = day(r["next_contact_due"])
-        if r["overdue"]:
-            days = r.get("days_overdue")
-            due = f"[bold red]{due} OVERDUE{f' {days}d' if days is not None else ''}[/]"
-        table.add_row(
-            safe(r["case_id"]),
-            "[bold red]ALERT: workflow lost[/]" if r.get("engine_alert") else words(r["phase"]),
-            "in force" if r["hold"] else "lifted",
-            "\n".join(map(words, r["grounds"])) or "-",
-            due,
-            ", ".join(map(words, r["pending"])) or "-",
-            safe(r["force"]),
-            words(r["crime_type"]),
-            words(r["outcome"] or "-"),
-            safe(r.get("case_officer")),
-        )
+        cells = _list_cells(r)
+        table.add_row(*(cells[c] for c in shown))
     out.print(table)
 
 
@@ -329,9 +354,7 @@ def check_result(result: dict[str, Any]) -> None:
         contact = ", ".join(map(safe, result.get("officers") or [])) or "the case officer (none on record)"
         out.print(f"  contact: {contact}")
         told = (
-            " and the case officer has been told"
-            if result.get("notify_case_ids")
-            else " (the case is closed)"
+            " and the case officer has a task" if result.get("notify_case_ids") else " (the case is closed)"
         )
         out.print(f"  The attempt is recorded{told}.")
 

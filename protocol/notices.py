@@ -92,6 +92,12 @@ TEMPLATES: dict[str, str] = {
     "Give it to them by a safe means and record the contact.",
     "case_reassigned": "Case {case_id}: the case officer is now {new_officer} (it was {previous_officer}); "
     "reassigned by {reassigned_by}. Open tasks on the case went to the new officer.",
+    "case_reopened": "Case {case_id} was reopened by {reopened_by}: it had closed as {previous_outcome} by mistake, "
+    "and the hold is in force again. Contact the person as soon as it is safe, and check what changed while it "
+    "was closed.",
+    "reference_mismatch": "Case {case_id}: the Home Office record found by the referral's reference disagrees "
+    "with the person on the referral ({disagreed}). Their status is recorded as unknown and the hold stays; "
+    "check the reference with the referring officer.",
     "fact_to_verify": "Case {case_id}: fact {fact_number} ({fact_kind}, from the {source}) is unverified and "
     "changes nothing until an officer verifies or rejects it.",
 }

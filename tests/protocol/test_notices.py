@@ -42,3 +42,10 @@ def test_a_deliverable_notice_needs_no_task() -> None:
 def test_police_are_told_by_email_and_supervisors_through_the_ie_queue() -> None:
     assert route(Recipient.referring_officer, AMINA).channel == "email"
     assert route(Recipient.supervisors, AMINA).channel == INTERNAL
+
+
+def test_every_kind_of_notice_has_words_for_a_task_so_no_code_reaches_an_officer() -> None:
+    from protocol.notices import TEMPLATES
+
+    unused = {NoticeKind.hold_placed}  # the hold's placing is in the record and the acknowledgement
+    assert {kind.value for kind in NoticeKind if kind not in unused} <= set(TEMPLATES)
