@@ -264,9 +264,8 @@ def case_list(rows: list[dict[str, Any]]) -> None:
         shown.append(column)
         room -= width + 3
     hidden = [c for c, _ in LIST_TABLE if c not in shown]
-    table = Table(
-        title=f"{len(rows)} case(s)", caption=f"(wider terminal for: {', '.join(hidden)})" if hidden else None
-    )
+    caption = f"(a wider terminal shows: {', '.join(hidden)})" if hidden else None
+    table = Table(title=f"{len(rows)} case(s)", caption=caption)
     for column in shown:
         wraps = column in ("grounds", "crime", "pending", "outcome")
         table.add_column(column, no_wrap=not wraps, min_width=15 if column == "case" else None)
