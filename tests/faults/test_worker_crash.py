@@ -171,9 +171,9 @@ async def test_updates_in_flight_when_the_worker_is_killed_are_each_applied_once
 
 def _records_of(engine: Engine, case_ids: list[str], action: str) -> list[int]:
     with Session(engine) as session:
-        counted = dict(
+        counted: dict[str, int] = dict(
             session.execute(
-                select(RecordRow.case_id, func.count())
+                select(col(RecordRow.case_id), func.count())
                 .where(col(RecordRow.action) == action, col(RecordRow.case_id).in_(case_ids))
                 .group_by(RecordRow.case_id)
             ).all()
