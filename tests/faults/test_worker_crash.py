@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select
@@ -43,9 +44,9 @@ def _case_rows(engine: Engine) -> int:
         return int(session.execute(select(func.count()).select_from(CaseRow)).scalar_one())
 
 
-async def _until(condition: object, within: float, what: str) -> None:
+async def _until(condition: Callable[[], bool], within: float, what: str) -> None:
     deadline = time.monotonic() + within
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, f"{what} did not happen within {within:.0f} s"
         await asyncio.sleep(0.1)
 
