@@ -108,7 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if request.method in ("POST", "PUT", "PATCH"):
             declared = request.headers.get("content-length", "0")
             if declared.isdigit() and int(declared) > MAX_DOCUMENT_BYTES:
-                too_big = InputError(f"The request body is larger than {MAX_DOCUMENT_BYTES // 1024} KiB.")
+                limit = f"larger than {MAX_DOCUMENT_BYTES // 1024} KiB"
+                too_big = InputError(f"The request body is {limit}.", [f"body: {limit}"])
                 return JSONResponse(error_body(too_big), status_code=413)
             body = await request.body()
             if body:

@@ -20,6 +20,7 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
     SearchAttributePair,
@@ -209,8 +210,8 @@ async def start_and_acknowledge(
         return case_id, view
     except WorkflowAlreadyStartedError:
         return case_id, None  # an earlier run of this referral has finished: it is that case
-    except TimeoutError:
-        pass
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        pass  # (the library turns the cancelled wait into its own error)
     except RPCError as err:
         raise _rpc_error(case_id, err) from err
     try:  # no answer in time: the start itself is durable — say so only if Temporal has the case
@@ -228,10 +229,11 @@ async def wait_until_open(
 ) -> CaseView | None:
     """The case once the worker has opened and screened it, or None if that takes longer than `within`."""
     deadline = asyncio.get_running_loop().time() + within.total_seconds()
-    while asyncio.get_running_loop().time() < deadline:
+    while (remaining := deadline - asyncio.get_running_loop().time()) > 0:
         try:
-            view = await state(client, case_id)
-        except (Refused, NotFound):
+            # with no worker a query waits for one: never past the caller's bound
+            view = await state(client, case_id, timedelta(seconds=remaining))
+        except (Refused, NotFound, Unavailable):
             view = None
         if view is not None and view.phase is not Phase.screening:
             return view
@@ -239,10 +241,11 @@ async def wait_until_open(
     return None
 
 
-async def state(client: Client, case_id: str) -> CaseView:
+async def state(client: Client, case_id: str, within: timedelta | None = None) -> CaseView:
+    """The case's state from its workflow; with `within`, Unavailable once that has passed (no worker)."""
     handle = client.get_workflow_handle(case_id)
     try:
-        return await handle.query(ProtocolCaseWorkflow.state)
+        return await handle.query(ProtocolCaseWorkflow.state, rpc_timeout=within)
     except RPCError as err:
         raise _rpc_error(case_id, err) from err
     except Exception as err:  # a query failure carries the workflow's ApplicationError message
@@ -265,7 +268,8 @@ async def send(client: Client, case_id: str, command: CaseCommand) -> CommandRes
         if isinstance(cause, ApplicationError) and cause.type == "NotPermitted":
             raise NotPermitted(f"Not permitted: {message}.") from err
         raise Refused(f"Refused: {message}.") from err
-    except TimeoutError as err:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError) as err:
+        # wait_for's cancellation surfaces as the SDK's own error, not TimeoutError: both mean no worker answered
         raise Unavailable(
             f"The case service is not processing commands right now: no worker answered within "
             f"{ANSWER_WITHIN.seconds} s. The command may still be applied when it returns; check with "

@@ -134,7 +134,10 @@ def test_production_refuses_the_development_mailbox_and_placeholder_secrets(tmp_
     key = "k-" + "7f3a9c1e5b2d8a40" * 2
     with pytest.raises(ValidationError, match="MVP_CONTACT_TEAM_PHONE"):  # the fictional development contact
         Settings(data_dir=tmp_path, env="production", notify_api_key=key, **notify)
-    contact = {"contact_team_phone": "0300 123 0000", "contact_team_email": "nccu-team@homeoffice.gov.uk"}
+    contact: dict[str, Any] = {
+        "contact_team_phone": "0300 123 0000",
+        "contact_team_email": "nccu-team@homeoffice.gov.uk",
+    }
     real = Settings(data_dir=tmp_path, env="production", notify_api_key=key, **notify, **contact)
     assert real.notify_channel == "http"
 
