@@ -54,7 +54,7 @@ def screening_notes(running: Running, case_id: str) -> list[str]:
 
     sealed = case_notes(running.engine, case_id)
     return [
-        running.keys.keyring.open_text(sealed[e.seq], note_binding(case_id, e.seq))
+        running.keys.sealer.open_text(case_id, sealed[e.seq], note_binding(case_id, e.seq))
         for e in case_record(running.engine, case_id)
         if e.action == "screened"
     ]
