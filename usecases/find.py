@@ -118,7 +118,7 @@ def _by_person(session: Session, keys: Keys, family: str, given: str, born: date
     for hold in session.execute(candidates).scalars():
         if hold.name_sealed is None:
             continue
-        sealed = keys.keyring.open_text(hold.name_sealed, f"{hold.case_id}:{hold.subject}")
+        sealed = keys.sealer.open_text(hold.case_id, hold.name_sealed, f"{hold.case_id}:{hold.subject}")
         how = identity.match_name_and_birth(
             tokens,
             tuple(sealed.split()),

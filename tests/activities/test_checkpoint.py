@@ -137,11 +137,15 @@ def test_a_swapped_note_with_its_digest_rewritten_and_the_chain_recomputed_is_na
     first, second = open_two_cases(engine, keys)
     checkpointer(settings, engine).write_once()
     with as_database_owner(engine) as session:
-        (seq_a, a), (seq_b, b) = session.execute(
+        notes = session.execute(
             text("SELECT seq, note_sealed FROM case_notes WHERE case_id = :c ORDER BY seq"), {"c": first}
         ).all()
+        (seq_a, a), (seq_b, b) = notes[-2:]  # two notes (screening keeps its detail in a note too)
         # the two notes change places, each digest follows its note, the chain is made anew
-        session.execute(text("DELETE FROM case_notes WHERE case_id = :c"), {"c": first})
+        session.execute(
+            text("DELETE FROM case_notes WHERE case_id = :c AND seq IN (:a, :b)"),
+            {"c": first, "a": seq_a, "b": seq_b},
+        )
         for seq, note in ((seq_a, b), (seq_b, a)):
             session.execute(
                 text("INSERT INTO case_notes (case_id, seq, note_sealed) VALUES (:c, :s, :n)"),
