@@ -10,8 +10,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.records import ImmigrationStatus
-from models.referral import Referral
-from models.text import NUMBER_MAX, ROUTE_DAYS_MAX, ForceCode, Identifier, Note
+from models.referral import ContactChannel, Dependant, Referral
+from models.text import LIST_MAX, NUMBER_MAX, ROUTE_DAYS_MAX, Code, ForceCode, Identifier, Line, Note
 
 
 class Message(BaseModel):
@@ -445,6 +445,49 @@ class Reassign(Command):
     reason: Note = Field(min_length=10)
 
 
+class Amend(Command):
+    """An officer changes what changed (issue 12): the safe-contact arrangements, the address or location,
+    new dependants, the never-contact-via list. Only the fields given change; a mistake is corrected by
+    another amend (recorded), never by rewriting. The new details go into the sealed referral only."""
+
+    kind: Literal["amend"] = "amend"
+    channel: ContactChannel | None = None
+    phone: Code | None = None
+    email: Line | None = None
+    post_is_safe: bool | None = None
+    language: Code | None = Field(default=None, min_length=2)
+    interpreter_needed: bool | None = None
+    safe_times: Line | None = None
+    address: Line | None = None
+    location: Line | None = None
+    add_dependants: list[Dependant] = Field(default_factory=list, max_length=LIST_MAX)
+    # the whole list as it is now (it replaces the old one); None: unchanged
+    never_contact_via: list[Line] | None = Field(default=None, max_length=LIST_MAX)
+    # police told IE of the change: recorded as a sharing
+    told_by_police: bool = False
+    note: Note | None = None
+
+    def changed_fields(self) -> list[str]:
+        """The names of the fields this amend changes (what the record's summary may say)."""
+        names = [n for n in AMENDABLE if getattr(self, n) is not None]
+        return names + (["dependants"] if self.add_dependants else [])
+
+
+# What an amend may change, by field name: the safe-contact ones, then the person's.
+SAFE_CONTACT_FIELDS = (
+    "channel",
+    "phone",
+    "email",
+    "post_is_safe",
+    "language",
+    "interpreter_needed",
+    "safe_times",
+    "never_contact_via",
+)
+PERSON_FIELDS = ("address", "location")
+AMENDABLE = SAFE_CONTACT_FIELDS + PERSON_FIELDS
+
+
 class ContactRecord(Command):
     kind: Literal["contact"] = "contact"
     result: ContactResult
@@ -528,6 +571,7 @@ CaseCommand = (
     | FactVerified
     | Reopen
     | Reassign
+    | Amend
 )
 
 
@@ -553,5 +597,6 @@ COMMAND_MODELS: dict[str, type[Command]] = {
         FactVerified,
         Reopen,
         Reassign,
+        Amend,
     )
 }

@@ -20,6 +20,9 @@ class PersistStep(Message):
     records: list[RecordEntry]
     notices: list[Notice]
     referral: Referral | None = None
+    # an officer amended the referral (issue 12): stored sealed again, holds for new dependants, pending
+    # notices re-routed
+    amended_referral: Referral | None = None
     lifted_by: str | None = None
     # the Home Office reference screening matched, so that a check by reference finds a person referred
     # without one

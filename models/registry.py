@@ -121,6 +121,15 @@ COMMANDS: dict[str, CaseCommandSpec] = {
             "Give the case to another case officer, with a reason (recorded; both officers get a task).",
         ),
         _spec(
+            "amend",
+            "amend",
+            "amend",
+            "officer",
+            "amend",
+            "officer",
+            "Change what changed: safe contact, language, address, new dependants, never-contact-via.",
+        ),
+        _spec(
             "fact_reported",
             "report_fact",
             "fact",

@@ -22,9 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from models.case import (
+    AMENDABLE,
+    SAFE_CONTACT_FIELDS,
     SYSTEM,
     Actor,
     ActorRole,
+    Amend,
     Application,
     ApplicationEvent,
     ApplicationStage,
@@ -62,9 +65,9 @@ from models.case import (
     Signpost,
     Withdrawal,
 )
-from models.referral import Referral
+from models.referral import ContactChannel, Referral
 from protocol import contact, facts, hold
-from protocol.identity import POSSIBLE_MATCH
+from protocol.identity import POSSIBLE_MATCH, name_key
 from protocol.policy import Policy, policy_of
 
 IE = "Home Office Immigration Enforcement (NCCU)"
@@ -127,6 +130,7 @@ class Step:
     notices: list[Notice] = field(default_factory=list)
     rescreen: bool = False
     accepted: str = ""
+    referral_amended: bool = False  # the sealed referral is stored again, new holds placed, notices re-routed
 
 
 class _Change:
@@ -529,6 +533,8 @@ def refusal(state: CaseState, command: CaseCommand, now: datetime) -> str | None
                 return (
                     f"{_officer(command.officer_id).label()} is already the case officer of {state.case_id}"
                 )
+        case Amend():
+            return _amend_refusal(state, command, now)
         case FactReported():
             return facts.report_refusal(command)
         case FactVerified():
@@ -636,6 +642,8 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
             return _reopen(change, command)
         case Reassign():
             return _reassign(change, command)
+        case Amend():
+            return _amend(change, command)
         case ContactRecord():
             s.contact = contact.after_attempt(s.contact, command.result, now, policy)
             if command.support_active is not None:
@@ -825,6 +833,88 @@ def _reassign(change: _Change, reassign: Reassign) -> Step:
             reassigned_by=actor.label(),
         )
     return change.done(f"reassigned: the case officer is now {after.label()}")
+
+
+def amended(referral: Referral, amend: Amend) -> Referral:
+    """The referral with the amend's changes: the fields given replace the old ones, new dependants are
+    added after the others (so that each existing dependant keeps its number and its hold)."""
+    safe = {n: getattr(amend, n) for n in SAFE_CONTACT_FIELDS if getattr(amend, n) is not None}
+    person = {n: getattr(amend, n) for n in AMENDABLE if n not in SAFE_CONTACT_FIELDS}
+    person = {n: v for n, v in person.items() if v is not None}
+    return referral.model_copy(
+        update={
+            "safe_contact": referral.safe_contact.model_copy(update=safe),
+            "person": referral.person.model_copy(update=person),
+            "dependants": [*referral.dependants, *amend.add_dependants],
+        }
+    )
+
+
+def _amend_refusal(state: CaseState, amend: Amend, now: datetime) -> str | None:
+    changed = amend.changed_fields()
+    if not changed:
+        return (
+            "the amend changes nothing: give a new channel, phone, email, post safety, language, interpreter, "
+            "safe times, address, location, never-contact-via list or a dependant to add"
+        )
+    problems: list[str] = []
+    after = amended(state.referral, amend)
+    if any(n in changed for n in ("channel", "phone", "email", "post_is_safe", "address")):
+        safe = after.safe_contact
+        if safe.channel is ContactChannel.phone and not safe.phone:
+            problems.append("the safe channel is phone but the case has no safe phone: give --phone")
+        if safe.channel is ContactChannel.email and not safe.email:
+            problems.append("the safe channel is email but the case has no safe email: give --email")
+        if safe.channel is ContactChannel.post and not (safe.post_is_safe and after.person.address):
+            problems.append(
+                "the safe channel is post but post to the address is not marked safe (--post-safe)"
+            )
+    known = {(name_key(d.family_name, d.given_names), d.date_of_birth) for d in state.referral.dependants}
+    for n, d in enumerate(amend.add_dependants, start=1):
+        if d.date_of_birth > now.date():
+            problems.append(f"new dependant {n}: the date of birth is in the future")
+        key = (name_key(d.family_name, d.given_names), d.date_of_birth)
+        if key in known:
+            problems.append(
+                f"new dependant {n} is already a dependant on this case (same name and date of birth)"
+            )
+        known.add(key)
+    return "; ".join(problems) or None
+
+
+def _amend(change: _Change, amend: Amend) -> Step:
+    """An officer changes what changed (issue 12). The new details go into the referral (sealed where it is
+    stored); the record says which fields changed, never their values. Told by police, it is a sharing.
+    Each new dependant is covered by the hold at once; pending notices re-route when the step is stored."""
+    s, actor = change.s, amend.actor
+    s.referral = amended(s.referral, amend)
+    change.step.referral_amended = True
+    changed = amend.changed_fields()
+    added = len(amend.add_dependants)
+    police = amend.told_by_police
+    change.record(
+        actor,
+        "details_amended",
+        "amended: " + ", ".join(changed) + (f" ({added} new dependant(s))" if added else ""),
+        shared_what=changed if police else None,
+        shared_with=f"{IE}, from {_referring_officer(s.referral)}" if police else None,
+        shared_why=["assist_protection"] if police else None,
+        note=amend.note,
+    )
+    if added and s.phase is not Phase.closed:
+        change.record(
+            actor,
+            "hold_placed",
+            f"hold placed on {added} new dependant(s)",
+            shared_what=["hold in force"],
+            shared_with=ENFORCEMENT,
+            shared_why=["PROTOCOL §6: no enforcement action while the grounds last"],
+        )
+    return change.done(
+        "amended: "
+        + ", ".join(changed)
+        + ("; pending notices re-routed" if set(changed) - {"dependants"} else "")
+    )
 
 
 def _fact_reported(change: _Change, report: FactReported) -> Step:
