@@ -28,7 +28,7 @@ from infra.chain import (
     referral_binding,
 )
 from infra.keys import Keyring, Keys
-from models.case import Notice, RecordEntry
+from models.case import CaseView, Notice, NoticeKind, Recipient, RecordEntry
 from models.messages import PersistStep
 from models.referral import Referral
 from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow, TaskRow
@@ -36,6 +36,7 @@ from protocol.identity import name_key
 from protocol.notices import (
     INTERNAL,
     SUPPRESSED,
+    Routing,
     route,
     task_due,
     task_key,
@@ -72,8 +73,10 @@ class CaseStore:
                     else None
                 )
                 self.append_entry(session, step.case_id, entry, sealed)
+            if step.amended_referral is not None:
+                self._amend(session, step, step.amended_referral)
             if step.notices:  # routing needs the safe-contact details: open the sealed referral only then
-                referral = step.referral or self._referral(session, step.case_id)
+                referral = step.referral or step.amended_referral or self._referral(session, step.case_id)
                 for notice in step.notices:
                     self._queue(session, step.case_id, notice, referral, step.at)
 
@@ -118,30 +121,71 @@ class CaseStore:
                 type="CaseIdTaken",
                 non_retryable=True,
             )
+        self._place_holds(session, step.case_id, referral, step.view, view.opened_at)
+
+    def _place_holds(
+        self, session: Session, case_id: str, referral: Referral, view: CaseView, at: datetime
+    ) -> None:
+        """A hold row for each subject of the referral that has none yet (a retry, or the dependants
+        already held when an amend adds one, change nothing)."""
         person = referral.person
         for subject, family, given, born in _subjects(referral):
             session.execute(
                 insert(HoldRow)
                 .values(
-                    case_id=step.case_id,
+                    case_id=case_id,
                     subject=subject,
                     identity_key=self.keys.person_hash(family, given, born),
                     birth_key=self.keys.birth_hash(born),
                     # bound to its row: it opens only as this case's subject
                     name_sealed=self.keys.sealer.seal_text(
-                        step.case_id, name_key(family, given), bound_to=f"{step.case_id}:{subject}"
+                        case_id, name_key(family, given), bound_to=f"{case_id}:{subject}"
                     ),
                     ho_ref_key=(
                         self.keys.reference_hash(person.home_office_ref)
                         if subject == "person" and person.home_office_ref
                         else None
                     ),
-                    active=True,
+                    active=view.hold.active,
                     grounds=[g.value for g in view.hold.grounds],
-                    placed_at=view.opened_at,
+                    placed_at=at,
                 )
                 .on_conflict_do_nothing(index_elements=["case_id", "subject"])
             )
+
+    def _amend(self, session: Session, step: PersistStep, referral: Referral) -> None:
+        """An officer amended the referral (issue 12): it is sealed again in place of the old one, each new
+        dependant gets its hold row, and the notices still pending re-route to the new safe channel.
+        Writing it twice (a retried step) gives the same rows."""
+        case_id = step.case_id
+        session.execute(
+            update(CaseRow)
+            .where(col(CaseRow.case_id) == case_id)
+            .values(
+                referral_sealed=self.keys.sealer.seal_text(
+                    case_id, referral.model_dump_json(), referral_binding(case_id)
+                )
+            )
+        )
+        self._place_holds(session, case_id, referral, step.view, step.at)
+        pending = select(OutboxRow).where(
+            col(OutboxRow.case_id) == case_id, col(OutboxRow.status) == "pending"
+        )
+        for row in session.execute(pending.with_for_update()).scalars():
+            notice = Notice(
+                key=row.key, recipient=Recipient(row.recipient), kind=NoticeKind(row.kind), facts=row.facts
+            )
+            routing, status = self._route(session, case_id, notice, referral, step.at)
+            row.channel = routing.channel
+            row.language = routing.language
+            row.status = status
+            row.suppressed_reason = routing.suppressed_reason
+            row.address_sealed = (
+                self.keys.sealer.seal_text(case_id, routing.address, address_binding(notice.key))
+                if routing.address
+                else None
+            )
+        session.flush()
 
     def _finding_keys(self, referral: Referral) -> dict[str, str]:
         """The keyed hashes a case is found by (`mvp cases find`): never the reference or id in clear."""
@@ -352,6 +396,42 @@ class CaseStore:
     ) -> None:
         """Queue a notice; one addressed inside IE is a task. `pass_on`: the notice to the person that this
         deliver-by-hand task carries, in the person's language."""
+        routing, status = self._route(session, case_id, notice, referral, at, pass_on)
+        session.execute(
+            insert(OutboxRow)
+            .values(
+                key=notice.key,
+                case_id=case_id,
+                recipient=notice.recipient.value,
+                kind=notice.kind.value,
+                channel=routing.channel,
+                language=routing.language,
+                status=status,
+                attempts=0,
+                facts=notice.facts,
+                address_sealed=(
+                    self.keys.sealer.seal_text(case_id, routing.address, address_binding(notice.key))
+                    if routing.address
+                    else None
+                ),
+                suppressed_reason=routing.suppressed_reason,
+                created_at=at,
+                reference=secrets.token_hex(16),  # opaque: the provider's label for this notice
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
+
+    def _route(
+        self,
+        session: Session,
+        case_id: str,
+        notice: Notice,
+        referral: Referral,
+        at: datetime,
+        pass_on: Notice | None = None,
+    ) -> tuple[Routing, str]:
+        """Where a notice goes and the status its outbox row takes. One addressed inside IE is raised as a
+        task, and one to the person that no safe channel can carry queues a deliver-by-hand task."""
         routing = route(notice.recipient, referral)
         if pass_on is not None:
             routing = replace(routing, language=referral.safe_contact.language)
@@ -370,29 +450,8 @@ class CaseStore:
                 language=routing.language,
                 at=at,
             )
-        session.execute(
-            insert(OutboxRow)
-            .values(
-                key=notice.key,
-                case_id=case_id,
-                recipient=notice.recipient.value,
-                kind=notice.kind.value,
-                channel=routing.channel,
-                language=routing.language,
-                status="suppressed" if routing.channel == SUPPRESSED else "task" if internal else "pending",
-                attempts=0,
-                facts=notice.facts,
-                address_sealed=(
-                    self.keys.sealer.seal_text(case_id, routing.address, address_binding(notice.key))
-                    if routing.address
-                    else None
-                ),
-                suppressed_reason=routing.suppressed_reason,
-                created_at=at,
-                reference=secrets.token_hex(16),  # opaque: the provider's label for this notice
-            )
-            .on_conflict_do_nothing(index_elements=["key"])
-        )
+        status = "suppressed" if routing.channel == SUPPRESSED else "task" if internal else "pending"
+        return routing, status
 
     @staticmethod
     def case_officer(session: Session, case_id: str) -> str | None:

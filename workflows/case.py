@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.store import CaseStore
     from models import search_attributes as attrs
     from models.case import (
+        Amend,
         ApplicationEvent,
         AwaitOpened,
         CaseCommand,
@@ -277,6 +278,14 @@ class ProtocolCaseWorkflow:
     def _check_reassign(self, command: Reassign) -> None:
         self._validate(command)
 
+    @workflow.update
+    async def amend(self, command: Amend) -> CommandResult:
+        return await self._command(command)
+
+    @amend.validator
+    def _check_amend(self, command: Amend) -> None:
+        self._validate(command)
+
     @workflow.signal
     async def enforcement_check_refused(self, notice: EnforcementCheckNotice) -> None:
         async with self._lock:
@@ -371,6 +380,7 @@ class ProtocolCaseWorkflow:
                 records=step.records,
                 notices=step.notices,
                 referral=step.state.referral if opening else None,
+                amended_referral=step.state.referral if step.referral_amended else None,
                 lifted_by=closure.by.label() if closure else None,
                 matched_home_office_ref=matched_ref,
             ),
