@@ -17,6 +17,7 @@ from models.messages import PersistStep
 from models.referral import ContactChannel, Dependant, Referral
 from models.tables import CaseRow, HoldRow, OutboxRow, TaskRow
 from protocol import lifecycle
+from protocol.identity import name_key
 from protocol.policy import policy
 from protocol.screening import screen
 from tests.support.intake import OFFICER, example_referral
@@ -115,7 +116,7 @@ def test_a_new_dependant_gets_a_hold_row_keyed_like_the_others(engine: Engine, k
     assert baby.active and baby.grounds == holds["person"].grounds
     assert baby.identity_key == keys.person_hash("Rahman", "Noor", "2026-10-01")
     assert baby.birth_key == keys.birth_hash("2026-10-01")
-    assert keys.sealer.open_text(case_id, baby.name_sealed, f"{case_id}:dependant-2") == "rahman noor"
+    assert keys.sealer.open_text(case_id, baby.name_sealed, f"{case_id}:dependant-2") == name_key("Rahman", "Noor")
 
 
 def test_a_pending_notice_re_routed_to_a_support_worker_becomes_the_officers_task(
