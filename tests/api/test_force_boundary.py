@@ -27,6 +27,7 @@ BODIES = {
     "fact-verification": {"fact_number": 1, "verified": True},
     "reopen": {"reason": "reopened by another force"},
     "reassign": {"officer_id": "NCCU-0077", "reason": "reassigned by another force"},
+    "amend": {"interpreter_needed": True},
 }
 
 

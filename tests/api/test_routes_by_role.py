@@ -50,6 +50,7 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("POST", "/cases/{case_id}/fact-verification"): frozenset({"officer"}),
     ("POST", "/cases/{case_id}/reopen"): frozenset({"supervisor"}),
     ("POST", "/cases/{case_id}/reassign"): frozenset({"supervisor"}),
+    ("POST", "/cases/{case_id}/amend"): frozenset({"officer"}),
     ("GET", "/cases/find"): READERS | {"police_own", "police_other"},
     ("POST", "/cases/find"): READERS | {"police_own", "police_other"},
     ("GET", "/tasks"): READERS,
