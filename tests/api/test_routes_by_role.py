@@ -80,6 +80,7 @@ COMMAND_BODIES: dict[str, dict[str, Any]] = {
     "fact-verification": {"fact_number": 1, "verified": False},
     "reopen": {"reason": "reopened in the role test: closed by mistake"},
     "reassign": {"officer_id": "NCCU-0077", "reason": "reassigned in the role test"},
+    "amend": {"interpreter_needed": False},
 }
 OTHER_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/referrals"): {"referral": json.loads((EXAMPLES / "referral-domestic-abuse.json").read_text())},
