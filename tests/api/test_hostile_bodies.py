@@ -56,6 +56,18 @@ COMMAND_BODIES: dict[str, dict[str, Any]] = {
     "release-decision": {"reason": "released in the fuzz"},
     "fact": {"fact_kind": "relationship_ended", "source": "police"},
     "fact-verification": {"fact_number": 1, "verified": False},
+    "amend": {
+        "phone": "+44 7700 900999",
+        "never_contact_via": ["landlord"],
+        "add_dependants": [
+            {
+                "family_name": "Fuzz",
+                "given_names": "Test",
+                "date_of_birth": "2020-01-01",
+                "relationship": "child",
+            }
+        ],
+    },
 }
 
 INJECTIONS = [
