@@ -913,7 +913,7 @@ def _amend(change: _Change, amend: Amend) -> Step:
     return change.done(
         "amended: "
         + ", ".join(changed)
-        + ("; pending notices re-routed" if set(changed) - {"dependants"} else "")
+        + ("; notices waiting to go follow the new details" if set(changed) - {"dependants"} else "")
     )
 
 

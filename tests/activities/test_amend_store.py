@@ -116,7 +116,9 @@ def test_a_new_dependant_gets_a_hold_row_keyed_like_the_others(engine: Engine, k
     assert baby.active and baby.grounds == holds["person"].grounds
     assert baby.identity_key == keys.person_hash("Rahman", "Noor", "2026-10-01")
     assert baby.birth_key == keys.birth_hash("2026-10-01")
-    assert keys.sealer.open_text(case_id, baby.name_sealed, f"{case_id}:dependant-2") == name_key("Rahman", "Noor")
+    assert keys.sealer.open_text(case_id, baby.name_sealed, f"{case_id}:dependant-2") == name_key(
+        "Rahman", "Noor"
+    )
 
 
 def test_a_pending_notice_re_routed_to_a_support_worker_becomes_the_officers_task(
