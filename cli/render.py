@@ -63,7 +63,7 @@ def day(value: str | None) -> str:
 def command_result(result: dict[str, Any]) -> None:
     view = result["view"]
     hold = "in force" if view["hold"]["active"] else "lifted"
-    grounds = ", ".join(words(g) for g in view["hold"]["grounds"]) or "-"
+    grounds = ", ".join(words(g) for g in view["hold"].get("grounds", [])) or "-"
     out.print(f"[bold]{safe(result['case_id'])}[/]: {safe(result['accepted'])}.")
     out.print(f"  phase {words(view['phase'])}; hold {hold} ({grounds})")
     if view.get("outcome"):
@@ -107,9 +107,11 @@ def case_detail(data: dict[str, Any]) -> None:
             f"  [bold red]ALERT      {safe(data['engine_alert'])} ({day(data.get('engine_alert_at'))}): the case "
             "no longer runs; the hold stays in force until a supervisor acts[/]"
         )
-    grounds = ", ".join(words(g) for g in hold["grounds"]) or "-"
-    out.print(f"  hold       {'IN FORCE' if hold['active'] else 'lifted'} — grounds: {grounds}")
-    out.print(f"  status     at referral: {words(data.get('status_at_referral') or 'being screened')}")
+    grounds = ", ".join(words(g) for g in hold.get("grounds", [])) or "-"
+    on = f" — grounds: {grounds}" if "grounds" in hold else ""  # police see whether, not on what
+    out.print(f"  hold       {'IN FORCE' if hold['active'] else 'lifted'}{on}")
+    if "status_at_referral" in data:
+        out.print(f"  status     at referral: {words(data.get('status_at_referral') or 'being screened')}")
     out.print(f"  police     investigation {words(data.get('investigation'))}")
     referral = data.get("circumstances")
     if referral is not None:

@@ -30,12 +30,13 @@ from typing import Self
 import temporalio.converter
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf.message import DecodeError
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from infra.casekeys import CaseKeys, case_key_id, case_of_key_id, is_case_id
-from infra.errors import CaseKeyDestroyed
+from infra.errors import CaseKeyDestroyed, Unavailable
 from infra.keys import NONCE_BYTES, Keyring
 
 ENCODING = b"binary/encrypted"
@@ -76,10 +77,15 @@ class EncryptionCodec(temporalio.converter.PayloadCodec, temporalio.converter.Wi
         for payload in payloads:
             if payload.metadata.get("encoding") != ENCODING or KEY_ID not in payload.metadata:
                 raise PayloadRefused("a payload that is not encrypted under the service's keys was refused")
-            key_id = payload.metadata[KEY_ID].decode()
             try:
+                key_id = payload.metadata[KEY_ID].decode()
                 decoded.append(Payload.FromString(self._open(key_id, payload.data)))
-            except InvalidTag:
+            except (
+                InvalidTag,
+                ValueError,
+                Unavailable,
+                DecodeError,
+            ):  # malformed, unknown key, not a payload
                 raise PayloadRefused(
                     "a payload that does not open under the service's keys was refused"
                 ) from None

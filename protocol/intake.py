@@ -21,6 +21,7 @@ from pydantic_core import ErrorDetails
 from models.records import ImmigrationStatus, RecordsFile
 from models.referral import Channel, ContactChannel, CrimeType, PersonRole, Purpose, Referral
 from models.text import CONTROL_CHARACTERS, PATTERN_MEANING
+from protocol.notices import listed_as_never
 
 CLOCK_SKEW = timedelta(minutes=5)
 OLDEST_AGE_YEARS = 120  # a date of birth further back than this is a mistyped year
@@ -166,7 +167,16 @@ def _sharing_delayed_problems(delayed: object) -> Iterator[str]:
 
 
 def _safe_contact_problems(contact: object, address: object) -> Iterator[str]:
-    """Nothing is sent through a channel that is not safe or that the referral gives no way to use."""
+    """Nothing is sent through a channel that is not safe or that the referral gives no way to use, nor to a
+    detail the referral itself lists as never to be used."""
+    never = _at(contact, "never_contact_via")
+    if isinstance(never, list) and all(isinstance(e, str) for e in never):
+        for field, detail in (("phone", _at(contact, "phone")), ("email", _at(contact, "email"))):
+            if isinstance(detail, str) and listed_as_never(detail, never):
+                yield (
+                    f"safe_contact.{field}: is listed in safe_contact.never_contact_via, so it is not a safe way "
+                    "to reach the person; give a safe one or choose another channel"
+                )
     match _parsed(_CONTACT_CHANNEL, _at(contact, "channel")):
         case ContactChannel.phone if _absent(_at(contact, "phone")):
             yield "safe_contact.phone: the safe contact channel is phone, so a safe phone number is required"

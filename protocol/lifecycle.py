@@ -603,7 +603,16 @@ def _police_update_refusal(state: CaseState, update: PoliceUpdate) -> str | None
     return None
 
 
+# Routes that are help, not an application to stay: a "grant" there must never close a case as regularised.
+NOT_AN_APPLICATION = frozenset({Route.legal_advice, Route.specialist_support, Route.consulate})
+
+
 def _application_refusal(state: CaseState, event: ApplicationEvent) -> str | None:
+    if event.route in NOT_AN_APPLICATION:
+        return (
+            f"{event.route.value} is help towards an application, not an application to stay: record it at a "
+            "contact (support) instead"
+        )
     if event.stage is ApplicationStage.submitted:
         if event.number is not None:
             return "a new application gets its number from the case; do not give one"

@@ -51,7 +51,46 @@ def route(recipient: Recipient, referral: Referral) -> Routing:
     return _route_to_person(referral)
 
 
+NOT_TO_BE_TOLD = (
+    "police said the person is not to be told that their information was shared (NPCC §9): the case officer "
+    "decides when and how telling them is safe"
+)
+LISTED_NEVER = "the safe channel's detail is one the referral says must never be used (never contact via)"
+
+
+def listed_as_never(detail: str | None, never: list[str]) -> bool:
+    """Whether a contact detail (a phone, an email, an address) is among those never to be used: phones by
+    their digits, the rest without regard to case and spacing."""
+    if not detail:
+        return False
+    digits = "".join(c for c in detail if c.isdigit())
+    text = " ".join(detail.casefold().split())
+    for entry in never:
+        entry_digits = "".join(c for c in entry if c.isdigit())
+        if (
+            len(digits) >= 6
+            and len(entry_digits) >= 6
+            and (digits[-9:] in entry_digits or entry_digits[-9:] in digits)
+        ):
+            return True
+        if len(text) >= 6 and text in " ".join(entry.casefold().split()):
+            return True
+    return False
+
+
 def _route_to_person(referral: Referral) -> Routing:
+    safe = referral.safe_contact
+    language = safe.language
+    informed = referral.person_informed
+    if not informed.intended and not informed.done:
+        return Routing(SUPPRESSED, None, language, NOT_TO_BE_TOLD)
+    routing = _safe_channel(referral)
+    if routing.address is not None and listed_as_never(routing.address, safe.never_contact_via):
+        return Routing(SUPPRESSED, None, language, LISTED_NEVER)
+    return routing
+
+
+def _safe_channel(referral: Referral) -> Routing:
     safe = referral.safe_contact
     language = safe.language
     match safe.channel:

@@ -54,7 +54,7 @@ def case_detail(services: Services, actor: Actor, case_id: str) -> dict[str, Any
             data.setdefault(name, value)
         data["purged"] = row.purged_at is not None
         if not full:
-            return data
+            return police_view(data)
         sealer = services.keys.sealer
         try:  # each sealed value opens only on its own row: one moved from another case fails here
             data["circumstances"] = (
@@ -109,6 +109,32 @@ def case_detail(services: Services, actor: Actor, case_id: str) -> dict[str, Any
             for r in record
         ]
         return data
+
+
+# What police of the referring force see of a case: the state of the protection and of their own
+# investigation. Not the Home Office's data (status, exclusion indicators, applications, signposting and why),
+# which they did not share and IE has not shared with them.
+POLICE_FIELDS = (
+    "case_id",
+    "phase",
+    "outcome",
+    "investigation",
+    "force_code",
+    "crime_type",
+    "referred_at",
+    "opened_at",
+    "closed_at",
+    "case_officer",
+    "revision",
+)
+
+
+def police_view(view: dict[str, Any]) -> dict[str, Any]:
+    """A case as police see it (`POLICE_FIELDS`, and only whether the hold is in force, not on what)."""
+    narrowed = {name: view[name] for name in POLICE_FIELDS if name in view}
+    hold = view.get("hold") or {}
+    narrowed["hold"] = {"active": bool(hold.get("active"))}
+    return narrowed
 
 
 def _columns(row: CaseRow) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import ActorDep, ServicesDep
-from models.case import COMMAND_MODELS
+from models.case import COMMAND_MODELS, ActorRole
 from models.registry import COMMANDS, CaseCommandSpec
 from protocol import finding
 from usecases import commands, find, reads
@@ -129,7 +129,10 @@ def _add_command_route(spec: CaseCommandSpec) -> None:
             spec.route,
             body.model_dump(exclude_unset=True),  # type: ignore[attr-defined]
         )
-        return result.model_dump(mode="json")
+        answer = result.model_dump(mode="json")
+        if actor.role is ActorRole.police:  # police see the protection's state, not the Home Office's data
+            answer["view"] = reads.police_view(answer["view"])
+        return answer
 
     send.__name__ = spec.kind
     send.__doc__ = spec.summary + " Who may: " + ", ".join(sorted(spec.roles)) + "."

@@ -89,3 +89,24 @@ async def test_police_of_another_force_can_neither_read_nor_change_a_case_throug
             f"{api}/cases/{case_id}/police-update", json={"investigation": "charged"}, headers=own_force
         )
         assert updated.status_code == 200, updated.text
+
+
+async def test_police_of_the_referring_force_see_the_protection_not_the_home_offices_data(
+    running: Running, api: str, issuer: str
+) -> None:
+    """The review found police shown the status, exclusion indicators, applications and signposting reasons,
+    which IE never shared with them: they see whether the hold is in force and their own investigation."""
+    async with httpx.AsyncClient(timeout=60) as http:
+        case_id = await start_example_case(http, api, issuer)
+        police = bearer(await dev_token(http, issuer, ACTORS["police_own"]))
+        shown = await http.get(f"{api}/cases/{case_id}", headers=police)
+        assert shown.status_code == 200, shown.text
+        updated = await http.post(
+            f"{api}/cases/{case_id}/police-update", json={"investigation": "charged"}, headers=police
+        )
+        assert updated.status_code == 200, updated.text
+    for view in (shown.json(), updated.json()["view"]):
+        assert view["hold"] == {"active": True} and view["case_id"] == case_id
+        for withheld in ("status_at_referral", "exclusion_indicators", "applications", "signposting"):
+            assert withheld not in view
+    assert updated.json()["view"]["investigation"] == "charged"

@@ -1209,3 +1209,13 @@ def test_a_case_is_not_reassigned_to_its_own_case_officer_nor_once_closed() -> N
 def test_a_reassignment_needs_a_reason() -> None:
     with pytest.raises(ValidationError):
         Reassign(actor=SUPERVISOR, officer_id="IE-202", reason="")
+
+
+@pytest.mark.parametrize("route", [Route.legal_advice, Route.specialist_support, Route.consulate])
+def test_help_towards_an_application_is_not_an_application_and_a_grant_there_closes_nothing(
+    route: Route,
+) -> None:
+    """The review closed a case as regularised by a 'grant' of legal advice while the investigation was live."""
+    event = ApplicationEvent(actor=OFFICER, route=route, stage=ApplicationStage.submitted)
+    reason = lifecycle.refusal(protected(), event, T0)
+    assert reason is not None and "not an application to stay" in reason
