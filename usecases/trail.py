@@ -3,6 +3,7 @@ log), and every enforcement check — who asked, when, why and the answer. Readi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,9 +52,12 @@ def reads(services: Services, actor: Actor, where: TrailFilter) -> list[dict[str
         clauses.append(col(AccessRow.case_id) == case_id_from(where.case_id))
     readmodel.record_access(services.engine, actor.label(), "audit_reads", where.case_id, _detail(where))
     with Session(services.engine) as session:
-        rows = session.execute(
-            select(AccessRow).where(*clauses).order_by(col(AccessRow.id)).limit(LIMIT)
-        ).scalars()
+        rows = list(
+            session.execute(
+                select(AccessRow).where(*clauses).order_by(col(AccessRow.id)).limit(LIMIT + 1)
+            ).scalars()
+        )
+        _whole(rows)
         return [
             {
                 "at": r.at.isoformat(),
@@ -86,8 +90,9 @@ def checks(services: Services, actor: Actor, where: TrailFilter) -> list[dict[st
             )
             .where(*clauses)
             .order_by(col(EnforcementCheckRow.at))
-            .limit(LIMIT)
+            .limit(LIMIT + 1)
         ).all()
+    _whole(rows)
     return [
         {
             "check_id": c.check_id,
@@ -101,6 +106,15 @@ def checks(services: Services, actor: Actor, where: TrailFilter) -> list[dict[st
         }
         for c, sealed in rows
     ]
+
+
+def _whole(rows: Sequence[Any]) -> None:
+    """An export is whole or refused: never the first LIMIT rows passed off as all of them."""
+    if len(rows) > LIMIT:
+        raise InputError(
+            f"More than {LIMIT:,} rows match: give a shorter period (--from, --to) or a case (--case), so that "
+            "nothing is left out of the export."
+        )
 
 
 def _detail(where: TrailFilter) -> dict[str, Any]:
