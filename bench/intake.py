@@ -1,0 +1,268 @@
+"""Intake benchmark (issue 14): referrals through the case API, beside a baseline workflow on the same server.
+
+    .venv/bin/python bench/intake.py [--n 200] [--rate 10] [--in-flight 20]
+
+Starts its own Postgres, Temporal dev server, worker (in this process), development issuer and API on free
+loopback ports; sends N distinct referrals (built from examples/referral-domestic-abuse.json) to
+`POST /referrals` with a development token, at full speed with `--in-flight` in flight and at a steady
+`--rate` per second; then N baseline workflows (one no-op activity) on the same server with the same number in
+flight. Latency is from request to acknowledgement (the API answers once the case is opened, screened, the
+hold placed and the notices in the outbox). Prints the figures and writes them under bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import math
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+from temporalio import activity, workflow  # noqa: E402
+from temporalio.client import Client  # noqa: E402
+from temporalio.worker import Worker  # noqa: E402
+
+from bench.common import (  # noqa: E402
+    EXAMPLES,
+    Stack,
+    cpu_seconds,
+    percentiles,
+    processes_named,
+    stack,
+    tmpdir,
+    write_results,
+)
+from infra.codec import data_converter  # noqa: E402
+from infra.db import engine_for  # noqa: E402
+
+
+@activity.defn(name="bench_noop")
+def noop(_: str) -> str:
+    return "ok"
+
+
+@workflow.defn(name="BenchBaseline", sandboxed=False)  # defined in __main__: the sandbox cannot re-import it
+class Baseline:
+    @workflow.run
+    async def run(self, arg: str) -> str:
+        return str(await workflow.execute_activity(noop, arg, start_to_close_timeout=timedelta(seconds=30)))
+
+
+def referral(n: int, run: str) -> dict[str, Any]:
+    """The example referral made distinct: its own referral id, crime reference, Home Office reference and
+    (synthetic) name, so no two are duplicates or possible duplicates."""
+    body = copy.deepcopy(json.loads((EXAMPLES / "referral-domestic-abuse.json").read_text()))
+    body["referral_id"] = f"NCCU-2026-{run}{n:05d}"
+    body["crime_reference"] = f"WMP/26/{run}/{n:05d}"
+    person = body["person"]
+    person["home_office_ref"] = f"HO-{9000000 + n}"
+    letters = "".join(chr(ord("a") + int(d)) for d in f"{n:05d}")
+    person["family_name"] = f"Bench{letters}"
+    person["given_names"] = f"Test{run}"
+    return {"referral": body}
+
+
+async def bearer(http: httpx.AsyncClient, issuer: str, actor: str) -> dict[str, str]:
+    """A development token from the issuer, as a header."""
+    minted = await http.post(f"{issuer}/dev/token", json={"actor": actor})
+    minted.raise_for_status()
+    return {"Authorization": f"Bearer {minted.json()['access_token']}"}
+
+
+async def send(http: httpx.AsyncClient, url: str, headers: dict[str, str], body: dict[str, Any]) -> float:
+    """Seconds from request to acknowledgement; NaN when the API answered without one (screening still
+    pending when its wait ran out, or an error), so a phase that cannot keep up is counted, not aborted."""
+    began = time.perf_counter()
+    try:
+        answer = await http.post(f"{url}/referrals", json=body, headers=headers)
+    except httpx.HTTPError:
+        return math.nan
+    took = time.perf_counter() - began
+    if answer.status_code != 201 or answer.json().get("screening_pending"):
+        return math.nan
+    return took
+
+
+async def full_speed(n: int, in_flight: int, one: Any) -> tuple[list[float], float]:
+    """n calls of `one(i)` with at most `in_flight` at once; latencies and wall time."""
+    gate = asyncio.Semaphore(in_flight)
+
+    async def guarded(i: int) -> float:
+        async with gate:
+            return float(await one(i))
+
+    began = time.perf_counter()
+    latencies = await asyncio.gather(*(guarded(i) for i in range(n)))
+    return list(latencies), time.perf_counter() - began
+
+
+async def steady(n: int, rate: float, one: Any) -> tuple[list[float], float]:
+    """n calls of `one(i)` started at a steady `rate` per second, whatever is still in flight."""
+    began = time.perf_counter()
+
+    async def at(i: int) -> float:
+        await asyncio.sleep(max(0.0, began + i / rate - time.perf_counter()))
+        return float(await one(i))
+
+    latencies = await asyncio.gather(*(at(i) for i in range(n)))
+    return list(latencies), time.perf_counter() - began
+
+
+def phase(name: str, n: int, latencies: list[float], wall: float, cpu: dict[str, float]) -> dict[str, Any]:
+    acknowledged = [x for x in latencies if not math.isnan(x)]
+    figures: dict[str, Any] = {
+        "name": name,
+        "n": n,
+        "not_acknowledged": n - len(acknowledged),
+        "wall_s": round(wall, 2),
+        "per_s": round(n / wall, 2),
+        "latency": percentiles(acknowledged),
+        "cpu_ms_per_item": {who: round(seconds * 1000 / n, 1) for who, seconds in cpu.items()},
+    }
+    lat = figures["latency"]
+    print(
+        f"{name:<34} {figures['per_s']:>7.2f}/s  p50 {lat['p50_ms']:>8.1f} ms  p95 {lat['p95_ms']:>8.1f} ms"
+        f"  p99 {lat['p99_ms']:>8.1f} ms  cpu/item "
+        + ", ".join(f"{k} {v} ms" for k, v in figures["cpu_ms_per_item"].items())
+        + (f"  NOT acknowledged: {figures['not_acknowledged']}" if figures["not_acknowledged"] else "")
+    )
+    return figures
+
+
+class CpuMeter:
+    """CPU seconds of this process (API, worker and issuer threads), the Temporal dev server and Postgres."""
+
+    def __init__(self, s: Stack) -> None:
+        import psutil
+
+        self.this = psutil.Process()
+        self.temporal = processes_named(str(Path(sys.executable).parent / "temporal"))
+        self.postmaster = processes_named(str(s.data_dir / "pg"))
+
+    def snapshot(self) -> dict[str, float]:
+        # Postgres backends come and go with connections: the postmaster's children at this moment
+        backends = [child for proc in self.postmaster for child in proc.children(recursive=True)]
+        return {
+            "this process (api+worker)": cpu_seconds([self.this]),
+            "temporal server": cpu_seconds(self.temporal),
+            "postgres": cpu_seconds(self.postmaster + backends),
+        }
+
+    async def measure(self, run: Any) -> tuple[Any, dict[str, float]]:
+        before = self.snapshot()
+        result = await run
+        after = self.snapshot()
+        return result, {who: after[who] - before[who] for who in before}
+
+
+async def bench(n: int, rate: float, in_flight: int) -> dict[str, Any]:
+    from worker import build_activities, build_dispatcher, make_worker
+
+    with tmpdir("intake") as folder:
+        async with stack(Path(folder)) as s:
+            engine = engine_for(str(s.settings.database_url))
+            config = s.env.client.config()
+            config["data_converter"] = data_converter(s.keys.keyring, s.keys.case_keys)
+            case_client = Client(**config)
+            meter = CpuMeter(s)
+            with httpx.Client() as sync_http, ThreadPoolExecutor(max_workers=8) as executor:
+                activities = build_activities(s.settings, engine, s.keys, sync_http)
+                case_worker = make_worker(case_client, s.settings.task_queue, activities, executor)
+                baseline_queue = "baseline-" + uuid.uuid4().hex[:8]
+                baseline_worker = Worker(
+                    s.env.client,
+                    task_queue=baseline_queue,
+                    workflows=[Baseline],
+                    activities=[noop],
+                    activity_executor=executor,
+                )
+                thread, stop = build_dispatcher(s.settings, engine, s.keys).start()
+                try:
+                    async with case_worker, baseline_worker, httpx.AsyncClient(timeout=120) as http:
+                        officer = await bearer(http, s.issuer_url, "officer:NCCU-0042")
+                        admin = await bearer(http, s.issuer_url, "records_admin:HO-DATA-1")
+                        records = json.loads((EXAMPLES / "records.json").read_text())
+                        (
+                            await http.post(f"{s.api_url}/records", json=records, headers=admin)
+                        ).raise_for_status()
+                        await send(
+                            http, s.api_url, officer, referral(0, "W")
+                        )  # warm-up: imports, pools, caches
+
+                        def referrals(run: str) -> Any:
+                            return lambda i: send(http, s.api_url, officer, referral(i + 1, run))
+
+                        async def baseline(i: int) -> float:
+                            began = time.perf_counter()
+                            await s.env.client.execute_workflow(
+                                Baseline.run,
+                                str(i),
+                                id=f"baseline-{uuid.uuid4().hex}",
+                                task_queue=baseline_queue,
+                            )
+                            return time.perf_counter() - began
+
+                        await baseline(-1)  # warm-up
+                        print(
+                            f"intake benchmark: {n} referrals a phase, {in_flight} in flight, steady {rate}/s"
+                        )
+                        phases = []
+                        (lat, wall), cpu = await meter.measure(full_speed(n, in_flight, referrals("F")))
+                        phases.append(phase(f"intake, {in_flight} in flight", n, lat, wall, cpu))
+                        (lat, wall), cpu = await meter.measure(steady(n, rate, referrals("S")))
+                        phases.append(phase(f"intake, steady {rate}/s", n, lat, wall, cpu))
+                        (lat, wall), cpu = await meter.measure(full_speed(n, in_flight, baseline))
+                        phases.append(phase(f"baseline, {in_flight} in flight", n, lat, wall, cpu))
+                        (lat, wall), cpu = await meter.measure(steady(n, rate, baseline))
+                        phases.append(phase(f"baseline, steady {rate}/s", n, lat, wall, cpu))
+                finally:
+                    stop.set()
+                    thread.join()
+                    engine.dispose()
+    intake_full, intake_steady, base_full, base_steady = phases
+    ratios = {
+        "throughput_intake_over_baseline": round(intake_full["per_s"] / base_full["per_s"], 3),
+        "steady_p95_intake_over_baseline": round(
+            intake_steady["latency"]["p95_ms"] / base_steady["latency"]["p95_ms"], 1
+        ),
+        "cpu_per_item_intake_over_baseline": {
+            who: round(intake_full["cpu_ms_per_item"][who] / base_full["cpu_ms_per_item"][who], 2)
+            for who in intake_full["cpu_ms_per_item"]
+            if base_full["cpu_ms_per_item"][who] > 0
+        },
+    }
+    print("ratios:", json.dumps(ratios))
+    return {
+        "benchmark": "intake",
+        "n": n,
+        "rate": rate,
+        "in_flight": in_flight,
+        "phases": phases,
+        "ratios": ratios,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=200, help="referrals (and baseline workflows) a phase")
+    parser.add_argument("--rate", type=float, default=10.0, help="steady arrival rate a second")
+    parser.add_argument("--in-flight", type=int, default=20, help="requests in flight at full speed")
+    args = parser.parse_args()
+    if args.n < 1 or args.rate <= 0 or args.in_flight < 1:
+        parser.error("--n and --in-flight must be at least 1 and --rate above 0.")
+    figures = asyncio.run(bench(args.n, args.rate, args.in_flight))
+    print("written:", write_results("intake", figures))
+
+
+if __name__ == "__main__":
+    main()
