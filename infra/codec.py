@@ -80,12 +80,14 @@ class EncryptionCodec(temporalio.converter.PayloadCodec, temporalio.converter.Wi
             try:
                 key_id = payload.metadata[KEY_ID].decode()
                 decoded.append(Payload.FromString(self._open(key_id, payload.data)))
-            except (
-                InvalidTag,
-                ValueError,
-                Unavailable,
-                DecodeError,
-            ):  # malformed, unknown key, not a payload
+            except PayloadRefused:
+                raise  # already says why (a purged case's key, no key store)
+            except Unavailable:
+                raise PayloadRefused(
+                    "No key for this payload is in the keyring: a payload sealed under a key the service does "
+                    "not hold was refused (add the key back if it was lost)"
+                ) from None
+            except (InvalidTag, ValueError, DecodeError):  # altered or malformed: not a payload we wrote
                 raise PayloadRefused(
                     "a payload that does not open under the service's keys was refused"
                 ) from None
