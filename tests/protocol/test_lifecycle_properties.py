@@ -261,8 +261,11 @@ class CaseHistory(RuleBasedStateMachine):
         if isinstance(cause, ExclusionDecision):
             assert cause.verdict == "confirm" and cause.actor.role is ActorRole.supervisor
         if isinstance(cause, FactReported | FactVerified):
-            [fact] = [f for f in after.facts if facts.closes_case(f)]
-            assert fact.kind is FactKind.person_left_uk and fact.verified is True
+            # the fact this command made take effect (an earlier one may have closed the case before a reopening)
+            closing = [f for f in after.facts if facts.closes_case(f)]
+            new = [f for f in closing if f not in before.facts or f.verified_at == self.now]
+            assert new, "a fact closed the case: it is the one this command reported or verified"
+            assert all(f.kind is FactKind.person_left_uk and f.verified is True for f in new)
 
     def command(
         self, command: CaseCommand, rescreen: dict[str, Any] | None = None, outage: bool = False
