@@ -13,8 +13,9 @@ from sqlmodel import Session, col
 from infra.chain import referral_binding
 from models.referral import Referral
 from models.tables import CaseRow, HoldRow, RecordRow
-from tests.conftest import EXAMPLES, Running
+from tests.conftest import Running
 from tests.support.inprocess import amvp, point_cli_at
+from tests.support.inprocess import start_example_case as start_case
 
 OFFICER = "officer:NCCU-0042"
 SUPERVISOR = "supervisor:NCCU-SUP-7"
@@ -23,18 +24,6 @@ SUPERVISOR = "supervisor:NCCU-SUP-7"
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch, running: Running, tmp_path: Path) -> None:
     point_cli_at(monkeypatch, running.api_url, running.issuer_url, tmp_path, actor=OFFICER)
-
-
-async def start_case(capsys: pytest.CaptureFixture[str]) -> str:
-    loaded = await amvp(
-        capsys, "records", "load", str(EXAMPLES / "records.json"), "--as", "records_admin:HO-DATA-1"
-    )
-    assert loaded.code == 0, loaded.err
-    started = await amvp(
-        capsys, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"), "--json"
-    )
-    assert started.code == 0, started.err
-    return str(json.loads(started.out)["case_id"])
 
 
 def sealed_referral(running: Running, case_id: str) -> Referral:

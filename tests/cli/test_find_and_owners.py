@@ -14,8 +14,9 @@ from sqlmodel import Session, col
 
 from cli.session import ClientSettings, development_token
 from models.tables import AccessRow, CaseRow, TaskRow
-from tests.conftest import EXAMPLES, Running
+from tests.conftest import Running
 from tests.support.inprocess import amvp, point_cli_at
+from tests.support.inprocess import start_example_case as start_case
 
 OFFICER = "officer:NCCU-0042"
 NEW_OFFICER = "officer:NCCU-0077"
@@ -25,18 +26,6 @@ SUPERVISOR = "supervisor:NCCU-SUP-7"
 @pytest.fixture
 def cli_env(monkeypatch: pytest.MonkeyPatch, running: Running, tmp_path: Path) -> None:
     point_cli_at(monkeypatch, running.api_url, running.issuer_url, tmp_path, actor=OFFICER)
-
-
-async def start_case(capsys: pytest.CaptureFixture[str]) -> str:
-    loaded = await amvp(
-        capsys, "records", "load", str(EXAMPLES / "records.json"), "--as", "records_admin:HO-DATA-1"
-    )
-    assert loaded.code == 0, loaded.err
-    started = await amvp(
-        capsys, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"), "--json"
-    )
-    assert started.code == 0, started.err
-    return str(json.loads(started.out)["case_id"])
 
 
 async def found(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, object]]:

@@ -54,3 +54,21 @@ async def amvp(capsys: pytest.CaptureFixture[str], *args: str) -> Ran:
     code = await asyncio.to_thread(cli.run, list(args))
     captured = capsys.readouterr()
     return Ran(code=code, out=captured.out, err=captured.err)
+
+
+async def start_example_case(capsys: pytest.CaptureFixture[str]) -> str:
+    """Records loaded by a records administrator, then the example referral started by the terminal's actor:
+    the case id."""
+    import json
+
+    from tests.conftest import EXAMPLES
+
+    loaded = await amvp(
+        capsys, "records", "load", str(EXAMPLES / "records.json"), "--as", "records_admin:HO-DATA-1"
+    )
+    assert loaded.code == 0, loaded.err
+    started = await amvp(
+        capsys, "referral", "start", str(EXAMPLES / "referral-domestic-abuse.json"), "--json"
+    )
+    assert started.code == 0, started.err
+    return str(json.loads(started.out)["case_id"])
