@@ -188,6 +188,11 @@ def _circumstances(referral: dict[str, Any]) -> None:
         f"  reach via  {words(contact['channel'])} in {safe(contact['language'])}{interpreter}; safe times: "
         f"{safe(contact.get('safe_times') or '-')}; never via: {never}"
     )
+    if contact.get("held_since"):
+        out.print(
+            f"  [bold red]HELD       notices to the person held since {day(contact['held_since'])}: it was unsafe "
+            "for them to talk; each becomes your task until a contact reaches them[/]"
+        )
     officer = referral.get("referring_officer") or {}
     how = officer.get("phone") or officer.get("email") or "no contact given"
     out.print(

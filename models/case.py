@@ -178,6 +178,7 @@ class NoticeKind(StrEnum):
     deliver_by_hand = "deliver_by_hand"  # a notice to the person had no safe channel: the officer must act
     reference_mismatch = "reference_mismatch"  # the referral's HO reference is on another person's record
     case_reassigned = "case_reassigned"  # a supervisor gave the case to another officer: a task for both
+    dependants_status = "dependants_status"  # the person's status is secure, their dependants' is not known
 
 
 # --- parts of the state ----------------------------------------------------------------------------

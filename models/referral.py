@@ -120,6 +120,10 @@ class SafeContact(Contract):
     interpreter_needed: bool = False
     safe_times: Line | None = None
     never_contact_via: list[Line] = Field(default_factory=list, max_length=LIST_MAX)
+    # Set by the service, not by police: a contact attempt found it unsafe for the person to talk. Until a
+    # contact reaches them or the officer amends the safe contact, notices to the person are held (each
+    # becomes a task for the case officer) and nothing is sent to the channel that was unsafe.
+    held_since: AwareDatetime | None = None
 
 
 class Referral(Contract):

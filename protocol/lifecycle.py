@@ -36,6 +36,7 @@ from models.case import (
     CaseView,
     Closure,
     ContactRecord,
+    ContactResult,
     DecisionKind,
     DecisionRecord,
     DepartureRecord,
@@ -352,13 +353,21 @@ def open_case(
 
 
 def screened(
-    state: CaseState, screening: Screening, signposts: list[Signpost], now: datetime, policy: Policy
+    state: CaseState,
+    screening: Screening,
+    signposts: list[Signpost],
+    now: datetime,
+    policy: Policy,
+    dependants_keep_hold: bool = True,
 ) -> Step:
     """Apply a screening result: at referral it may close the case as status confirmed, give
     signposting and send the first notices; any screening may raise an exclusion decision.
 
     Only the referral screening (trigger `referral`, also when it is retried after a records outage) sets
-    the status at referral and may close the case as status confirmed; a re-screening never does."""
+    the status at referral and may close the case as status confirmed; a re-screening never does. Screening
+    reads the person's records only: a secure status of theirs closes the case only when they have no
+    dependants, whose status stays unknown and so keeps them held (`dependants_keep_hold` is False only to
+    replay the workflows that ran before this rule)."""
     change = _Change(state, now, policy)
     s = change.s
     first = s.screening is None
@@ -392,6 +401,7 @@ def screened(
             disagreed=", ".join(screening.reference_mismatch),
         )
 
+    closes_as_confirmed = not (dependants_keep_hold and s.referral.dependants)
     if settling and screening.secure:
         # Establishing status is itself the protection (Review paras 21, 27; PROTOCOL §4): the person and
         # the police are told what it is, and the person gets what signposting still applies (the consulate).
@@ -402,17 +412,34 @@ def screened(
                 "PROTOCOL §4: tell the person and police what their status is",
                 status=screening.status.value,
             )
-        if signposts:
+        if signposts and closes_as_confirmed:  # else the signposting goes with the first notices below
             s.signposting = signposts
             routes = ",".join(sp.route.value for sp in signposts)
             change.record(SYSTEM, "signposting_given", "routes: " + routes)
             change.notify(
                 Recipient.person, NoticeKind.signposting, "Review para 27; PROTOCOL §5", signposting=routes
             )
-        change.close(
-            Outcome.status_confirmed, SYSTEM, f"Home Office records confirm status {screening.status.value}"
+        dependants = len(s.referral.dependants)
+        if closes_as_confirmed:
+            change.close(
+                Outcome.status_confirmed,
+                SYSTEM,
+                f"Home Office records confirm status {screening.status.value}",
+            )
+            return change.done("status confirmed")
+        change.record(
+            SYSTEM,
+            "dependants_status_unknown",
+            f"the person's status {screening.status.value} is confirmed; {dependants} dependant(s) have no "
+            "confirmed status: the case stays open and the hold stays on them",
         )
-        return change.done("status confirmed")
+        change.notify(
+            Recipient.case_officer,
+            NoticeKind.dependants_status,
+            "PROTOCOL §6: the hold covers the person's dependants",
+            status=screening.status.value,
+            dependants=str(dependants),
+        )
 
     if first:
         s.phase = Phase.protection
@@ -668,7 +695,8 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
                 f"contact attempt: {command.result.value}{support}",
                 note=command.note,
             )
-            return change.done(f"contact recorded ({command.result.value})")
+            held = _hold_or_resume_notices(change, command)
+            return change.done(f"contact recorded ({command.result.value}){held}")
         case ApplicationEvent():
             return _application(change, command)
         case RouteStarted():
@@ -740,6 +768,43 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
         case FactVerified():
             return _fact_verified(change, command)
     raise ValueError(f"unknown command {command!r}")
+
+
+# an amend of any of these is a new safe arrangement: notices held after an unsafe contact go again
+NEW_SAFE_ARRANGEMENT = frozenset({"channel", "phone", "email", "post_is_safe", "safe_times"})
+
+
+def _hold_or_resume_notices(change: _Change, attempt: ContactRecord) -> str:
+    """It was unsafe for the person to talk: notices to them are held from now (each becomes a task for
+    the case officer, and those still waiting to go re-route the same way); a later contact that reaches
+    them lets notices go again. Says what changed, for the officer's answer."""
+    s = change.s
+    safe = s.referral.safe_contact
+    if attempt.result is ContactResult.unsafe_to_talk and safe.held_since is None:
+        s.referral = s.referral.model_copy(
+            update={"safe_contact": safe.model_copy(update={"held_since": change.now})}
+        )
+        change.step.referral_amended = True
+        change.record(
+            attempt.actor,
+            "person_notices_held",
+            "notices to the person held: it was unsafe for them to talk; the case officer passes on what "
+            "must reach them",
+        )
+        return "; notices to the person are held until a contact reaches them"
+    if attempt.result in contact.MEETS_CONTACT and safe.held_since is not None:
+        _resume_notices(change, attempt.actor, "a contact reached the person")
+        return "; notices to the person go again"
+    return ""
+
+
+def _resume_notices(change: _Change, actor: Actor, why: str) -> None:
+    s = change.s
+    s.referral = s.referral.model_copy(
+        update={"safe_contact": s.referral.safe_contact.model_copy(update={"held_since": None})}
+    )
+    change.step.referral_amended = True
+    change.record(actor, "person_notices_resumed", f"notices to the person go again: {why}")
 
 
 def _withdrawal(change: _Change, withdrawal: Withdrawal) -> Step:
@@ -896,6 +961,7 @@ def _amend(change: _Change, amend: Amend) -> Step:
     stored); the record says which fields changed, never their values. Told by police, it is a sharing.
     Each new dependant is covered by the hold at once; pending notices re-route when the step is stored."""
     s, actor = change.s, amend.actor
+    held = s.referral.safe_contact.held_since is not None
     s.referral = amended(s.referral, amend)
     change.step.referral_amended = True
     changed = amend.changed_fields()
@@ -910,6 +976,8 @@ def _amend(change: _Change, amend: Amend) -> Step:
         shared_why=["assist_protection"] if police else None,
         note=amend.note,
     )
+    if held and set(changed) & NEW_SAFE_ARRANGEMENT:
+        _resume_notices(change, actor, "the officer amended the safe contact")
     if added and s.phase is not Phase.closed:
         change.record(
             actor,

@@ -55,6 +55,10 @@ NOT_TO_BE_TOLD = (
     "police said the person is not to be told that their information was shared (NPCC §9): the case officer "
     "decides when and how telling them is safe"
 )
+HELD_AFTER_UNSAFE_CONTACT = (
+    "the contact attempt of {since} found it unsafe for the person to talk: notices to them are held until a "
+    "contact reaches them or the safe contact is amended"
+)
 LISTED_NEVER = "the safe channel's detail is one the referral says must never be used (never contact via)"
 
 
@@ -84,6 +88,9 @@ def _route_to_person(referral: Referral) -> Routing:
     informed = referral.person_informed
     if not informed.intended and not informed.done:
         return Routing(SUPPRESSED, None, language, NOT_TO_BE_TOLD)
+    if safe.held_since is not None:
+        since = safe.held_since.date().isoformat()
+        return Routing(SUPPRESSED, None, language, HELD_AFTER_UNSAFE_CONTACT.format(since=since))
     routing = _safe_channel(referral)
     if routing.address is not None and listed_as_never(routing.address, safe.never_contact_via):
         return Routing(SUPPRESSED, None, language, LISTED_NEVER)
@@ -137,6 +144,9 @@ TEMPLATES: dict[str, str] = {
     "reference_mismatch": "Case {case_id}: the Home Office record found by the referral's reference disagrees "
     "with the person on the referral ({disagreed}). Their status is recorded as unknown and the hold stays; "
     "check the reference with the referring officer.",
+    "dependants_status": "Case {case_id}: Home Office records confirm the person's status ({status}), but not "
+    "that of their {dependants} dependant(s). The case stays open and the hold stays on them: find out each "
+    "dependant's status (and any route of their own); a supervisor releases the hold when none needs it.",
     "fact_to_verify": "Case {case_id}: fact {fact_number} ({fact_kind}, from the {source}) is unverified and "
     "changes nothing until an officer verifies or rejects it.",
 }

@@ -70,6 +70,8 @@ RESCREEN_AFTER = timedelta(hours=1)
 PATCH_REOPEN_WINDOW = "reopen-window"
 # A retried screening keeps the trigger of the screening it retries (before: every retry was "retry").
 PATCH_RETRY_KEEPS_TRIGGER = "retry-keeps-trigger"
+# A secure status of the person no longer closes a case with dependants (before: it closed, lifting their hold).
+PATCH_DEPENDANTS_KEEP_HOLD = "dependants-keep-hold"
 
 
 @workflow.defn
@@ -361,8 +363,13 @@ class ProtocolCaseWorkflow:
         )
         routes = signposting(self._case.referral, result, now, self._policy)
         matched = found.immigration_status.home_office_ref if found.immigration_status else None
+        # asked only where it matters, so that other histories carry no marker for it
+        keep = bool(result.secure and self._case.referral.dependants) and workflow.patched(
+            PATCH_DEPENDANTS_KEEP_HOLD
+        )
         await self._carry_out(
-            lifecycle.screened(self._case, result, routes, now, self._policy), matched_ref=matched
+            lifecycle.screened(self._case, result, routes, now, self._policy, dependants_keep_hold=keep),
+            matched_ref=matched,
         )
 
     async def _carry_out(

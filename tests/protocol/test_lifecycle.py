@@ -78,6 +78,7 @@ def referral(name: str = "referral-domestic-abuse.json") -> Referral:
 
 AMINA = referral()
 DARIUSZ = referral("referral-trafficking.json")
+ALONE = AMINA.model_copy(update={"dependants": []})  # Amina's referral without her son
 
 
 def screening(
@@ -227,7 +228,7 @@ def test_a_case_being_screened_refuses_commands_but_reports_enforcement_checks()
 
 def test_secure_status_closes_the_case_as_status_confirmed() -> None:
     result = screening(status=ImmigrationStatus.british_citizen, secure=True)
-    step = lifecycle.screened(opened(), result, [], T0, POLICY)
+    step = lifecycle.screened(opened(ALONE), result, [], T0, POLICY)
     state = step.state
     assert state.phase is Phase.closed
     assert state.closure is not None and state.closure.outcome is Outcome.status_confirmed
@@ -244,7 +245,7 @@ def test_secure_status_closes_the_case_as_status_confirmed() -> None:
 
 def test_secure_status_tells_the_person_and_the_referring_officer() -> None:
     result = screening(status=ImmigrationStatus.british_citizen, secure=True)
-    step = lifecycle.screened(opened(), result, [], T0, POLICY)
+    step = lifecycle.screened(opened(ALONE), result, [], T0, POLICY)
     for recipient in (Recipient.person, Recipient.referring_officer):
         outcome = sharing(step, NoticeKind.outcome, recipient)
         assert outcome.shared_what == lifecycle.SHARED_BY_NOTICE[NoticeKind.outcome]
@@ -256,11 +257,34 @@ def test_secure_status_tells_the_person_and_the_referring_officer() -> None:
 def test_secure_status_tells_the_person_and_the_referring_officer_what_the_status_is() -> None:
     """PROTOCOL §4.1: establishing status is itself protective; both are told what it is."""
     result = screening(status=ImmigrationStatus.settled, secure=True)
-    step = lifecycle.screened(opened(), result, [], T0, POLICY)
+    step = lifecycle.screened(opened(ALONE), result, [], T0, POLICY)
     for recipient in (Recipient.person, Recipient.referring_officer):
         [told] = [n for n in step.notices if (n.kind, n.recipient) == (NoticeKind.status, recipient)]
         assert told.facts["status"] == "settled"
         assert sharing(step, NoticeKind.status, recipient).shared_what == ["immigration status"]
+
+
+def test_secure_status_of_a_person_with_dependants_keeps_the_case_open_and_the_hold_on_them() -> None:
+    """The records screened are the person's: a dependant's status is not known, so the hold stays on them
+    and the case officer is asked to find it out; only a supervisor's release lifts the hold later."""
+    assert AMINA.dependants
+    result = screening(status=ImmigrationStatus.british_citizen, secure=True)
+    step = lifecycle.screened(opened(), result, SIGNPOSTS, T0, POLICY)
+    state = step.state
+    assert state.phase is Phase.protection and state.closure is None
+    assert state.status_at_referral is ImmigrationStatus.british_citizen
+    assert lifecycle.view(state, T0, POLICY).hold.active
+    assert "dependants_status_unknown" in actions(step) and "case_closed" not in actions(step)
+    [task] = [n for n in step.notices if n.kind is NoticeKind.dependants_status]
+    assert task.recipient is Recipient.case_officer and task.facts["dependants"] == "1"
+    assert actions(step).count("signposting_given") == 1  # given once, with the first notices
+    assert (Recipient.person, NoticeKind.status) in notices(step)
+
+
+def test_secure_status_of_a_person_with_dependants_closed_the_case_in_workflows_from_before() -> None:
+    result = screening(status=ImmigrationStatus.british_citizen, secure=True)
+    step = lifecycle.screened(opened(), result, [], T0, POLICY, dependants_keep_hold=False)
+    assert step.state.closure is not None and step.state.closure.outcome is Outcome.status_confirmed
 
 
 def test_no_record_keeps_the_hold_and_says_status_unknown() -> None:
@@ -1117,7 +1141,7 @@ def test_a_rescreening_retried_after_an_outage_keeps_its_trigger_and_never_sets_
 
 
 def test_the_referral_screening_retried_after_an_outage_sets_the_status_at_referral() -> None:
-    outage = lifecycle.screened(opened(), unavailable(T0, "referral"), [], T0, POLICY).state
+    outage = lifecycle.screened(opened(ALONE), unavailable(T0, "referral"), [], T0, POLICY).state
     assert outage.status_at_referral is ImmigrationStatus.unknown and outage.phase is Phase.protection
     recovered = screening(status=ImmigrationStatus.british_citizen, secure=True, trigger="referral")
     after = lifecycle.screened(outage, recovered, [], T0 + timedelta(hours=1), POLICY).state

@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 from sqlmodel import Session, col
 
 from infra.chain import address_binding
-from models.case import Actor, ActorRole, Amend
+from models.case import Actor, ActorRole, Amend, ContactRecord, ContactResult
 from models.referral import ContactChannel, Dependant
-from models.tables import OutboxRow, RecordRow
+from models.tables import OutboxRow, RecordRow, TaskRow
 from protocol.enforcement import parse_person
 from tests.conftest import Running
 from tests.support.intake import OFFICER, load_example_records, open_case
@@ -101,3 +101,39 @@ async def test_a_notice_waiting_to_go_re_routes_to_the_new_safe_channel(running:
         assert row.address_sealed is not None
         address = running.keys.sealer.open_text(case_id, row.address_sealed, address_binding(row.key))
         assert address == "safe@example.org"
+
+
+async def test_an_unsafe_contact_holds_a_notice_waiting_to_go_and_gives_it_to_the_officer(
+    running: Running,
+) -> None:
+    load_example_records(running)
+    case_id = await open_case(running)
+    await eventually(
+        lambda: (
+            bool(person_notices(running, case_id))
+            and all(r.status not in ("pending", "sending") for r in person_notices(running, case_id))
+        )
+    )
+    with Session(running.engine) as session, session.begin():  # its send failed: it waits a day to retry
+        session.execute(
+            update(OutboxRow)
+            .where(col(OutboxRow.case_id) == case_id, col(OutboxRow.recipient) == "person")
+            .values(status="pending", next_attempt_at=datetime.now(UTC) + timedelta(days=1))
+        )
+
+    result = await cases.send(
+        running.client, case_id, ContactRecord(actor=OFFICER, result=ContactResult.unsafe_to_talk)
+    )
+
+    assert "notices to the person are held" in result.accepted
+    held = person_notices(running, case_id)
+    assert held and all(r.status == "suppressed" for r in held)
+    assert all(r.suppressed_reason and "unsafe for the person to talk" in r.suppressed_reason for r in held)
+    with Session(running.engine) as session:
+        tasks = list(
+            session.execute(
+                select(TaskRow).where(col(TaskRow.case_id) == case_id, col(TaskRow.kind) == "deliver_by_hand")
+            ).scalars()
+        )
+    assert len(tasks) == len(held)
+    assert all(t.owner == OFFICER.label() for t in tasks)

@@ -489,6 +489,38 @@ async def test_trafficking_victim_found_to_hold_leave_is_told_his_status_and_the
     assert "person to be told" in received.summary
 
 
+async def test_a_british_mother_keeps_the_hold_on_her_son_whose_status_is_not_known(running: Running) -> None:
+    """Screening reads the person's records only. Amina found to be British would close the case, and with it
+    the hold on her son, whose status nobody has checked: the case stays open, he stays held, and the case
+    officer is asked to find out his status."""
+    referral = amina()
+    assert referral.dependants and referral.person.home_office_ref is not None
+    load_records(
+        running.engine,
+        RecordsFile(immigration_status=[status_record(referral, ImmigrationStatus.british_citizen)]),
+    )
+
+    view = await refer(running, referral)
+    case_id = view.case_id
+
+    assert view.status_at_referral is ImmigrationStatus.british_citizen
+    assert view.phase is Phase.protection and view.hold.active and view.outcome is None
+    await eventually(lambda: "dependants_status_unknown" in actions(running, case_id))
+    [task] = notices_to(running, case_id, "case_officer", "dependants_status")
+    assert task.facts["dependants"] == "1"
+    son = referral.dependants[0]
+    result = await enforcement.check(
+        running.client,
+        running.keys,
+        running.settings.task_queue,
+        ENFORCEMENT,
+        parse_person(f"{son.family_name}, {son.given_names}, {son.date_of_birth.isoformat()}", date.today()),
+        "address visit planned",
+    )
+    assert not result.verdict.permitted and result.verdict.case_ids == [case_id]
+    assert all(h.active for h in holds(running.engine, case_id).values())
+
+
 async def test_asylum_dependants_split_from_the_perpetrators_claim_are_held_and_regularised_on_their_own(
     running: Running,
 ) -> None:
