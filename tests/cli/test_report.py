@@ -486,6 +486,8 @@ def build(plan: Plan, store: CaseStore, template: Referral) -> None:
             "referring_officer": officer,
             "person": person,
             "crime_reference": f"{plan.force}/20/{plan.n:05d}",
+            # the Review counts people: a dependant whose status is unknown would keep a secure case open
+            "dependants": [],
         }
     )
 
