@@ -169,6 +169,11 @@ def _sharing_delayed_problems(delayed: object) -> Iterator[str]:
 def _safe_contact_problems(contact: object, address: object) -> Iterator[str]:
     """Nothing is sent through a channel that is not safe or that the referral gives no way to use, nor to a
     detail the referral itself lists as never to be used."""
+    if isinstance(contact, dict) and "held_since" in contact:
+        yield (
+            "safe_contact.held_since: is set by the service when a contact finds it unsafe to talk, not by a "
+            "referral; leave it out (say in safe_contact.safe_times or never_contact_via what is unsafe)"
+        )
     never = _at(contact, "never_contact_via")
     if isinstance(never, list) and all(isinstance(e, str) for e in never):
         for field, detail in (("phone", _at(contact, "phone")), ("email", _at(contact, "email"))):

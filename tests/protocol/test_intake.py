@@ -485,3 +485,11 @@ def test_problems_never_echo_personal_data() -> None:
 
     for personal in ("2031", "Amina", "Ami", "Rahman", "7700", "30/06", "Zara", "Refuge", "Birmingham"):
         assert personal not in problems
+
+
+def test_a_referral_may_not_set_the_services_own_hold_on_notices() -> None:
+    problems = referral_problems(_changed("safe_contact.held_since", "2026-11-20T10:00:00+00:00"), NOW)
+    assert problems == [
+        "safe_contact.held_since: is set by the service when a contact finds it unsafe to talk, not by a "
+        "referral; leave it out (say in safe_contact.safe_times or never_contact_via what is unsafe)"
+    ]
