@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from models.case import Actor, ActorRole, CaseCalendar, ContactRecord, ContactResult, OpenCase
 from protocol import workdays
 from protocol.policy import policy
@@ -14,6 +16,9 @@ from tests.conftest import Running
 from tests.support.intake import example_referral, load_example_records
 from usecases import cases, readmodel
 from workflows.case import ProtocolCaseWorkflow
+
+# MVP_RECORD_HISTORIES=1 records this scenario's history for tests/workflows/test_replay.py.
+pytestmark = pytest.mark.record_history
 
 OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")
 WORKING_DAYS = policy("2026.2")
