@@ -1,13 +1,16 @@
-"""The bank holidays a new case records come from the calendar `govuk-bank-holidays` ships, never the network."""
+"""The bank holidays a new case records come from the calendar `govuk-bank-holidays` ships, never the network;
+the deployment chooses the policy (calendar or working days) new cases run under."""
 
 from __future__ import annotations
 
 from datetime import date
 
 import pytest
+from pydantic import ValidationError
 
 from infra import holidays
 from infra.holidays import bank_holidays, calendar_for
+from infra.settings import Settings
 
 
 def test_the_shipped_calendar_is_read_without_the_network(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -29,3 +32,9 @@ def test_each_force_records_its_own_part_of_the_uk_from_the_day_the_case_opens()
     assert date(2027, 3, 17) in northern_ireland.holidays  # St Patrick's Day
     assert min(england.holidays) >= date(2026, 11, 1)  # only what can still fall due
     assert england.known_until is not None and england.known_until >= date(2027, 12, 31)
+
+
+def test_a_deployment_chooses_the_policy_new_cases_count_by_and_an_unknown_one_is_refused() -> None:
+    assert Settings(env="test", policy_version="2026.2").policy_version == "2026.2"
+    with pytest.raises(ValidationError, match="there is no policy '2099.1'"):
+        Settings(env="test", policy_version="2099.1")
