@@ -93,15 +93,34 @@ def referral_started(result: dict[str, Any]) -> None:
 # --- one case -------------------------------------------------------------------------------------
 
 
+# The parts of the UK whose bank holidays a case counts (`protocol.workdays`), as people name them.
+DIVISIONS = {
+    "england-and-wales": "England and Wales",
+    "scotland": "Scotland",
+    "northern-ireland": "Northern Ireland",
+}
+LABEL = 13  # "  contact    ": where a case's lines start their text
+
+
+def _line(text: str) -> None:
+    """One line of a case, `  label      value`: a value too long for the terminal wraps under itself, not
+    under the label, so that the labels stay a column that reads down at 80 columns."""
+    grid = Table.grid(padding=0)
+    grid.add_column(width=LABEL, no_wrap=True)
+    grid.add_column()
+    grid.add_row(text[:LABEL], text[LABEL:])
+    out.print(grid)
+
+
 def case_detail(data: dict[str, Any]) -> None:
     hold = data["hold"]
     out.print(
         f"[bold]{safe(data['case_id'])}[/]  {words(data['crime_type'])}  referred by {safe(data['force_code'])} "
         f"on {day(data['referred_at'])}"
     )
-    out.print(f"  phase      {words(data['phase'])}")
+    _line(f"  phase      {words(data['phase'])}")
     if data.get("case_officer"):
-        out.print(f"  officer    {safe(data['case_officer'])} (case officer)")
+        _line(f"  officer    {safe(data['case_officer'])} (case officer)")
     if data.get("engine_alert"):
         out.print(
             f"  [bold red]ALERT      {safe(data['engine_alert'])} ({day(data.get('engine_alert_at'))}): the case "
@@ -109,42 +128,64 @@ def case_detail(data: dict[str, Any]) -> None:
         )
     grounds = ", ".join(words(g) for g in hold.get("grounds", [])) or "-"
     on = f" — grounds: {grounds}" if "grounds" in hold else ""  # police see whether, not on what
-    out.print(f"  hold       {'IN FORCE' if hold['active'] else 'lifted'}{on}")
+    _line(f"  hold       {'IN FORCE' if hold['active'] else 'lifted'}{on}")
     if "status_at_referral" in data:
-        out.print(f"  status     at referral: {words(data.get('status_at_referral') or 'being screened')}")
-    out.print(f"  police     investigation {words(data.get('investigation'))}")
+        _line(f"  status     at referral: {words(data.get('status_at_referral') or 'being screened')}")
+    trial = f"; trial date {day(data['trial_date'])}" if data.get("trial_date") else ""
+    _line(f"  police     investigation {words(data.get('investigation'))}{trial}")
+    for clock in data.get("route_clocks") or []:
+        note = f" ({safe(clock['note'])})" if clock.get("note") else ""
+        _line(
+            f"  clock      {words(clock['route'])} from {day(clock['started_at'])} until {day(clock['ends_at'])}{note}"
+        )
     referral = data.get("circumstances")
     if referral is not None:
         _circumstances(referral)
     elif data.get("purged"):
-        out.print("  person     personal data purged at the end of the retention period")
+        _line("  person     personal data purged at the end of the retention period")
     if data.get("exclusion_indicators"):
-        out.print(f"  exclusion  indicators: {', '.join(words(i) for i in data['exclusion_indicators'])}")
+        _line(f"  exclusion  indicators: {', '.join(words(i) for i in data['exclusion_indicators'])}")
     if data.get("pending_decisions"):
         out.print(
             f"  [bold red]pending    supervisor decision: {', '.join(map(words, data['pending_decisions']))}[/]"
         )
     if data.get("outcome"):
-        out.print(f"  outcome    {words(data['outcome'])} ({day(data.get('closed_at'))})")
+        _line(f"  outcome    {words(data['outcome'])} ({day(data.get('closed_at'))})")
     elif data.get("next_contact_due"):
         overdue = (
             f"  [bold red]OVERDUE since {day(data.get('overdue_since'))}[/]"
             if data.get("contact_overdue")
             else ""
         )
-        out.print(f"  contact    next due {day(data['next_contact_due'])}{overdue}")
+        _line(f"  contact    next due {day(data['next_contact_due'])}{overdue}")
+    if data.get("division"):
+        counted = "working days" if data.get("working_days") else "calendar days"
+        division = DIVISIONS.get(data["division"], safe(data["division"]))
+        _line(f"  calendar   {division} bank holidays; contact counted in {counted}")
+    for task in data.get("open_tasks") or []:
+        late = " [bold red]OVERDUE[/]" if task.get("overdue") else ""
+        _line(
+            f"  task       #{task['id']} {words(task['kind'])} for {safe(task['owner'])}, "
+            f"due {day(task['due_at'])}{late}"
+        )
+    for check in data.get("enforcement_checks") or []:
+        possible = " (possible match)" if check.get("possible_match") else ""
+        _line(
+            f"  check      {day(check['at'])} {words(check['verdict'])}{possible} for {safe(check['actor'])}: "
+            f"{safe(check.get('why') or 'reason purged')}"
+        )
     for sign in data.get("signposting", []):
         deadline = f" (by {day(sign.get('deadline'))})" if sign.get("deadline") else ""
-        out.print(f"  signpost   {words(sign['route'])}{deadline}: {safe(sign['why'])}")
+        _line(f"  signpost   {words(sign['route'])}{deadline}: {safe(sign['why'])}")
     for application in data.get("applications", []):
-        out.print(
+        _line(
             f"  application {application['number']}: {words(application['route'])} {words(application['stage'])}"
         )
     for n in data.get("notices", []):
         reason = n.get("suppressed_reason") or n.get("failure_reason")
         why = f" ({safe(reason)})" if reason else ""
         delivery = f", {words(n['delivery_status'])}" if n.get("delivery_status") else ""
-        out.print(
+        _line(
             f"  notice     {words(n['kind'])} to {words(n['to'])} by {safe(n['channel'])} in "
             f"{safe(n['language'])}: {words(n['status'])}{delivery}{why}"
         )
@@ -174,17 +215,17 @@ def case_detail(data: dict[str, Any]) -> None:
 def _circumstances(referral: dict[str, Any]) -> None:
     person = referral["person"]
     contact = referral["safe_contact"]
-    out.print(
+    _line(
         f"  person     {safe(person['given_names'])} {safe(person['family_name'])}, born "
         f"{safe(person['date_of_birth'])}, {safe(person.get('nationality') or 'nationality unknown')}; "
         f"{words(referral['role'])}"
     )
-    out.print(
+    _line(
         f"  where      {safe(person.get('location') or '-')}; address: {safe(person.get('address') or '-')}"
     )
     interpreter = " with interpreter" if contact.get("interpreter_needed") else ""
     never = ", ".join(map(safe, contact.get("never_contact_via") or [])) or "-"
-    out.print(
+    _line(
         f"  reach via  {words(contact['channel'])} in {safe(contact['language'])}{interpreter}; safe times: "
         f"{safe(contact.get('safe_times') or '-')}; never via: {never}"
     )
@@ -195,13 +236,15 @@ def _circumstances(referral: dict[str, Any]) -> None:
         )
     officer = referral.get("referring_officer") or {}
     how = officer.get("phone") or officer.get("email") or "no contact given"
-    out.print(
+    _line(
         f"  referrer   {safe(officer.get('name'))} ({safe(officer.get('officer_id'))}, "
-        f"{safe(officer.get('force_code'))}), "
-        f"{safe(how)}; crime ref {safe(referral.get('crime_reference'))}; referral {safe(referral.get('referral_id'))}"
+        f"{safe(officer.get('force_code'))}), {safe(how)}"
+    )
+    _line(
+        f"  crime ref  {safe(referral.get('crime_reference'))}; referral {safe(referral.get('referral_id'))}"
     )
     for dependant in referral.get("dependants") or []:
-        out.print(
+        _line(
             f"  dependant  {safe(dependant['given_names'])} {safe(dependant['family_name'])} "
             f"({safe(dependant['relationship'])}), born {safe(dependant['date_of_birth'])}"
         )

@@ -12,8 +12,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from protocol.policy import CURRENT_VERSION, POLICIES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,6 +90,17 @@ class Settings(BaseSettings):
     # example domain, refused in production)
     contact_team_phone: str = "01632 960000"
     contact_team_email: str = "nccu@example.gov.uk"
+
+    # The policy new cases run under (`protocol.policy.POLICIES`): 2026.1 counts contact in calendar days,
+    # 2026.2 in working days by the referring force's bank holidays. Running cases keep the one they started under.
+    policy_version: str = CURRENT_VERSION
+
+    @field_validator("policy_version")
+    @classmethod
+    def _known_policy(cls, version: str) -> str:
+        if version not in POLICIES:
+            raise ValueError(f"there is no policy {version!r}; known: {', '.join(sorted(POLICIES))}")
+        return version
 
     # Adapters
     records_source: Literal["postgres", "http"] = "postgres"

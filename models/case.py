@@ -179,6 +179,8 @@ class NoticeKind(StrEnum):
     reference_mismatch = "reference_mismatch"  # the referral's HO reference is on another person's record
     case_reassigned = "case_reassigned"  # a supervisor gave the case to another officer: a task for both
     dependants_status = "dependants_status"  # the person's status is secure, their dependants' is not known
+    police_correction = "police_correction"  # police corrected a status they reported wrongly: a task
+    police_note = "police_note"  # police added a note: a task for the case officer
 
 
 # --- parts of the state ----------------------------------------------------------------------------
@@ -246,6 +248,16 @@ class ContactSchedule(Message):
     last_escalated_at: datetime | None = None  # an overdue contact is escalated once per interval
     attempts: int = 0
     missed_attempts_in_a_row: int = 0
+
+
+class CaseCalendar(Message):
+    """The bank holidays a case counts working days by (issue 12), recorded at intake: the referring force's
+    division (`protocol.workdays`) and its bank holidays from the day the case opened, as the calendar shipped
+    with `govuk-bank-holidays` knows them (up to `known_until`; after that only weekends are skipped)."""
+
+    division: str
+    holidays: list[date] = Field(default_factory=list)
+    known_until: date | None = None
 
 
 class Closure(Message):
@@ -316,6 +328,11 @@ class CaseState(Message):
     case_officer: Actor | None = None
     phase: Phase = Phase.screening
     investigation: InvestigationStatus = InvestigationStatus.reported
+    # the record entry that last set the investigation status (None: the status at referral); a police
+    # correction points at it
+    investigation_seq: int | None = None
+    trial_date: date | None = None  # the date police said the person is due to give evidence
+    calendar: CaseCalendar | None = None  # None: cases from before working days (calendar days only)
     person_is_suspect: bool = False
     person_charged: bool = False
     support_active: bool = False
@@ -381,6 +398,12 @@ class CaseView(Message):
     revision: int
     exclusion_overridden: bool = False  # a supervisor overrode an exclusion; protection continued
     case_officer: str | None = None  # actor label of the case officer (None in views written before owners)
+    route_clocks: list[RouteClock] = Field(default_factory=list)  # each with its end date
+    trial_date: date | None = None
+    division: str | None = None  # whose bank holidays the case counts (None: recorded before working days)
+    working_days: bool = (
+        False  # contact due dates and grace periods counted in working days (the policy's say)
+    )
 
 
 # --- workflow input and commands -------------------------------------------------------------------
@@ -400,6 +423,8 @@ class OpenCase(Message):
     # officer's reason, recorded when the case opens
     possible_duplicate_of: list[str] = Field(default_factory=list)
     duplicate_override_reason: str | None = None
+    # the referring force's bank holidays, recorded in the case: the workflow never reads the calendar file
+    calendar: CaseCalendar | None = None
 
 
 class AwaitOpened(Message):
@@ -420,6 +445,23 @@ class PoliceUpdate(Command):
     person_charged: bool | None = None
     trial_date: date | None = None  # the person is due to give evidence on this date
     note: Note | None = None
+
+
+class PoliceCorrection(Command):
+    """Police correct an investigation status they reported wrongly (issue 12): a new record entry that points
+    at the one it corrects, never a rewrite. The hold's grounds follow the corrected status, but a correction
+    never lifts the hold by itself: with no ground left the case goes to pre-decision engagement."""
+
+    kind: Literal["police_correction"] = "police_correction"
+    investigation: InvestigationStatus
+    reason: Note = Field(min_length=10)
+
+
+class PoliceNote(Command):
+    """Police add a note to a case their force referred (kept sealed; the case officer gets a task)."""
+
+    kind: Literal["police_note"] = "police_note"
+    text: Note = Field(min_length=3)
 
 
 class Withdrawal(Command):
@@ -560,6 +602,8 @@ class FactVerified(Command):
 
 CaseCommand = (
     PoliceUpdate
+    | PoliceCorrection
+    | PoliceNote
     | Withdrawal
     | ContactRecord
     | ApplicationEvent
@@ -587,6 +631,8 @@ COMMAND_MODELS: dict[str, type[Command]] = {
     model.model_fields["kind"].default: model
     for model in (
         PoliceUpdate,
+        PoliceCorrection,
+        PoliceNote,
         Withdrawal,
         ContactRecord,
         ApplicationEvent,

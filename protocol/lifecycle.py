@@ -31,6 +31,7 @@ from models.case import (
     Application,
     ApplicationEvent,
     ApplicationStage,
+    CaseCalendar,
     CaseCommand,
     CaseState,
     CaseView,
@@ -51,6 +52,8 @@ from models.case import (
     Outcome,
     PendingDecision,
     Phase,
+    PoliceCorrection,
+    PoliceNote,
     PoliceUpdate,
     Reassign,
     Recipient,
@@ -270,7 +273,7 @@ class _Change:
                 "PROTOCOL §6: only a supervisor releases",
                 decision=DecisionKind.release.value,
             )
-        if contact.escalation_due(s.contact, now, self.policy):
+        if contact.escalation_due(s.contact, now, self.policy, s.calendar):
             s.contact.last_escalated_at = now
             self.record(
                 SYSTEM,
@@ -301,10 +304,13 @@ def open_case(
     policy: Policy,
     possible_duplicate_of: list[str] | None = None,
     override_reason: str | None = None,
+    calendar: CaseCalendar | None = None,
 ) -> Step:
     """A referral becomes a case: record what police shared, place the hold, schedule first contact. A case
-    started over a possible duplicate records which cases and the officer's reason (kept sealed)."""
+    started over a possible duplicate records which cases and the officer's reason (kept sealed). The case
+    keeps the bank holidays it counts working days by (`calendar`, from intake)."""
     state = CaseState(
+        calendar=calendar,
         case_id=case_id,
         policy_version=policy.version,
         referral=referral,
@@ -533,6 +539,8 @@ def refusal(state: CaseState, command: CaseCommand, now: datetime) -> str | None
             if command.trial_date is not None and command.trial_date < now.date():
                 return "the trial date is in the past: give the date the person is due to give evidence"
             return _police_update_refusal(state, command)
+        case PoliceCorrection():
+            return _correction_refusal(state, command)
         case Withdrawal():
             if state.investigation is InvestigationStatus.referral_withdrawn and not command.made_in_error:
                 return "the referral is already withdrawn (say --in-error if it was made in error)"
@@ -579,6 +587,26 @@ def _reopen_refusal(state: CaseState, now: datetime) -> str | None:
             "start a new referral"
         )
     return None
+
+
+def _correction_refusal(state: CaseState, correction: PoliceCorrection) -> str | None:
+    """A correction changes the status to what it should have been, whichever way; withdrawals have their own
+    command."""
+    new, old = correction.investigation, state.investigation
+    if new is old:
+        return f"the investigation is already {_words(old)}: a correction must give the status it should be"
+    if new is InvestigationStatus.referral_withdrawn:
+        return "a withdrawal of the referral is recorded with withdraw, not as a correction"
+    if old is InvestigationStatus.referral_withdrawn:
+        return (
+            "the referral was withdrawn, which a correction does not undo: report a reopened investigation "
+            "with update --status under_investigation"
+        )
+    return None
+
+
+def _words(code: InvestigationStatus) -> str:
+    return code.value.replace("_", " ")
 
 
 def _police_update_refusal(state: CaseState, update: PoliceUpdate) -> str | None:
@@ -672,6 +700,10 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
     match command:
         case PoliceUpdate():
             return _police_update(change, command)
+        case PoliceCorrection():
+            return _police_correction(change, command)
+        case PoliceNote():
+            return _police_note(change, command)
         case Withdrawal():
             return _withdrawal(change, command)
         case Reopen():
@@ -681,7 +713,7 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
         case Amend():
             return _amend(change, command)
         case ContactRecord():
-            s.contact = contact.after_attempt(s.contact, command.result, now, policy)
+            s.contact = contact.after_attempt(s.contact, command.result, now, policy, s.calendar)
             if command.support_active is not None:
                 s.support_active = command.support_active
             support = (
@@ -824,6 +856,7 @@ def _withdrawal(change: _Change, withdrawal: Withdrawal) -> Step:
         shared_why=["PROTOCOL §6: police withdrawing ends the police ground"],
         note=withdrawal.reason,
     )
+    s.investigation_seq = s.record_seq
     others = hold.substantive_grounds(s, now)
     if withdrawal.made_in_error and not others:
         change.close(Outcome.withdrawn, actor, withdrawal.reason)
@@ -1061,7 +1094,8 @@ def _fact_takes_effect(change: _Change, fact: ReportedFact, by: Actor) -> Step:
 def _police_update(change: _Change, update: PoliceUpdate) -> Step:
     s, now, actor = change.s, change.now, update.actor
     said = []
-    if update.investigation is not None and update.investigation is not s.investigation:
+    status_changed = update.investigation is not None and update.investigation is not s.investigation
+    if update.investigation is not None and status_changed:
         said.append(f"investigation {s.investigation.value} -> {update.investigation.value}")
         s.investigation = update.investigation
     if update.protective_measures:
@@ -1077,6 +1111,7 @@ def _police_update(change: _Change, update: PoliceUpdate) -> Step:
             )
         )
         said.append(f"due to give evidence on {update.trial_date.isoformat()}")
+        s.trial_date = update.trial_date
     newly_suspect = bool(update.person_is_suspect or update.person_charged) and not s.person_is_suspect
     newly_charged = bool(update.person_charged) and not s.person_charged
     if update.person_is_suspect is not None or update.person_charged:
@@ -1107,8 +1142,76 @@ def _police_update(change: _Change, update: PoliceUpdate) -> Step:
             ("note", update.note),
         ),
     )
+    if status_changed:
+        s.investigation_seq = s.record_seq  # the entry a later correction points at
     change.step.rescreen = newly_suspect or newly_charged
     return change.done("police update recorded")
+
+
+def _police_correction(change: _Change, correction: PoliceCorrection) -> Step:
+    """Police correct a status they reported wrongly (issue 12): a new entry that points at the entry it
+    corrects, never a rewrite of it. The grounds are derived again from the corrected status; with none left
+    the case goes to pre-decision engagement like any other (`_Change._settle`): a correction never lifts the
+    hold by itself. The case officer gets a task."""
+    s, actor = change.s, correction.actor
+    before, corrects = s.investigation, s.investigation_seq
+    was_protected = s.phase is Phase.protection
+    s.investigation = correction.investigation
+    pointed = f"entry {corrects}" if corrects is not None else "the status at referral"
+    change.record(
+        actor,
+        "police_status_corrected",
+        f"corrects {pointed}: investigation {before.value} was reported wrongly; it is "
+        f"{correction.investigation.value}",
+        shared_what=["investigation status (a correction)"],
+        shared_with=IE,
+        shared_why=["NPCC §5.4.3: assist the investigation"],
+        note=correction.reason,
+    )
+    entry = s.record_seq
+    s.investigation_seq = entry
+    change.notify(
+        Recipient.case_officer,
+        NoticeKind.police_correction,
+        "PROTOCOL §2: the case officer keeps the case",
+        entry=str(entry),
+        corrects=pointed,
+        previous=before.value,
+        corrected=correction.investigation.value,
+    )
+    step = change.done()
+    if was_protected and step.state.phase is Phase.engagement:
+        step.accepted = (
+            f"corrected ({pointed}): no ground remains, so pre-decision engagement has begun; the hold stays "
+            "in force until a supervisor releases it"
+        )
+    else:
+        grounds = ", ".join(g.value for g in step.state.hold_grounds) or "-"
+        step.accepted = f"corrected ({pointed}): the hold stays in force ({grounds})"
+    return step
+
+
+def _police_note(change: _Change, note: PoliceNote) -> Step:
+    """Police add a note: kept sealed beside the record (it may carry personal data), recorded as what police
+    shared, and a task for the case officer. The hold is unchanged."""
+    s = change.s
+    change.record(
+        note.actor,
+        "police_note",
+        "police added a note (in the sealed note)",
+        shared_what=["a note from police"],
+        shared_with=IE,
+        shared_why=["NPCC §5.4.3: assist the investigation"],
+        note=note.text,
+    )
+    change.notify(
+        Recipient.case_officer,
+        NoticeKind.police_note,
+        "PROTOCOL §2: the case officer keeps the case",
+        entry=str(s.record_seq),
+        added_by=note.actor.label(),
+    )
+    return change.done(f"note recorded as entry {s.record_seq}; the case officer has a task")
 
 
 def _joined(*parts: tuple[str, str | None]) -> str | None:
@@ -1160,7 +1263,7 @@ def next_wakeup(state: CaseState, now: datetime, policy: Policy) -> datetime | N
     """The next moment after `now` at which the clock alone could change this case."""
     if state.phase in (Phase.screening, Phase.closed):
         return None
-    moments = [contact.next_escalation(state.contact, policy)]
+    moments = [contact.next_escalation(state.contact, policy, state.calendar)]
     if state.engagement_ends_at is not None:
         moments.append(state.engagement_ends_at)
     moments += [clock.ends_at for clock in state.route_clocks]
@@ -1171,7 +1274,7 @@ def next_wakeup(state: CaseState, now: datetime, policy: Policy) -> datetime | N
 def view(state: CaseState, now: datetime, policy: Policy) -> CaseView:
     """The case as supervisors and officers see it: codes and dates, no personal data."""
     is_open = state.phase is not Phase.closed
-    overdue = is_open and contact.is_overdue(state.contact, now, policy)
+    overdue = is_open and contact.is_overdue(state.contact, now, policy, state.calendar)
     return CaseView(
         case_id=state.case_id,
         phase=state.phase,
@@ -1193,8 +1296,12 @@ def view(state: CaseState, now: datetime, policy: Policy) -> CaseView:
         referred_at=state.referral.received_at,
         opened_at=state.opened_at,
         closed_at=state.closure.at if state.closure else None,
-        overdue_since=contact.overdue_from(state.contact, policy) if overdue else None,
+        overdue_since=contact.overdue_from(state.contact, policy, state.calendar) if overdue else None,
         revision=state.revision,
         exclusion_overridden=state.exclusion_overridden,
         case_officer=state.current_officer.label(),
+        route_clocks=state.route_clocks,
+        trial_date=state.trial_date,
+        division=state.calendar.division if state.calendar is not None else None,
+        working_days=policy.working_days,
     )

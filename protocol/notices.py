@@ -149,6 +149,11 @@ TEMPLATES: dict[str, str] = {
     "dependant's status (and any route of their own); a supervisor releases the hold when none needs it.",
     "fact_to_verify": "Case {case_id}: fact {fact_number} ({fact_kind}, from the {source}) is unverified and "
     "changes nothing until an officer verifies or rejects it.",
+    "police_correction": "Case {case_id}: police corrected the investigation status (record entry {entry}, "
+    "correcting {corrects}): it was reported as {previous} and is {corrected}. The hold's grounds follow the "
+    "correction; check the case and, if no ground is left, the pre-decision engagement.",
+    "police_note": "Case {case_id}: {added_by} added a note (record entry {entry}). Read it with "
+    "`mvp case show {case_id}`.",
 }
 
 

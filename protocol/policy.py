@@ -5,7 +5,7 @@ A new policy is a new entry in `POLICIES` with a new version: running cases keep
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -43,6 +43,9 @@ class Policy:
     # only by the report, never by a running case, so adding them does not change any case's behaviour.
     disclosure_threshold: int
     disclosure_rounding: int
+    # §7 contact due dates and grace periods (and the interval between escalations): their whole days counted
+    # as working days, skipping weekends and the case's bank holidays (`protocol.workdays`), or as calendar days
+    working_days: bool = False
 
 
 POLICIES: dict[str, Policy] = {
@@ -66,6 +69,17 @@ POLICIES: dict[str, Policy] = {
         disclosure_rounding=5,
     ),
 }
+
+# Contact counted in working days (issue 12): due every 20 working days (four working weeks), overdue 5 working
+# days (one working week) later, by the bank holidays of the referring force's part of the UK. A deployment
+# chooses it for new cases with MVP_POLICY_VERSION; running cases keep the version they started under.
+POLICIES["2026.2"] = replace(
+    POLICIES["2026.1"],
+    version="2026.2",
+    contact_interval=timedelta(days=20),
+    contact_grace=timedelta(days=5),
+    working_days=True,
+)
 
 CURRENT_VERSION = "2026.1"
 

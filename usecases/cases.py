@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select
@@ -32,6 +32,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from infra.errors import DuplicateReferral, NotFound, NotPermitted, PossibleDuplicate, Refused, Unavailable
+from infra.holidays import calendar_for
 from infra.keys import Keys
 from models import search_attributes as attrs
 from models.case import Actor, AwaitOpened, CaseCommand, CaseView, CommandResult, OpenCase, Phase
@@ -121,6 +122,7 @@ def _opening(
     actor: Actor,
     engine: Engine | None,
     override_reason: str | None,
+    policy_version: str = CURRENT_VERSION,
 ) -> tuple[str, OpenCase, dict[str, Any]]:
     """Who may start it, the duplicates it must not be, and how the case's workflow is started."""
     denied = authority.may_start_case(actor)
@@ -139,9 +141,10 @@ def _opening(
         case_id=case_id,
         referral=referral,
         opened_by=actor,
-        policy_version=CURRENT_VERSION,
+        policy_version=policy_version,
         possible_duplicate_of=possible,
         duplicate_override_reason=override_reason.strip() if possible and override_reason else None,
+        calendar=calendar_for(referral.force_code, datetime.now(UTC).date()),
     )
     options: dict[str, Any] = {
         "id": case_id,
@@ -167,13 +170,16 @@ async def start_referral(
     actor: Actor,
     engine: Engine | None = None,
     override_reason: str | None = None,
+    policy_version: str = CURRENT_VERSION,
 ) -> str:
     """Start the case for a referral and return its id. The same referral submitted again returns the
     same case id and starts nothing. With `engine` (every caller but a few tests), open cases of the same
     crime reference are searched first: the same person raises DuplicateReferral naming the existing case;
     a possible duplicate raises PossibleDuplicate unless `override_reason` says why this is another
     person, and the reason is then kept in the new case's record."""
-    case_id, start, options = _opening(keys, task_queue, referral, actor, engine, override_reason)
+    case_id, start, options = _opening(
+        keys, task_queue, referral, actor, engine, override_reason, policy_version
+    )
     try:
         await client.start_workflow(
             ProtocolCaseWorkflow.run, start, id_conflict_policy=WorkflowIDConflictPolicy.FAIL, **options
@@ -192,11 +198,14 @@ async def start_and_acknowledge(
     engine: Engine | None = None,
     override_reason: str | None = None,
     within: timedelta = ANSWER_WITHIN,
+    policy_version: str = CURRENT_VERSION,
 ) -> tuple[str, CaseView | None]:
     """Start the case and receive its acknowledgement (opened, screened, hold placed, notices in the outbox) in
     one call — Update-with-Start, no polling. The same referral again attaches to its case. With no worker
     answering within `within`, the case is still started (durably) and its view is None: screening pending."""
-    case_id, start, options = _opening(keys, task_queue, referral, actor, engine, override_reason)
+    case_id, start, options = _opening(
+        keys, task_queue, referral, actor, engine, override_reason, policy_version
+    )
     operation = WithStartWorkflowOperation(
         ProtocolCaseWorkflow.run, start, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, **options
     )

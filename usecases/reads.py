@@ -16,7 +16,16 @@ from sqlmodel import Session, col
 from infra.chain import note_binding, referral_binding
 from infra.errors import InputError, NotFound, RecordTampered
 from models.case import Actor, ActorRole
-from models.tables import AccessRow, CaseRow, NoteRow, OutboxRow, RecordRow
+from models.tables import (
+    AccessRow,
+    CaseRow,
+    EnforcementCheckReasonRow,
+    EnforcementCheckRow,
+    NoteRow,
+    OutboxRow,
+    RecordRow,
+    TaskRow,
+)
 from protocol import authority, case_ids
 from protocol.policy import policy
 from usecases import readmodel
@@ -94,6 +103,8 @@ def case_detail(services: Services, actor: Actor, case_id: str) -> dict[str, Any
         record = session.execute(
             select(RecordRow).where(RecordRow.case_id == case_id).order_by(RecordRow.seq)  # type: ignore[arg-type]
         ).scalars()
+        data["open_tasks"] = _open_tasks(session, case_id)
+        data["enforcement_checks"] = _checks(session, services, case_id)
         data["record"] = [
             {
                 "seq": r.seq,
@@ -111,6 +122,52 @@ def case_detail(services: Services, actor: Actor, case_id: str) -> dict[str, Any
         return data
 
 
+def _open_tasks(session: Session, case_id: str) -> list[dict[str, Any]]:
+    """The case's open tasks, soonest due first: kind, owner and due time (the text stays in `mvp tasks`)."""
+    now = datetime.now(UTC)
+    rows = session.execute(
+        select(TaskRow)
+        .where(col(TaskRow.case_id) == case_id, col(TaskRow.state) == "open")
+        .order_by(col(TaskRow.due_at), col(TaskRow.id))
+    ).scalars()
+    return [
+        {
+            "id": t.id,
+            "kind": t.kind,
+            "owner": t.owner,
+            "due_at": t.due_at.isoformat(),
+            "overdue": t.due_at < now,
+        }
+        for t in rows
+    ]
+
+
+def _checks(session: Session, services: Services, case_id: str) -> list[dict[str, Any]]:
+    """The enforcement checks that named this case, oldest first, with the reason enforcement gave (opened for
+    this reader; gone once the cases the check concerned were purged) and the answer."""
+    rows = session.execute(
+        select(EnforcementCheckRow, col(EnforcementCheckReasonRow.reason_sealed))
+        .outerjoin(
+            EnforcementCheckReasonRow,
+            col(EnforcementCheckReasonRow.check_id) == col(EnforcementCheckRow.check_id),
+        )
+        .where(col(EnforcementCheckRow.case_ids).contains([case_id]))
+        .order_by(col(EnforcementCheckRow.at))
+    ).all()
+    keyring = services.keys.keyring
+    return [
+        {
+            "check_id": c.check_id,
+            "at": c.at.isoformat(),
+            "actor": c.actor,
+            "verdict": c.verdict,
+            "possible_match": c.possible_match,
+            "why": keyring.open_text(sealed, c.check_id) if sealed is not None else None,
+        }
+        for c, sealed in rows
+    ]
+
+
 # What police of the referring force see of a case: the state of the protection and of their own
 # investigation. Not the Home Office's data (status, exclusion indicators, applications, signposting and why),
 # which they did not share and IE has not shared with them.
@@ -125,6 +182,7 @@ POLICE_FIELDS = (
     "opened_at",
     "closed_at",
     "case_officer",
+    "trial_date",  # police gave it
     "revision",
 )
 

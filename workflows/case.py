@@ -42,6 +42,8 @@ with workflow.unsafe.imports_passed_through():
         FactVerified,
         OpenCase,
         Phase,
+        PoliceCorrection,
+        PoliceNote,
         PoliceUpdate,
         Reassign,
         ReleaseDecision,
@@ -99,6 +101,7 @@ class ProtocolCaseWorkflow:
                     policy(start.policy_version),
                     possible_duplicate_of=start.possible_duplicate_of,
                     override_reason=start.duplicate_override_reason,
+                    calendar=start.calendar,
                 )
                 await self._carry_out(step, opening=True)
                 await self._screen("referral")
@@ -190,6 +193,23 @@ class ProtocolCaseWorkflow:
 
     @police_update.validator
     def _check_police_update(self, command: PoliceUpdate) -> None:
+        self._validate(command)
+
+    # Handlers added for issue 12 (registering a handler does not change the history of a case that never used it).
+    @workflow.update
+    async def correct_police_status(self, command: PoliceCorrection) -> CommandResult:
+        return await self._command(command)
+
+    @correct_police_status.validator
+    def _check_correct_police_status(self, command: PoliceCorrection) -> None:
+        self._validate(command)
+
+    @workflow.update
+    async def add_police_note(self, command: PoliceNote) -> CommandResult:
+        return await self._command(command)
+
+    @add_police_note.validator
+    def _check_add_police_note(self, command: PoliceNote) -> None:
         self._validate(command)
 
     @workflow.update

@@ -42,6 +42,31 @@ def update(
     send("police_update", case_id, body, actor, as_json)
 
 
+@app.command("correct")
+def correct(
+    case_id: str = typer.Argument(...),
+    status: str = typer.Option(..., "--status", help=f"The status it should have been: {STATUSES}."),
+    reason: str = typer.Option(..., "--reason", help="Why the status reported was wrong (kept sealed)."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Correct an investigation status your force reported wrongly. Recorded as a correction that points at the
+    entry it corrects, never a rewrite; the hold's grounds follow it, but a correction never lifts the hold by
+    itself. The case officer is told."""
+    send("police_correction", case_id, {"investigation": status, "reason": reason}, actor, as_json)
+
+
+@app.command("note")
+def note(
+    case_id: str = typer.Argument(...),
+    text: str = typer.Option(..., "--text", help="The note (kept sealed beside the record)."),
+    actor: str | None = AsOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Add a note to a case your force referred; the case officer gets a task to read it."""
+    send("police_note", case_id, {"text": text}, actor, as_json)
+
+
 @app.command("withdraw")
 def withdraw(
     case_id: str = typer.Argument(...),

@@ -39,6 +39,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
     ("GET", "/cases"): READERS,
     ("GET", "/cases/{case_id}"): READERS | {"police_own"},
     ("POST", "/cases/{case_id}/police-update"): frozenset({"police_own", "officer"}),
+    ("POST", "/cases/{case_id}/police-correction"): frozenset({"police_own"}),
+    ("POST", "/cases/{case_id}/police-note"): frozenset({"police_own"}),
     ("POST", "/cases/{case_id}/withdrawal"): frozenset({"police_own", "officer", "supervisor"}),
     ("POST", "/cases/{case_id}/contact"): frozenset({"officer"}),
     ("POST", "/cases/{case_id}/application"): frozenset({"officer"}),
@@ -69,6 +71,8 @@ ALLOWED: dict[tuple[str, str], frozenset[str]] = {
 # Minimal valid bodies: a refusal must be about who asks, never about what was sent.
 COMMAND_BODIES: dict[str, dict[str, Any]] = {
     "police-update": {"investigation": "under_investigation"},
+    "police-correction": {"investigation": "suspect_arrested", "reason": "corrected in the role test"},
+    "police-note": {"text": "a note from the role test"},
     "withdrawal": {"reason": "referral withdrawn in the test"},
     "contact": {"result": "no_answer"},
     "application": {"route": "domestic_abuse_concession", "stage": "submitted"},
