@@ -20,7 +20,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.routes import audit, cases, codec, enforcement, health, records, referrals, reports, retention, tasks
+from api.routes import (
+    audit,
+    cases,
+    codec,
+    enforcement,
+    health,
+    records,
+    referrals,
+    reports,
+    retention,
+    tasks,
+    training,
+)
 from infra.db import make_engine
 from infra.errors import InputError, NotPermitted, ServiceError, Unavailable
 from infra.keyguard import worker_keys
@@ -34,6 +46,9 @@ from usecases import readmodel
 from usecases.context import Services
 
 log = logging.getLogger("mvp.api")
+
+# Every answer of a service in training mode says so; the CLI prints a TRAINING line on every screen.
+MODE_HEADER = "X-MVP-Mode"
 
 
 def error_body(error: ServiceError) -> dict[str, object]:
@@ -122,6 +137,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     )
         return await call_next(request)
 
+    @app.middleware("http")
+    async def training_is_marked(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        services: Services | None = getattr(request.app.state, "services", None)
+        if services is not None and services.settings.training:
+            response.headers[MODE_HEADER] = "training"
+        return response
+
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, error: ServiceError) -> JSONResponse:
         if isinstance(error, NotPermitted):
@@ -152,7 +175,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return JSONResponse(error_body(failed), status_code=500)
 
-    for module in (health, referrals, cases, tasks, enforcement, records, reports, audit, retention, codec):
+    for module in (
+        health,
+        referrals,
+        cases,
+        tasks,
+        enforcement,
+        records,
+        reports,
+        audit,
+        retention,
+        codec,
+        training,
+    ):
         app.include_router(module.router)
     return app
 

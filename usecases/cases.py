@@ -34,7 +34,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from infra.errors import DuplicateReferral, NotFound, NotPermitted, PossibleDuplicate, Refused, Unavailable
 from infra.keys import Keys
 from models import search_attributes as attrs
-from models.case import Actor, AwaitOpened, CaseCommand, CaseView, CommandResult, OpenCase, Phase
+from models.case import Actor, AwaitOpened, CaseCommand, CaseView, CommandResult, Message, OpenCase, Phase
 from models.referral import Referral
 from models.registry import COMMANDS
 from models.tables import CaseRow, HoldRow
@@ -121,6 +121,7 @@ def _opening(
     actor: Actor,
     engine: Engine | None,
     override_reason: str | None,
+    training: bool = False,
 ) -> tuple[str, OpenCase, dict[str, Any]]:
     """Who may start it, the duplicates it must not be, and how the case's workflow is started."""
     denied = authority.may_start_case(actor)
@@ -142,6 +143,7 @@ def _opening(
         policy_version=CURRENT_VERSION,
         possible_duplicate_of=possible,
         duplicate_override_reason=override_reason.strip() if possible and override_reason else None,
+        training=training,
     )
     options: dict[str, Any] = {
         "id": case_id,
@@ -192,11 +194,13 @@ async def start_and_acknowledge(
     engine: Engine | None = None,
     override_reason: str | None = None,
     within: timedelta = ANSWER_WITHIN,
+    training: bool = False,
 ) -> tuple[str, CaseView | None]:
     """Start the case and receive its acknowledgement (opened, screened, hold placed, notices in the outbox) in
     one call — Update-with-Start, no polling. The same referral again attaches to its case. With no worker
-    answering within `within`, the case is still started (durably) and its view is None: screening pending."""
-    case_id, start, options = _opening(keys, task_queue, referral, actor, engine, override_reason)
+    answering within `within`, the case is still started (durably) and its view is None: screening pending.
+    `training` (a training stack only) lets a supervisor move the case's clock forward later."""
+    case_id, start, options = _opening(keys, task_queue, referral, actor, engine, override_reason, training)
     operation = WithStartWorkflowOperation(
         ProtocolCaseWorkflow.run, start, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, **options
     )
@@ -255,11 +259,15 @@ async def state(client: Client, case_id: str, within: timedelta | None = None) -
 async def send(client: Client, case_id: str, command: CaseCommand) -> CommandResult:
     """Send one command as an Update; a refusal comes back as Refused (NotPermitted for who gave it) with the
     workflow's reason. With no worker answering within `ANSWER_WITHIN`, Unavailable says so."""
+    return await update(client, case_id, COMMANDS[command.kind].update, command)
+
+
+async def update(client: Client, case_id: str, name: str, request: Message) -> CommandResult:
+    """Send `request` to the case's workflow as its Update `name`, with `send`'s errors."""
     handle = client.get_workflow_handle(case_id)
-    name = COMMANDS[command.kind].update
     try:
         result: Any = await asyncio.wait_for(
-            handle.execute_update(name, command, result_type=CommandResult), ANSWER_WITHIN.total_seconds()
+            handle.execute_update(name, request, result_type=CommandResult), ANSWER_WITHIN.total_seconds()
         )
         return result  # type: ignore[no-any-return]
     except WorkflowUpdateFailedError as err:

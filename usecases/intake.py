@@ -34,6 +34,7 @@ async def start(
         actor,
         engine=services.engine,
         override_reason=possible_duplicate_reason,
+        training=services.settings.training,
     )
     return {
         "case_id": case_id,
