@@ -13,7 +13,7 @@ app = typer.Typer(no_args_is_help=True, help="Training mode only: rehearse what 
 
 @app.command("advance")
 def advance(
-    case_id: str = typer.Argument(..., help="The case, e.g. MVP-7K3Q-9ZDX."),
+    case_id: str = typer.Argument(..., metavar="CASE_ID", help="The case, e.g. MVP-7K3Q-9ZDX."),
     by: str = typer.Argument(..., metavar="DURATION", help="How far: 30d, 4w or 12h (at most 400 days)."),
     actor: str | None = AsOption,
     as_json: bool = JsonOption,
