@@ -186,12 +186,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit,
         retention,
         codec,
-        training,
     ):
         app.include_router(module.router)
+    if settings is not None and settings.training:  # the training routes exist only on a training stack
+        app.include_router(training.router)
     return app
 
 
 def app() -> FastAPI:
     """For `uvicorn --factory api.app:app`."""
-    return create_app()
+    return create_app(load_settings())

@@ -1,21 +1,15 @@
 """Training mode (supervisors, a training stack only): move one case's clock forward to rehearse what time
-brings. On a service not in training mode every route here answers 404, whoever asks."""
+brings. These routes exist only on a service in training mode (`api.app.create_app`); elsewhere they are 404."""
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import ActorDep, ServicesDep, services
+from api.deps import ActorDep, ServicesDep
 from usecases import training
-from usecases.context import Services
 
-
-def training_only(chosen: Services = Depends(services)) -> None:
-    training.available(chosen)
-
-
-router = APIRouter(tags=["training"], dependencies=[Depends(training_only)])
+router = APIRouter(tags=["training"])
 
 
 class Advance(BaseModel):

@@ -6,7 +6,14 @@ from __future__ import annotations
 import typer
 
 from cli import render
+from cli.client import CliError
 from cli.common import AsOption, JsonOption, api
+
+NO_ROUTE = "The case API answered 404"  # no such route: not the API's own "No case …"
+NOT_TRAINING = (
+    "Training mode is off on this service: case clocks move only on a training stack (MVP_TRAINING=1 make run, "
+    "or `mvp stack run --training`; then `export MVP_TRAINING=1` here)."
+)
 
 app = typer.Typer(no_args_is_help=True, help="Training mode only: rehearse what time brings to a case.")
 
@@ -21,7 +28,12 @@ def advance(
     """Move one training case's clock forward (supervisors). What the time brings follows at once: an overdue
     contact escalates, the engagement notice period ends, a route clock runs out. Refused on a stack that is
     not in training mode."""
-    result = api(actor).post(f"/training/cases/{case_id.strip()}/advance", {"by": by})
+    try:
+        result = api(actor).post(f"/training/cases/{case_id.strip()}/advance", {"by": by})
+    except CliError as error:
+        if error.exit_code == 4 and str(error).startswith(NO_ROUTE):  # a service not in training mode
+            raise CliError(NOT_TRAINING, 4) from None
+        raise
     if as_json:
         render.print_json(result)
     else:
