@@ -16,7 +16,7 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from infra.settings import Settings
 from models.case import Actor, ActorRole, TrainingAdvance
-from models.tables import RecordRow
+from models.tables import AccessRow, RecordRow
 from tests.conftest import Running
 from tests.support.inprocess import amvp, point_cli_at
 from tests.support.inprocess import start_example_case as start_case
@@ -117,6 +117,13 @@ async def test_only_a_supervisor_moves_the_clock_and_bad_durations_are_refused_w
         assert bad.code == 2, (duration, bad.err)
         assert sentence in bad.err and "Traceback" not in bad.err + bad.out
     assert "training_clock_advanced" not in actions(running, case_id)
+    with Session(running.engine) as session:
+        refusals = session.execute(
+            select(col(AccessRow.actor)).where(
+                col(AccessRow.action) == "advance", col(AccessRow.case_id) == case_id
+            )
+        ).scalars()
+        assert sorted(refusals) == sorted([OFFICER, POLICE])  # each refusal recorded under who asked
     view = json.loads((await amvp(capsys, "case", "show", case_id, "--json")).out)
     assert view["contact_overdue"] is False  # nothing moved
 
