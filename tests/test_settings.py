@@ -54,9 +54,9 @@ PRODUCTION = {
 
 
 def test_production_settings_refuse_training_mode(tmp_path: Path) -> None:
-    assert Settings(data_dir=tmp_path, **PRODUCTION).training is False  # production as it is: fine
+    assert Settings.model_validate({"data_dir": tmp_path, **PRODUCTION}).training is False  # production: fine
     with pytest.raises(ValidationError) as refused:
-        Settings(data_dir=tmp_path, training=True, **PRODUCTION)
+        Settings.model_validate({"data_dir": tmp_path, "training": True, **PRODUCTION})
     message = str(refused.value)
     assert "training mode is refused with production settings" in message
     assert "MVP_ENV is 'production'" in message and "MVP_OIDC_ISSUER" in message
@@ -76,7 +76,7 @@ def test_training_fails_closed_on_any_production_part_outside_production(
 ) -> None:
     """Real notices, real records or real sign-ins make a stack a real one, whatever MVP_ENV says."""
     with pytest.raises(ValidationError, match=named):
-        Settings(env="development", data_dir=tmp_path, training=True, **setting)  # type: ignore[arg-type]
+        Settings.model_validate({"env": "development", "data_dir": tmp_path, "training": True, **setting})
 
 
 def test_training_mode_runs_beside_the_normal_stack_in_its_own_folder_and_ports(
