@@ -137,14 +137,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     )
         return await call_next(request)
 
-    @app.middleware("http")
-    async def training_is_marked(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        services: Services | None = getattr(request.app.state, "services", None)
-        if services is not None and services.settings.training:
-            response.headers[MODE_HEADER] = "training"
-        return response
-
     @app.exception_handler(ServiceError)
     async def service_error(request: Request, error: ServiceError) -> JSONResponse:
         if isinstance(error, NotPermitted):
@@ -189,6 +181,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     if settings is not None and settings.training:  # the training routes exist only on a training stack
+
+        @app.middleware("http")
+        async def training_is_marked(request: Request, call_next: Any) -> Any:
+            response = await call_next(request)
+            response.headers[MODE_HEADER] = "training"
+            return response
+
         app.include_router(training.router)
     return app
 

@@ -132,6 +132,9 @@ class Settings(BaseSettings):
         """Outside development, no placeholder secret and no development mailbox for notices."""
         if self.env != "production":
             return self
+        refused = self._training_refused()  # said first: a production process asked to rehearse matters most
+        if refused:
+            raise ValueError(refused)
         if self.notify_channel == "outbox":
             raise ValueError(
                 "production sends notices through a Notify-style API: set MVP_NOTIFY_CHANNEL=http, "
@@ -148,34 +151,6 @@ class Settings(BaseSettings):
             raise ValueError(
                 "production notices need the team's real contact: set MVP_CONTACT_TEAM_PHONE and "
                 "MVP_CONTACT_TEAM_EMAIL"
-            )
-        return self
-
-    @model_validator(mode="after")
-    def _training_is_a_rehearsal(self) -> Settings:
-        """Training mode moves case clocks: it needs an explicit development stack, and fails closed on anything
-        that looks like production (real people would get notices, real records would be read, real sign-ins
-        would act)."""
-        if not self.training:
-            return self
-        problems = []
-        if self.env == "production":
-            problems.append("MVP_ENV is 'production'")
-        if self.notify_channel != "outbox":
-            problems.append("notices go to a real provider (MVP_NOTIFY_CHANNEL is not 'outbox')")
-        if self.records_source != "postgres":
-            problems.append(
-                "Home Office records come from a real service (MVP_RECORDS_SOURCE is not 'postgres')"
-            )
-        if self.oidc_issuer is not None and self.oidc_issuer.rstrip("/") != self.development_issuer:
-            problems.append(
-                "sign-ins come from a real identity provider (MVP_OIDC_ISSUER is not the development issuer)"
-            )
-        if problems:
-            raise ValueError(
-                "training mode is refused with production settings: "
-                + "; ".join(problems)
-                + ". Run it on the development stack: MVP_TRAINING=1 make run."
             )
         return self
 
@@ -202,6 +177,40 @@ class Settings(BaseSettings):
                 "MVP_NOTIFY_CHANNEL=http needs MVP_NOTIFY_URL, MVP_NOTIFY_API_KEY and MVP_NOTIFY_TEMPLATES"
             )
         return self
+
+    @model_validator(mode="after")
+    def _training_is_a_rehearsal(self) -> Settings:
+        refused = self._training_refused()
+        if refused:
+            raise ValueError(refused)
+        return self
+
+    def _training_refused(self) -> str | None:
+        """Training mode moves case clocks: it needs an explicit development stack, and fails closed on anything
+        that looks like production (real people would get notices, real records would be read, real sign-ins
+        would act)."""
+        if not self.training:
+            return None
+        problems = []
+        if self.env == "production":
+            problems.append("MVP_ENV is 'production'")
+        if self.notify_channel != "outbox":
+            problems.append("notices go to a real provider (MVP_NOTIFY_CHANNEL is not 'outbox')")
+        if self.records_source != "postgres":
+            problems.append(
+                "Home Office records come from a real service (MVP_RECORDS_SOURCE is not 'postgres')"
+            )
+        if self.oidc_issuer is not None and self.oidc_issuer.rstrip("/") != self.development_issuer:
+            problems.append(
+                "sign-ins come from a real identity provider (MVP_OIDC_ISSUER is not the development issuer)"
+            )
+        if not problems:
+            return None
+        return (
+            "training mode is refused with production settings: "
+            + "; ".join(problems)
+            + ". Run it on the development stack: MVP_TRAINING=1 make run."
+        )
 
     @property
     def development_issuer(self) -> str:
