@@ -71,14 +71,24 @@ async def test_advancing_a_training_case_30_days_makes_its_contact_overdue_and_a
     assert trail.index("training_clock_advanced") < trail.index("contact_overdue_escalated")
 
 
-async def test_advancing_past_the_engagement_notice_period_asks_a_supervisor_to_release(
+async def test_advancing_past_the_last_ground_engages_the_person_and_past_the_notice_asks_for_release(
     cli_env: None, running: Running, capsys: pytest.CaptureFixture[str]
 ) -> None:
     case_id = await start_case(capsys)
+    leave = await amvp(
+        capsys, "officer", "route", case_id, "--route", "domestic_abuse_concession", "--days", "91"
+    )
+    assert leave.code == 0, leave.err
     ended = await amvp(capsys, "police", "update", case_id, "--status", "no_further_action", "--as", POLICE)
     assert ended.code == 0, ended.err
-    engaged = json.loads((await amvp(capsys, "case", "show", case_id, "--json")).out)
-    assert engaged["phase"] == "engagement"
+    held = json.loads((await amvp(capsys, "case", "show", case_id, "--json")).out)
+    assert held["phase"] == "protection"  # the concession's clock is the last ground
+
+    ran_out = await amvp(capsys, "training", "advance", case_id, "13w", "--json", "--as", SUPERVISOR)
+    assert ran_out.code == 0, ran_out.err
+    assert json.loads(ran_out.out)["view"]["phase"] == "engagement"
+    trail = actions(running, case_id)
+    assert trail[trail.index("training_clock_advanced") :][1:3] == ["route_clock_ended", "engagement_started"]
 
     early = await amvp(capsys, "training", "advance", case_id, "27d", "--json", "--as", SUPERVISOR)
     assert early.code == 0, early.err
