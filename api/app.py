@@ -167,18 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         return JSONResponse(error_body(failed), status_code=500)
 
-    for module in (
-        health,
-        referrals,
-        cases,
-        tasks,
-        enforcement,
-        records,
-        reports,
-        audit,
-        retention,
-        codec,
-    ):
+    for module in (health, referrals, cases, tasks, enforcement, records, reports, audit, retention, codec):
         app.include_router(module.router)
     if settings is not None and settings.training:  # the training routes exist only on a training stack
 
