@@ -16,11 +16,7 @@ from models.case import Actor, ActorRole, CaseState, Phase, RecordEntry
 from protocol.lifecycle import Step
 
 MAX_ADVANCE = timedelta(days=400)  # per call: a rehearsal moves months, not decades
-UNITS = {
-    "h": ("hour", timedelta(hours=1)),
-    "d": ("day", timedelta(days=1)),
-    "w": ("week", timedelta(weeks=1)),
-}
+UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 _DURATION = re.compile(r"(\d{1,6})\s*([a-z]+)")
 _SHOWN = 20  # characters of a refused duration repeated back
 
@@ -40,7 +36,7 @@ def parse_duration(text: str) -> timedelta:
             "e.g. 30d."
         )
     amount = int(match.group(1))
-    by = amount * UNITS[match.group(2)][1]
+    by = amount * UNITS[match.group(2)]
     if by <= timedelta(0):
         raise DurationRefused("A training advance must move the clock forward: give at least 1h.")
     if by > MAX_ADVANCE:
