@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(VENV)/bin/pip install --quiet -e '.[dev,devstack]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP)  # MVP_TRAINING=1 make run: the training stack (README "Training mode")
 	$(VENV)/bin/mvp stack run
 
 test: $(STAMP) lint

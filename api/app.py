@@ -20,7 +20,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.routes import audit, cases, codec, enforcement, health, records, referrals, reports, retention, tasks
+from api.routes import (
+    audit,
+    cases,
+    codec,
+    enforcement,
+    health,
+    records,
+    referrals,
+    reports,
+    retention,
+    tasks,
+    training,
+)
 from infra.db import make_engine
 from infra.errors import InputError, NotPermitted, ServiceError, Unavailable
 from infra.keyguard import worker_keys
@@ -34,6 +46,9 @@ from usecases import readmodel
 from usecases.context import Services
 
 log = logging.getLogger("mvp.api")
+
+# Every answer of a service in training mode says so; the CLI prints a TRAINING line on every screen.
+MODE_HEADER = "X-MVP-Mode"
 
 
 def error_body(error: ServiceError) -> dict[str, object]:
@@ -154,9 +169,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (health, referrals, cases, tasks, enforcement, records, reports, audit, retention, codec):
         app.include_router(module.router)
+    if settings is not None and settings.training:  # the training routes exist only on a training stack
+
+        @app.middleware("http")
+        async def training_is_marked(request: Request, call_next: Any) -> Any:
+            response = await call_next(request)
+            response.headers[MODE_HEADER] = "training"
+            return response
+
+        app.include_router(training.router)
     return app
 
 
 def app() -> FastAPI:
     """For `uvicorn --factory api.app:app`."""
-    return create_app()
+    return create_app(load_settings())

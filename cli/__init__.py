@@ -22,6 +22,7 @@ def run(argv: list[str]) -> int:
     from cli.session import SessionError
 
     command = typer.main.get_command(app)
+    render.training_mode(False)  # each run learns it from the API's answers
     try:
         command.main(args=argv, prog_name="mvp", standalone_mode=True)
         return 0

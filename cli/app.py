@@ -16,6 +16,7 @@ from cli.commands import (
     session,
     supervisors,
     tasks,
+    training,
 )
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Migrant Victims Protocol case service.")
@@ -33,6 +34,7 @@ for sub, name in [
     (tasks.app, "tasks"),
     (audit.audit_app, "audit"),
     (audit.retention_app, "retention"),
+    (training.app, "training"),
     (ops.keys_app, "keys"),
     (ops.db_app, "db"),
 ]:

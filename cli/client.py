@@ -8,10 +8,12 @@ from typing import Any
 
 import httpx
 
+from cli import render
 from cli.session import ClientSettings, token_for
 
 # Connect fast; wait long enough for the API's own bounded waits (a worker takes 15 s at most to answer).
 TIMEOUT = httpx.Timeout(40.0, connect=3.0)
+MODE_HEADER = "X-MVP-Mode"  # "training" on every answer of a training stack (README "Training mode")
 EXIT_BY_STATUS = {400: 2, 422: 2, 401: 3, 403: 3, 409: 3, 404: 4, 502: 5, 503: 5, 504: 5}
 
 
@@ -48,6 +50,8 @@ class Api:
                 "right)?",
                 5,
             ) from None
+        if response.headers.get(MODE_HEADER, "").lower() == "training":
+            render.training_mode()
         if response.is_success:
             return response.json()
         raise _error(response)

@@ -18,8 +18,37 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-out = Console()
-err = Console(stderr=True)
+TRAINING_BANNER = (
+    "TRAINING — a rehearsal stack: case clocks may have been moved; nothing here is a real case."
+)
+
+
+class Screen(Console):
+    """A console that, in training mode, prints the TRAINING line before the first thing it prints."""
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        _banner(self)
+        super().print(*objects, **kwargs)
+
+
+out = Screen()
+err = Screen(stderr=True)
+_training = {"on": False, "shown": False}
+
+
+def training_mode(on: bool = True) -> None:
+    """The API said it runs in training mode (header X-MVP-Mode: training): every screen says so, once.
+    `training_mode(False)` starts a command afresh (each `mvp` run)."""
+    _training["on"] = on
+    if not on:
+        _training["shown"] = False
+
+
+def _banner(console: Console) -> None:
+    if _training["on"] and not _training["shown"]:
+        _training["shown"] = True
+        Console.print(console, f"[bold reverse] {TRAINING_BANNER} [/]", soft_wrap=True)
+
 
 # C0/C1 controls (but newline and tab), DEL, bidi embeddings/overrides/isolates, zero-width and BOM.
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -38,10 +67,17 @@ def words(code: object) -> str:
 
 
 def print_json(value: Any) -> None:
+    """JSON on stdout. In training mode an object answer carries `"mode": "training"` first, and the TRAINING
+    line goes to stderr (stdout stays one JSON document, lists included)."""
+    if _training["on"]:
+        _banner(err)
+        if isinstance(value, dict):
+            value = {"mode": "training", **value}
     sys.stdout.write(json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
 def print_csv(columns: list[str], rows: list[dict[str, Any]]) -> None:
+    _banner(err)  # training mode: the TRAINING line on stderr, the CSV untouched
     writer = csv.writer(sys.stdout)
     writer.writerow(columns)
     for row in rows:

@@ -28,6 +28,9 @@ import httpx
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_API_URL = "http://127.0.0.1:8235"
 DEFAULT_ISSUER_URL = "http://127.0.0.1:8236"
+DEFAULTS = (DEFAULT_API_URL, DEFAULT_ISSUER_URL)
+TRAINING_API_URL = "http://127.0.0.1:8245"  # the training stack's ports: the normal ones plus ten
+TRAINING_ISSUER_URL = "http://127.0.0.1:8246"
 DEFAULT_CLIENT_ID = "mvp-cli"
 EXPIRY_MARGIN = 30  # seconds: a token this close to expiry is treated as expired
 TIMEOUT = 10.0
@@ -61,8 +64,12 @@ class ClientSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ClientSettings:
         env = dict(os.environ if environ is None else environ)
-        data_dir = Path(env.get("MVP_DATA_DIR") or Path(__file__).resolve().parent.parent / ".data")
+        # MVP_TRAINING=1: the training stack, in its own folder and on its own ports (README "Training mode")
+        training = env.get("MVP_TRAINING", "").strip().lower() in ("1", "true", "yes", "on")
+        data = Path(__file__).resolve().parent.parent / ".data"
+        data_dir = Path(env.get("MVP_DATA_DIR") or (data / "training" if training else data))
         stack = _read_env_file(data_dir / "stack.env")
+        default_api, default_issuer = (TRAINING_API_URL, TRAINING_ISSUER_URL) if training else DEFAULTS
 
         def setting(name: str) -> str | None:
             return env.get(name) or stack.get(name) or None
@@ -70,10 +77,10 @@ class ClientSettings:
         mode = (env.get("MVP_ENV") or "development").strip().lower()
         issuer = setting("MVP_ISSUER_URL")
         if issuer is None and mode != "production":
-            issuer = DEFAULT_ISSUER_URL
+            issuer = default_issuer
         token_file = env.get("MVP_TOKEN_FILE")
         return cls(
-            api_url=(setting("MVP_API_URL") or DEFAULT_API_URL).rstrip("/"),
+            api_url=(setting("MVP_API_URL") or default_api).rstrip("/"),
             issuer_url=issuer.rstrip("/") if issuer else None,
             env=mode,
             token_file=Path(token_file).expanduser()

@@ -74,6 +74,11 @@ NEXT_COMMANDS = [
     ".venv/bin/mvp cases list",
 ]
 
+TRAINING_LINE = (
+    "TRAINING — a rehearsal stack: a supervisor may move a case's clock forward; nothing here is a real case."
+)
+TRAINING_COMMAND = ".venv/bin/mvp training advance CASE_ID 30d --as supervisor:SUP-7"
+
 # Runs in its own session with a pipe from the stack on stdin. "done" means the stack stopped Postgres
 # itself; end of file without it means the stack died, so stop Postgres here rather than leave it running.
 _WATCHDOG = """\
@@ -467,6 +472,8 @@ class _Stack:
             MVP_API_PORT=str(self.settings.api_port),
             PYTHONUNBUFFERED="1",
         )
+        if self.settings.training:  # the worker and the API run in training mode too, trusting this issuer
+            env.update(MVP_TRAINING="1", MVP_DEV_ISSUER_URL=self.issuer_url)
         return env
 
     def _spawn(self, part: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -513,8 +520,13 @@ class _Stack:
             "In a second terminal, from the project folder, try:",
         ]
         commands = list(NEXT_COMMANDS)
-        if self.data_dir != (REPO_ROOT / ".data").resolve():
+        if self.settings.training:
+            lines.insert(0, f"[bold reverse] {TRAINING_LINE} [/]")
+            commands.append(TRAINING_COMMAND)
+        if self.data_dir != (REPO_ROOT / ".data" / ("training" if self.settings.training else "")).resolve():
             commands.insert(0, f"export MVP_DATA_DIR={self.data_dir}")
+        if self.settings.training:
+            commands.insert(0, "export MVP_TRAINING=1")
         lines += [f"  {escape(command)}" for command in commands]
         lines += ["", "Press Ctrl-C to stop the stack; the data stays."]
         return "\n".join(lines)

@@ -20,8 +20,23 @@ from protocol.policy import CURRENT_VERSION, POLICIES
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+TRUE_WORDS = ("1", "true", "yes", "on")
+# Training mode (`MVP_TRAINING=1 make run`, `mvp stack run --training`) runs beside the normal stack: its own data
+# folder and its own ports (the normal ones plus this), unless they are set explicitly.
+TRAINING_PORT_SHIFT = 10
+
+
+def training_from_env() -> bool:
+    return os.environ.get("MVP_TRAINING", "").strip().lower() in TRUE_WORDS
+
+
 def default_data_dir() -> Path:
-    return Path(os.environ.get("MVP_DATA_DIR", REPO_ROOT / ".data")).resolve()
+    fallback = REPO_ROOT / ".data" / "training" if training_from_env() else REPO_ROOT / ".data"
+    return Path(os.environ.get("MVP_DATA_DIR", fallback)).resolve()
+
+
+def _port(normal: int) -> int:
+    return normal + TRAINING_PORT_SHIFT if training_from_env() else normal
 
 
 class Settings(BaseSettings):
@@ -30,12 +45,17 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     data_dir: Path = Field(default_factory=default_data_dir)
 
+    # Training mode: a rehearsal stack where a supervisor may move one case's clock forward
+    # (`mvp training advance`). Refused with production settings (see `_training_is_a_rehearsal`).
+    training: bool = False
+
     temporal_address: str = Field(
-        "localhost:7233", validation_alias=AliasChoices("TEMPORAL_ADDRESS", "MVP_TEMPORAL_ADDRESS")
+        default_factory=lambda: f"localhost:{_port(7233)}",
+        validation_alias=AliasChoices("TEMPORAL_ADDRESS", "MVP_TEMPORAL_ADDRESS"),
     )
     temporal_namespace: str = "default"
     task_queue: str = "mvp-cases"
-    temporal_ui_port: int = 8233
+    temporal_ui_port: int = Field(default_factory=lambda: _port(8233))
     # how often the retention workflow's Temporal Schedule runs (`workflows/retention.py`); e.g. "P1D", "PT6H"
     retention_interval: timedelta = timedelta(days=1)
     # mutual TLS to Temporal (production): PEM files; all unset means plain TCP (the embedded dev server)
@@ -82,8 +102,8 @@ class Settings(BaseSettings):
     oidc_audience: str = "mvp-api"
     oidc_jwks_url: str | None = None  # default: jwks_uri from the issuer's /.well-known/openid-configuration
     dev_issuer_url: str | None = None  # default: http://127.0.0.1:<issuer_port>; refused in production
-    api_port: int = 8235
-    issuer_port: int = 8236
+    api_port: int = Field(default_factory=lambda: _port(8235))
+    issuer_port: int = Field(default_factory=lambda: _port(8236))
     api_url: str | None = None  # where clients reach the API; default http://127.0.0.1:<api_port>
 
     # How the person reaches the NCCU team, in every notice (the defaults are Ofcom's drama range and an
@@ -125,6 +145,9 @@ class Settings(BaseSettings):
         """Outside development, no placeholder secret and no development mailbox for notices."""
         if self.env != "production":
             return self
+        refused = self._training_refused()  # said first: a production process asked to rehearse matters most
+        if refused:
+            raise ValueError(refused)
         if self.notify_channel == "outbox":
             raise ValueError(
                 "production sends notices through a Notify-style API: set MVP_NOTIFY_CHANNEL=http, "
@@ -167,6 +190,40 @@ class Settings(BaseSettings):
                 "MVP_NOTIFY_CHANNEL=http needs MVP_NOTIFY_URL, MVP_NOTIFY_API_KEY and MVP_NOTIFY_TEMPLATES"
             )
         return self
+
+    @model_validator(mode="after")
+    def _training_is_a_rehearsal(self) -> Settings:
+        refused = self._training_refused()
+        if refused:
+            raise ValueError(refused)
+        return self
+
+    def _training_refused(self) -> str | None:
+        """Training mode moves case clocks: it needs an explicit development stack, and fails closed on anything
+        that looks like production (real people would get notices, real records would be read, real sign-ins
+        would act)."""
+        if not self.training:
+            return None
+        problems = []
+        if self.env == "production":
+            problems.append("MVP_ENV is 'production'")
+        if self.notify_channel != "outbox":
+            problems.append("notices go to a real provider (MVP_NOTIFY_CHANNEL is not 'outbox')")
+        if self.records_source != "postgres":
+            problems.append(
+                "Home Office records come from a real service (MVP_RECORDS_SOURCE is not 'postgres')"
+            )
+        if self.oidc_issuer is not None and self.oidc_issuer.rstrip("/") != self.development_issuer:
+            problems.append(
+                "sign-ins come from a real identity provider (MVP_OIDC_ISSUER is not the development issuer)"
+            )
+        if not problems:
+            return None
+        return (
+            "training mode is refused with production settings: "
+            + "; ".join(problems)
+            + ". Run it on the development stack: MVP_TRAINING=1 make run."
+        )
 
     @property
     def development_issuer(self) -> str:

@@ -3,7 +3,7 @@ commands that change it (one model per workflow update)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -425,10 +425,23 @@ class OpenCase(Message):
     duplicate_override_reason: str | None = None
     # the referring force's bank holidays, recorded in the case: the workflow never reads the calendar file
     calendar: CaseCalendar | None = None
+    # Training mode only (a rehearsal stack, README "Training mode"): a case started there may have its clock
+    # moved forward, and this is how far it has been moved (carried across continue-as-new). Never set by a
+    # service that runs with production settings.
+    training: bool = False
+    clock_offset: timedelta = timedelta(0)
 
 
 class AwaitOpened(Message):
     """Asks the case for its acknowledgement once it is open and screened (the Update of Update-with-Start)."""
+
+
+class TrainingAdvance(Message):
+    """Training mode only: move this case's clock forward by `by` (a supervisor's rehearsal; not a case command
+    of the registry, and refused by a case not started in training mode)."""
+
+    actor: Actor
+    by: timedelta
 
 
 class Command(Message):

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from infra.settings import load_settings
+from infra.settings import REPO_ROOT, Settings, load_settings
 
 
 @pytest.fixture
@@ -35,3 +36,67 @@ def test_the_environment_wins_under_either_name(
 def test_the_stack_never_reads_its_own_stack_env(leftover_stack_env: Path) -> None:
     settings = load_settings(find_stack=False, data_dir=leftover_stack_env)
     assert (settings.temporal_address, settings.database_url) == ("localhost:7233", None)
+
+
+# --- training mode (README "Training mode") -------------------------------------------------------------
+
+
+PRODUCTION = {
+    "env": "production",
+    "notify_channel": "http",
+    "notify_url": "https://api.notifications.service.gov.uk",
+    "notify_api_key": "a-real-looking-notify-key-0f9e8d7c6b5a",
+    "notify_templates": Path("templates.json"),
+    "contact_team_phone": "020 7946 0000",
+    "contact_team_email": "nccu@homeoffice.gov.uk",
+    "oidc_issuer": "https://sso.homeoffice.gov.uk/realms/mvp",
+}
+
+
+def test_production_settings_refuse_training_mode(tmp_path: Path) -> None:
+    assert Settings.model_validate({"data_dir": tmp_path, **PRODUCTION}).training is False  # production: fine
+    with pytest.raises(ValidationError) as refused:
+        Settings.model_validate({"data_dir": tmp_path, "training": True, **PRODUCTION})
+    message = str(refused.value)
+    assert "training mode is refused with production settings" in message
+    assert "MVP_ENV is 'production'" in message and "MVP_OIDC_ISSUER" in message
+
+
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ({"notify_channel": "http", "notify_url": "https://n.test", "notify_api_key": "k" * 20,
+          "notify_templates": Path("t.json")}, "MVP_NOTIFY_CHANNEL"),
+        ({"records_source": "http", "records_url": "https://records.test"}, "MVP_RECORDS_SOURCE"),
+        ({"oidc_issuer": "https://sso.example.test/realms/mvp"}, "MVP_OIDC_ISSUER"),
+    ],
+)  # fmt: skip
+def test_training_fails_closed_on_any_production_part_outside_production(
+    tmp_path: Path, setting: dict[str, object], named: str
+) -> None:
+    """Real notices, real records or real sign-ins make a stack a real one, whatever MVP_ENV says."""
+    with pytest.raises(ValidationError, match=named):
+        Settings.model_validate({"env": "development", "data_dir": tmp_path, "training": True, **setting})
+
+
+def test_training_mode_runs_beside_the_normal_stack_in_its_own_folder_and_ports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in (
+        "MVP_DATA_DIR",
+        "MVP_API_PORT",
+        "MVP_ISSUER_PORT",
+        "MVP_TEMPORAL_UI_PORT",
+        "TEMPORAL_ADDRESS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("MVP_TEMPORAL_ADDRESS", raising=False)
+    normal = Settings()
+    monkeypatch.setenv("MVP_TRAINING", "1")
+    training = Settings()
+    assert training.training and not normal.training
+    assert training.data_dir == REPO_ROOT / ".data" / "training" and normal.data_dir == REPO_ROOT / ".data"
+    ports = ("api_port", "issuer_port", "temporal_ui_port")
+    assert {getattr(training, p) - getattr(normal, p) for p in ports} == {10}
+    assert (normal.temporal_address, training.temporal_address) == ("localhost:7233", "localhost:7243")
+    assert training.development_issuer == "http://127.0.0.1:8246"

@@ -35,7 +35,7 @@ from infra.errors import DuplicateReferral, NotFound, NotPermitted, PossibleDupl
 from infra.holidays import calendar_for
 from infra.keys import Keys
 from models import search_attributes as attrs
-from models.case import Actor, AwaitOpened, CaseCommand, CaseView, CommandResult, OpenCase, Phase
+from models.case import Actor, AwaitOpened, CaseCommand, CaseView, CommandResult, Message, OpenCase, Phase
 from models.referral import Referral
 from models.registry import COMMANDS
 from models.tables import CaseRow, HoldRow
@@ -123,6 +123,7 @@ def _opening(
     engine: Engine | None,
     override_reason: str | None,
     policy_version: str = CURRENT_VERSION,
+    training: bool = False,
 ) -> tuple[str, OpenCase, dict[str, Any]]:
     """Who may start it, the duplicates it must not be, and how the case's workflow is started."""
     denied = authority.may_start_case(actor)
@@ -145,6 +146,7 @@ def _opening(
         possible_duplicate_of=possible,
         duplicate_override_reason=override_reason.strip() if possible and override_reason else None,
         calendar=calendar_for(referral.force_code, datetime.now(UTC).date()),
+        training=training,
     )
     options: dict[str, Any] = {
         "id": case_id,
@@ -199,12 +201,14 @@ async def start_and_acknowledge(
     override_reason: str | None = None,
     within: timedelta = ANSWER_WITHIN,
     policy_version: str = CURRENT_VERSION,
+    training: bool = False,
 ) -> tuple[str, CaseView | None]:
     """Start the case and receive its acknowledgement (opened, screened, hold placed, notices in the outbox) in
     one call — Update-with-Start, no polling. The same referral again attaches to its case. With no worker
-    answering within `within`, the case is still started (durably) and its view is None: screening pending."""
+    answering within `within`, the case is still started (durably) and its view is None: screening pending.
+    `training` (a training stack only) lets a supervisor move the case's clock forward later."""
     case_id, start, options = _opening(
-        keys, task_queue, referral, actor, engine, override_reason, policy_version
+        keys, task_queue, referral, actor, engine, override_reason, policy_version, training
     )
     operation = WithStartWorkflowOperation(
         ProtocolCaseWorkflow.run, start, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, **options
@@ -264,11 +268,15 @@ async def state(client: Client, case_id: str, within: timedelta | None = None) -
 async def send(client: Client, case_id: str, command: CaseCommand) -> CommandResult:
     """Send one command as an Update; a refusal comes back as Refused (NotPermitted for who gave it) with the
     workflow's reason. With no worker answering within `ANSWER_WITHIN`, Unavailable says so."""
+    return await update(client, case_id, COMMANDS[command.kind].update, command)
+
+
+async def update(client: Client, case_id: str, name: str, request: Message) -> CommandResult:
+    """Send `request` to the case's workflow as its Update `name`, with `send`'s errors."""
     handle = client.get_workflow_handle(case_id)
-    name = COMMANDS[command.kind].update
     try:
         result: Any = await asyncio.wait_for(
-            handle.execute_update(name, command, result_type=CommandResult), ANSWER_WITHIN.total_seconds()
+            handle.execute_update(name, request, result_type=CommandResult), ANSWER_WITHIN.total_seconds()
         )
         return result  # type: ignore[no-any-return]
     except WorkflowUpdateFailedError as err:

@@ -35,6 +35,7 @@ async def start(
         engine=services.engine,
         override_reason=possible_duplicate_reason,
         policy_version=services.settings.policy_version,
+        training=services.settings.training,
     )
     return {
         "case_id": case_id,

@@ -16,7 +16,7 @@ guarded with `workflow.patched` (see the patch ids below and the README, "Changi
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -49,10 +49,11 @@ with workflow.unsafe.imports_passed_through():
         ReleaseDecision,
         Reopen,
         RouteStarted,
+        TrainingAdvance,
         Withdrawal,
     )
     from models.messages import DeliverNotices, LookUpPerson, PersistStep
-    from protocol import authority, lifecycle
+    from protocol import authority, lifecycle, training
     from protocol.policy import Policy, policy
     from protocol.screening import screen, unavailable
     from protocol.signposting import signposting
@@ -85,6 +86,9 @@ class ProtocolCaseWorkflow:
         self._poke = False
         # A run continued from an earlier one retries whatever that run left undelivered in the outbox.
         self._undelivered = start.state is not None
+        # Training mode only (`training_advance`): how far a supervisor has moved this case's clock; zero otherwise.
+        self._training = start.training
+        self._clock_offset = start.clock_offset
 
     # --- the run ---------------------------------------------------------------------------------
 
@@ -97,7 +101,7 @@ class ProtocolCaseWorkflow:
                     start.case_id,
                     start.referral,
                     start.opened_by,
-                    workflow.now(),
+                    self._now(),
                     policy(start.policy_version),
                     possible_duplicate_of=start.possible_duplicate_of,
                     override_reason=start.duplicate_override_reason,
@@ -128,18 +132,25 @@ class ProtocolCaseWorkflow:
                     await self._deliver()
                 if self._screening_incomplete:
                     await self._retry_screening()
-                ticked = lifecycle.tick(self._case, workflow.now(), self._policy)
+                ticked = lifecycle.tick(self._case, self._now(), self._policy)
                 if ticked is not None:
                     await self._carry_out(ticked)
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(OpenCase(case_id=self._case.case_id, state=self._case))
+                workflow.continue_as_new(
+                    OpenCase(
+                        case_id=self._case.case_id,
+                        state=self._case,
+                        training=self._training,
+                        clock_offset=self._clock_offset,
+                    )
+                )
 
     async def _reopened_within_window(self) -> bool:
         """Wait, closed, until a supervisor reopens the case or the reopen window ends."""
         closure = self._case.closure
         assert closure is not None
-        remaining = closure.at + self._policy.reopen_window - workflow.now()
+        remaining = closure.at + self._policy.reopen_window - self._now()
         if remaining <= timedelta(0):
             return False
         try:
@@ -159,7 +170,7 @@ class ProtocolCaseWorkflow:
         return self._case.screening is not None and not self._case.screening.complete
 
     async def _sleep_until_something_happens(self) -> None:
-        now = workflow.now()
+        now = self._now()
         wake = lifecycle.next_wakeup(self._case, now, self._policy)
         timeouts = [wake - now] if wake is not None else []
         if self._undelivered:
@@ -308,13 +319,36 @@ class ProtocolCaseWorkflow:
     def _check_amend(self, command: Amend) -> None:
         self._validate(command)
 
+    @workflow.update
+    async def training_advance(self, request: TrainingAdvance) -> CommandResult:
+        """Training mode only: move this case's clock forward, record it, and let the time bring what it brings
+        (an overdue contact escalated, the engagement notice period over) at once."""
+        async with self._lock:
+            reason = training.refusal(self._case, request.actor, self._training, request.by)
+            if reason is not None:  # the case may have moved since validation
+                raise ApplicationError(reason, type="Refused", non_retryable=True)
+            self._clock_offset += request.by
+            step = training.advanced(self._case, request.actor, request.by, self._now())
+            await self._carry_out(step)
+            ticked = lifecycle.tick(self._case, self._now(), self._policy)
+            if ticked is not None:
+                await self._carry_out(ticked)
+            self._poke = True  # the run's timers were set on the old clock
+            return CommandResult(case_id=self._case.case_id, accepted=step.accepted, view=self._view())
+
+    @training_advance.validator
+    def _check_training_advance(self, request: TrainingAdvance) -> None:
+        if self._state is None:
+            raise ApplicationError("the case is still opening; try again in a moment", type="Refused")
+        reason = training.refusal(self._state, request.actor, self._training, request.by)
+        if reason is not None:
+            raise ApplicationError(reason, type="Refused")
+
     @workflow.signal
     async def enforcement_check_refused(self, notice: EnforcementCheckNotice) -> None:
         async with self._lock:
             if self._state is not None and self._state.phase is not Phase.closed:
-                await self._carry_out(
-                    lifecycle.apply_command(self._state, notice, workflow.now(), self._policy)
-                )
+                await self._carry_out(lifecycle.apply_command(self._state, notice, self._now(), self._policy))
 
     def _validate(self, command: CaseCommand) -> None:
         """Refuse an impossible command before it touches history. (A command the actor's role does
@@ -322,13 +356,13 @@ class ProtocolCaseWorkflow:
         if self._state is None:
             raise ApplicationError("the case is still opening; try again in a moment", type="Refused")
         if authority.not_permitted(self._state, command) is None:
-            reason = lifecycle.refusal(self._state, command, workflow.now())
+            reason = lifecycle.refusal(self._state, command, self._now())
             if reason is not None:
                 raise ApplicationError(reason, type="Refused")
 
     async def _command(self, command: CaseCommand) -> CommandResult:
         async with self._lock:
-            now = workflow.now()
+            now = self._now()
             denied = authority.not_permitted(self._case, command)
             if denied is not None:
                 await self._carry_out(lifecycle.refused(self._case, command, denied, now, self._policy))
@@ -367,12 +401,12 @@ class ProtocolCaseWorkflow:
             workflow.logger.warning("case %s: Home Office records could not be read", self._case.case_id)
             if retry:
                 return  # still unavailable: already said, tried again later
-            now = workflow.now()
+            now = self._now()
             await self._carry_out(
                 lifecycle.screened(self._case, unavailable(now, trigger), [], now, self._policy)
             )
             return
-        now = workflow.now()
+        now = self._now()
         result = screen(
             found.immigration_status,
             found.criminal_record,
@@ -395,7 +429,7 @@ class ProtocolCaseWorkflow:
     async def _carry_out(
         self, step: lifecycle.Step, opening: bool = False, matched_ref: str | None = None
     ) -> None:
-        now = workflow.now()
+        now = self._now()
         view = lifecycle.view(step.state, now, policy(step.state.policy_version))
         closure = step.state.closure
         await workflow.execute_activity_method(
@@ -449,6 +483,10 @@ class ProtocolCaseWorkflow:
 
     # --- helpers ---------------------------------------------------------------------------------
 
+    def _now(self) -> datetime:
+        """The case's time: the workflow's clock, moved forward only in training mode (`training_advance`)."""
+        return workflow.now() + self._clock_offset
+
     @property
     def _case(self) -> CaseState:
         assert self._state is not None
@@ -461,4 +499,4 @@ class ProtocolCaseWorkflow:
     def _view(self) -> CaseView:
         if self._state is None:
             raise ApplicationError("the case is still opening", type="Refused")
-        return lifecycle.view(self._state, workflow.now(), self._policy)
+        return lifecycle.view(self._state, self._now(), self._policy)

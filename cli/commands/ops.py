@@ -28,11 +28,22 @@ def _settings(find_stack: bool = True):  # type: ignore[no-untyped-def]
 
 
 @stack_app.command("run")
-def stack_run() -> None:
+def stack_run(
+    training: bool = typer.Option(
+        False,
+        "--training",
+        help="Training mode (as MVP_TRAINING=1): a rehearsal stack in .data/training/ on its own ports, where "
+        "a supervisor may move a case's clock (`mvp training advance`). Refused with production settings.",
+    ),
+) -> None:
     """Start Postgres, Temporal, the worker, the API and the development token issuer under .data/; Ctrl-C
     stops them and the data stays."""
+    import os
+
     from devstack.stack import run_stack
 
+    if training:  # before the settings are read: the data folder and ports follow it, and so do the children
+        os.environ["MVP_TRAINING"] = "1"
     raise typer.Exit(run_stack(_settings(find_stack=False)))
 
 

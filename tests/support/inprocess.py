@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
 import cli
 from cli import render
@@ -38,8 +37,8 @@ def point_cli_at(
     monkeypatch.setenv("MVP_ISSUER_URL", issuer_url)
     monkeypatch.setenv("MVP_DATA_DIR", str(data_dir))
     monkeypatch.setenv("MVP_ENV", "test")
-    monkeypatch.setattr(render, "out", Console(width=240))
-    monkeypatch.setattr(render, "err", Console(stderr=True, width=240))
+    monkeypatch.setattr(render, "out", render.Screen(width=240))
+    monkeypatch.setattr(render, "err", render.Screen(stderr=True, width=240))
 
 
 def mvp(capsys: pytest.CaptureFixture[str], *args: str) -> Ran:
