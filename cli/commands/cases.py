@@ -121,7 +121,7 @@ def report(
     publish: bool = typer.Option(
         False,
         "--publish",
-        help="For publication: small counts suppressed as [c], the rest rounded (the policy's "
+        help="For publication: small counts suppressed as \\[c], the rest rounded (the policy's "
         "statistical disclosure control), and a note saying so.",
     ),
     actor: str | None = AsOption,
