@@ -101,7 +101,8 @@ def command_result(result: dict[str, Any]) -> None:
     hold = "in force" if view["hold"]["active"] else "lifted"
     grounds = ", ".join(words(g) for g in view["hold"].get("grounds", [])) or "-"
     out.print(f"[bold]{safe(result['case_id'])}[/]: {safe(result['accepted'])}.")
-    out.print(f"  phase {words(view['phase'])}; hold {hold} ({grounds})")
+    on = f" ({grounds})" if "grounds" in view["hold"] else ""  # police see whether, not on what
+    out.print(f"  phase {words(view['phase'])}; hold {hold}{on}")
     if view.get("outcome"):
         out.print(f"  outcome: {words(view['outcome'])}")
     elif view.get("next_contact_due"):
@@ -479,10 +480,21 @@ def trail(rows: list[dict[str, Any]], columns: list[str], what: str, as_json: bo
             elif isinstance(value, list):
                 value = ", ".join(map(str, value))
             elif isinstance(value, dict):
-                value = ", ".join(f"{k}={v}" for k, v in value.items())
+                value = "; ".join(
+                    f"{k.replace('_', ' ')}: {_plain(v)}" for k, v in value.items() if v not in (None, [], {})
+                )
             cells.append(safe(value))
         table.add_row(*cells)
     out.print(table)
+
+
+def _plain(value: Any) -> str:
+    """A detail's value as a reader wants it: a list as its items, a dict as key value pairs."""
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_plain(v)}" for k, v in value.items())
+    return str(value)
 
 
 def verify_reports(result: dict[str, Any]) -> None:
