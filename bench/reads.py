@@ -264,7 +264,8 @@ class Template:
                 t0 + DAY * rng.uniform(5, 60),
             )
         # the last contact: about one open case in eight has gone past its due date and the grace period
-        last = max(t0 + 2 * DAY, self.now - DAY * rng.uniform(0, 40))
+        ago = rng.uniform(36, 70) if rng.random() < 0.125 else rng.uniform(0, 34)
+        last = max(t0 + 2 * DAY, self.now - DAY * ago)
         state = self.command(
             state, ContactRecord(actor=self.officer, result=ContactResult.reached, support_active=True), last
         )

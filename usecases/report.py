@@ -142,9 +142,9 @@ _PENDING = ", ".join(sorted(_sql_text(s.value) for s in PENDING_APPLICATION))
 _REPORT_SQL = """
 WITH counted AS (
     SELECT c.case_id, c.referred_at, c.status_at_referral, c.hold_active, c.contact_overdue,
-           c.force_code, c.crime_type, c.view -> 'applications' AS applications,
+           c.force_code, c.crime_type, c.applications,  -- generated from the view (migration 0009)
            NULLIF(c.outcome, '') AS outcome,
-           COALESCE(c.view -> 'exclusion_overridden' = 'true'::jsonb, false) AS overridden,
+           c.exclusion_overridden AS overridden,
            c.referred_at >= :start AND c.referred_at < :end AS in_cohort,
            NULLIF(c.outcome, '') IS NOT NULL AND c.closed_at >= :start AND c.closed_at < :end AS closed_in
     FROM cases c
