@@ -449,6 +449,7 @@ async def bench(cases: int, templates: int, runs: int, cli_runs: int) -> dict[st
                 env.pop("MVP_ACTOR", None)
                 mvp = str(Path(sys.executable).parent / "mvp")
                 commands = {
+                    "python -c pass (the interpreter alone, for scale)": [sys.executable, "-c", "pass"],
                     "mvp --help": [mvp, "--help"],
                     "mvp case show": [mvp, "case", "show", written["show"]],
                     "mvp cases list": [mvp, "cases", "list"],
