@@ -137,8 +137,9 @@ _PENDING = ", ".join(sorted(_sql_text(s.value) for s in PENDING_APPLICATION))
 
 # One statement: the cases referred in [start, end) or closed in it (`counted`), each cohort case's
 # applications (`apps`), enforcement checks refused on it and actions against its person since its referral,
-# and whether police withdrew its referral; then every figure as a `count(*) FILTER`, for the whole and, with
-# a grouping, per group (GROUPING SETS). Three parameters, whatever the number of cases.
+# and whether police withdrew its referral (`facts`); the cases counted by kind (`kinds`: every combination of
+# what the figures look at, a few hundred rows); then every figure as a `sum(n) FILTER` over the kinds, for the
+# whole and, with a grouping, per group (GROUPING SETS). Three parameters, whatever the number of cases.
 _REPORT_SQL = """
 WITH counted AS (
     SELECT c.case_id, c.referred_at, c.status_at_referral, c.hold_active, c.contact_overdue,
@@ -172,10 +173,16 @@ WITH counted AS (
            ) AS withdrawn,
            {enforcement_columns}
     FROM counted k LEFT JOIN apps a ON a.case_id = k.case_id{enforcement_joins}
+), kinds AS (  -- the cases of each kind that counts differently: a few hundred rows, however many cases
+    SELECT {group} AS grp, in_cohort, closed_in, status_row, outcome, stage_figure, applied, applied_within,
+           may_apply, hold_active, contact_overdue, overridden, withdrawn, detained, removed,
+           count(*) AS n, sum(checks_refused) AS checks
+    FROM facts
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
 )
-SELECT {group} AS grp, GROUPING({group}) AS whole, {figures}
-FROM facts
-GROUP BY GROUPING SETS ((), ({group}))
+SELECT grp, GROUPING(grp) AS whole, {figures}
+FROM kinds
+GROUP BY GROUPING SETS ((), (grp))
 """
 
 _ENFORCEMENT_CTES = """, refusals AS (
@@ -203,10 +210,16 @@ _NO_ENFORCEMENT_COLUMNS = "0 AS checks_refused, false AS detained, false AS remo
 
 
 def _figure_sql() -> dict[str, str]:
-    """Each figure of `statistics.Figures` as an aggregate over `facts` (`statistics.figures`' rules)."""
-    cohort = "count(*) FILTER (WHERE in_cohort AND {})".format
+    """Each figure of `statistics.Figures` as a sum over `kinds` (`statistics.figures`' rules)."""
+
+    def cases(where: str, what: str = "n") -> str:
+        return f"COALESCE(sum({what}) FILTER (WHERE {where}), 0)"
+
+    def cohort(where: str) -> str:
+        return cases(f"in_cohort AND {where}")
+
     figures = {
-        "referrals": "count(*) FILTER (WHERE in_cohort)",
+        "referrals": cases("in_cohort"),
         **{f"status_{r.value}": cohort(f"status_row = {_sql_text(r.value)}") for r in statistics.StatusRow},
         "applications_made": cohort("applied"),
         "applications_within_one_month": cohort("applied AND applied_within"),
@@ -225,20 +238,18 @@ def _figure_sql() -> dict[str, str]:
         "outcome_open": cohort("outcome IS NULL"),
         **{f"outcome_{o.value}": cohort(f"outcome = {_sql_text(o.value)}") for o in Outcome},
         "holds_in_force": cohort("hold_active"),
-        "enforcement_checks_refused": "COALESCE(sum(checks_refused) FILTER (WHERE in_cohort), 0)",
+        "enforcement_checks_refused": cases("in_cohort", "checks"),
         "contacts_overdue": cohort("contact_overdue"),
         "exclusions_confirmed": cohort(f"outcome = {_sql_text(Outcome.excluded.value)}"),
         "exclusions_overridden": cohort("overridden"),
-        "closed_in_period": "count(*) FILTER (WHERE closed_in)",
-        **{
-            f"closed_{o.value}": f"count(*) FILTER (WHERE closed_in AND outcome = {_sql_text(o.value)})"
-            for o in Outcome
-        },
+        "closed_in_period": cases("closed_in"),
+        **{f"closed_{o.value}": cases(f"closed_in AND outcome = {_sql_text(o.value)}") for o in Outcome},
     }
     assert set(figures) == set(statistics.FIGURE_NAMES), "every figure of the report is counted in SQL"
     return {name: figures[name] for name in statistics.FIGURE_NAMES}
 
 
+REPORT_WORK_MEM = "64MB"
 _GROUP_COLUMN = {None: "NULL::text", Grouping.force: "force_code", Grouping.crime_type: "crime_type"}
 
 
@@ -278,7 +289,9 @@ def _figures(
 ) -> statistics.Report:
     """`statistics.report`'s figures, counted by Postgres: the period's cases never leave the database."""
     statement = text(report_sql(by, _enforcement_present(engine, notes)))
-    with engine.connect() as conn:
+    with engine.begin() as conn:
+        # enough memory for the period's cases to be counted without spilling to disk (this transaction only)
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         rows = conn.execute(statement, {"start": start, "end": end, "within": policy.application_within})
         total, groups = statistics.Figures(), {}
         for row in rows:
