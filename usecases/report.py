@@ -137,9 +137,9 @@ _PENDING = ", ".join(sorted(_sql_text(s.value) for s in PENDING_APPLICATION))
 
 # One statement: the cases referred in [start, end) or closed in it (`counted`), each cohort case's
 # applications (`apps`), enforcement checks refused on it and actions against its person since its referral,
-# and whether police withdrew its referral (`facts`); the cases counted by kind (`kinds`: every combination of
-# what the figures look at, a few hundred rows); then every figure as a `sum(n) FILTER` over the kinds, for the
-# whole and, with a grouping, per group (GROUPING SETS). Three parameters, whatever the number of cases.
+# and whether police withdrew its referral (`facts`); then every figure as a `sum(...) FILTER`, for the whole
+# and, with a grouping, per group (GROUPING SETS, hashed on the group). Three parameters, whatever the number of
+# cases.
 _REPORT_SQL = """
 WITH counted AS (
     SELECT c.case_id, c.referred_at, c.status_at_referral, c.hold_active, c.contact_overdue,
@@ -173,16 +173,10 @@ WITH counted AS (
            ) AS withdrawn,
            {enforcement_columns}
     FROM counted k LEFT JOIN apps a ON a.case_id = k.case_id{enforcement_joins}
-), kinds AS (  -- the cases of each kind that counts differently: a few hundred rows, however many cases
-    SELECT {group} AS grp, in_cohort, closed_in, status_row, outcome, stage_figure, applied, applied_within,
-           may_apply, hold_active, contact_overdue, overridden, withdrawn, detained, removed,
-           count(*) AS n, sum(checks_refused) AS checks
-    FROM facts
-    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15
 )
-SELECT grp, GROUPING(grp) AS whole, {figures}
-FROM kinds
-GROUP BY GROUPING SETS ((), (grp))
+SELECT {group} AS grp, GROUPING({group}) AS whole, {figures}
+FROM facts
+GROUP BY GROUPING SETS ((), ({group}))
 """
 
 _ENFORCEMENT_CTES = """, refusals AS (
@@ -210,9 +204,9 @@ _NO_ENFORCEMENT_COLUMNS = "0 AS checks_refused, false AS detained, false AS remo
 
 
 def _figure_sql() -> dict[str, str]:
-    """Each figure of `statistics.Figures` as a sum over `kinds` (`statistics.figures`' rules)."""
+    """Each figure of `statistics.Figures` as an aggregate over `facts` (`statistics.figures`' rules)."""
 
-    def cases(where: str, what: str = "n") -> str:
+    def cases(where: str, what: str = "1") -> str:
         return f"COALESCE(sum({what}) FILTER (WHERE {where}), 0)"
 
     def cohort(where: str) -> str:
@@ -238,7 +232,7 @@ def _figure_sql() -> dict[str, str]:
         "outcome_open": cohort("outcome IS NULL"),
         **{f"outcome_{o.value}": cohort(f"outcome = {_sql_text(o.value)}") for o in Outcome},
         "holds_in_force": cohort("hold_active"),
-        "enforcement_checks_refused": cases("in_cohort", "checks"),
+        "enforcement_checks_refused": cases("in_cohort", "checks_refused"),
         "contacts_overdue": cohort("contact_overdue"),
         "exclusions_confirmed": cohort(f"outcome = {_sql_text(Outcome.excluded.value)}"),
         "exclusions_overridden": cohort("overridden"),
