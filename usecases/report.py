@@ -115,9 +115,9 @@ def _case_of(column: str, mapping: dict[str, str], otherwise: str) -> str:
 
 
 # `protocol.statistics`' own mappings, written out as SQL so that the counting rules stay defined there once:
-# the report row of a status at referral (`status_row`; anything unknown is "not screened", as
-# `case_facts` read it), whether that status's group may still need to apply (`MAY_NEED_TO_APPLY`), and the
-# figure an applicant counts under (`applicant_stage`, `_BY_STAGE`).
+# the report row of a status at referral (`status_row`; a code it does not know is "not screened"), whether
+# that status's group may still need to apply (`MAY_NEED_TO_APPLY`), and the figure an applicant counts under
+# (`applicant_stage`, `STAGE_FIGURE`).
 _STATUS_ROW = _case_of(
     "k.status_at_referral",
     {s.value: statistics.status_row(s).value for s in ImmigrationStatus},
