@@ -39,6 +39,13 @@ for sub, name in [
     (ops.db_app, "db"),
 ]:
     app.add_typer(sub, name=name)
+# Plain help and usage errors (click's), not Typer's Rich panels: those load rich.markdown and markdown-it,
+# which cost `mvp --help` more than everything else it loads (issue 14: a CLI that feels instant). The answers
+# themselves are still rendered with Rich (`cli.render`).
+for typer_app in [app, *(group.typer_instance for group in app.registered_groups)]:
+    if typer_app is not None:
+        typer_app.rich_markup_mode = None
+
 app.command("report")(cases.report)
 app.command("login")(session.login)
 app.command("logout")(session.logout)

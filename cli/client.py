@@ -4,15 +4,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from cli import render
 from cli.session import ClientSettings, token_for
 
+if TYPE_CHECKING:  # imported when a command calls the API: `mvp --help` need not load it
+    import httpx
+
 # Connect fast; wait long enough for the API's own bounded waits (a worker takes 15 s at most to answer).
-TIMEOUT = httpx.Timeout(40.0, connect=3.0)
+CONNECT_TIMEOUT, TIMEOUT = 3.0, 40.0
 MODE_HEADER = "X-MVP-Mode"  # "training" on every answer of a training stack (README "Training mode")
 EXIT_BY_STATUS = {400: 2, 422: 2, 401: 3, 403: 3, 409: 3, 404: 4, 502: 5, 503: 5, 504: 5}
 
@@ -32,11 +33,23 @@ class Api:
         return {"Authorization": f"Bearer {token_for(self.as_actor, self.settings)}"}
 
     def call(self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        return self._send(method, path, json=json, params=params).json()
+
+    def _send(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
+    ) -> httpx.Response:
+        import httpx
+
         url = self.settings.api_url.rstrip("/") + path
         clean = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             response = httpx.request(
-                method, url, json=json, params=clean, headers=self._headers(), timeout=TIMEOUT
+                method,
+                url,
+                json=json,
+                params=clean,
+                headers=self._headers(),
+                timeout=httpx.Timeout(TIMEOUT, connect=CONNECT_TIMEOUT),
             )
         except httpx.TimeoutException:
             raise CliError(
@@ -53,11 +66,20 @@ class Api:
         if response.headers.get(MODE_HEADER, "").lower() == "training":
             render.training_mode()
         if response.is_success:
-            return response.json()
+            return response
         raise _error(response)
 
     def get(self, path: str, **params: Any) -> Any:
         return self.call("GET", path, params=params)
+
+    def page(self, path: str, **params: Any) -> tuple[Any, str | None]:
+        """A GET of a paged list: the page, and the cursor of the next page from the `Link` header's
+        `rel="next"` (None on the last page)."""
+        import httpx
+
+        response = self._send("GET", path, params=params)
+        following = response.links.get("next", {}).get("url")
+        return response.json(), httpx.URL(following).params.get("after") if following else None
 
     def post(self, path: str, body: Any) -> Any:
         return self.call("POST", path, json=body)

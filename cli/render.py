@@ -76,10 +76,17 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
-def print_csv(columns: list[str], rows: list[dict[str, Any]]) -> None:
+def print_json_lines(rows: list[dict[str, Any]]) -> None:
+    """One JSON object a line (JSON Lines): an export that streams, page after page."""
+    _banner(err)  # training mode: the TRAINING line on stderr, the lines untouched
+    sys.stdout.writelines(json.dumps(r, default=str, ensure_ascii=False) + "\n" for r in rows)
+
+
+def print_csv(columns: list[str], rows: list[dict[str, Any]], header: bool = True) -> None:
     _banner(err)  # training mode: the TRAINING line on stderr, the CSV untouched
     writer = csv.writer(sys.stdout)
-    writer.writerow(columns)
+    if header:
+        writer.writerow(columns)
     for row in rows:
         writer.writerow(
             [
@@ -343,7 +350,7 @@ LIST_TABLE = (
 )
 
 
-def case_list(rows: list[dict[str, Any]]) -> None:
+def case_list(rows: list[dict[str, Any]], following: str | None = None) -> None:
     room, shown = out.width, list[str]()
     for column, width in LIST_TABLE:
         if room < width + 3 and shown:
@@ -360,6 +367,8 @@ def case_list(rows: list[dict[str, Any]]) -> None:
         cells = _list_cells(r)
         table.add_row(*(cells[c] for c in shown))
     out.print(table)
+    if following is not None:
+        out.print(f"More cases follow: the same command with --after {safe(following)}", soft_wrap=True)
 
 
 def case_find(rows: list[dict[str, Any]]) -> None:

@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:  # imported where a token is fetched: `mvp --help` need not load it
+    import httpx
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_API_URL = "http://127.0.0.1:8235"
@@ -111,6 +112,8 @@ def development_token(actor: str, settings: ClientSettings) -> str:
     """A token for `ROLE:ID[:FORCE]` from the development issuer."""
     if settings.production:
         raise SessionError("Development tokens are not available in production: sign in with `mvp login`.")
+    import httpx
+
     url = f"{settings.issuer_url or DEFAULT_ISSUER_URL}/dev/token"
     try:
         response = httpx.post(url, json={"actor": actor}, timeout=TIMEOUT)
@@ -157,6 +160,8 @@ def login(
         raise SessionError(
             "No sign-in service is configured: set MVP_ISSUER_URL to the OpenID Connect issuer URL."
         )
+    import httpx
+
     with httpx.Client(timeout=TIMEOUT) as http:
         discovery = _get_json(http, f"{settings.issuer_url}/.well-known/openid-configuration")
         device_endpoint = discovery.get("device_authorization_endpoint")
@@ -243,6 +248,8 @@ def _expiry(token: str) -> float | None:
 
 
 def _get_json(http: httpx.Client, url: str) -> dict[str, Any]:
+    import httpx
+
     try:
         response = http.get(url)
         response.raise_for_status()
@@ -257,6 +264,8 @@ def _get_json(http: httpx.Client, url: str) -> dict[str, Any]:
 
 
 def _post_form(http: httpx.Client, url: str, data: dict[str, str]) -> httpx.Response:
+    import httpx
+
     try:
         return http.post(url, data=data)
     except httpx.HTTPError as err:

@@ -50,6 +50,8 @@ class CaseRow(SQLModel, table=True):
     overdue_since: datetime | None = _tz()
     updated_at: datetime = _tz(nullable=False)
     view: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+    # migration 0009 derives two stored generated columns from the view for `mvp report` (`usecases.report`):
+    # `applications` and `exclusion_overridden`; Postgres writes them, so the model leaves them out
     referral_sealed: str | None = None  # the referral as received, encrypted; purged at retention
     crime_ref_key: str | None = Field(default=None, index=True)  # keyed hash: duplicates are found by it
     # keyed hashes `mvp cases find` searches by (`Keys.referral_id_hash`, `Keys.officer_hash`)

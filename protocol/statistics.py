@@ -318,7 +318,7 @@ def applicant_stage(applications: Sequence[ApplicationFact]) -> ApplicationStage
     return max(applications, key=lambda a: (a.number, a.submitted_at)).stage
 
 
-_BY_STAGE: dict[ApplicationStage, str] = {
+STAGE_FIGURE: dict[ApplicationStage, str] = {
     ApplicationStage.granted: "granted",
     ApplicationStage.submitted: "awaiting_decision",
     ApplicationStage.review_lodged: "awaiting_decision",
@@ -359,7 +359,7 @@ def figures(
             first = min(case.applications, key=lambda a: a.submitted_at)
             if first.submitted_at - case.referred_at <= within:
                 counts["applications_within_one_month"] += 1
-            figure = _BY_STAGE[stage]
+            figure = STAGE_FIGURE[stage]
             if figure == "awaiting_decision" and case.outcome is not None:
                 figure = "closed_undecided"  # nobody on this case will record the decision any more
             counts[figure] += 1

@@ -227,19 +227,28 @@ def _columns(row: CaseRow) -> dict[str, Any]:
 
 
 def case_list(
-    services: Services, actor: Actor, where: readmodel.CaseFilter, mine: bool = False
-) -> list[dict[str, Any]]:
-    """Cases matching the filter, most urgent first (`usecases.readmodel.list_cases`); `mine`: only the cases
-    whose case officer is the caller."""
+    services: Services,
+    actor: Actor,
+    where: readmodel.CaseFilter,
+    mine: bool = False,
+    *,
+    after: str | None = None,
+    size: int = readmodel.PAGE_SIZE,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the cases matching the filter, most urgent first (`usecases.readmodel.list_page`), and the
+    cursor of the next page (None on the last); `mine`: only the cases whose case officer is the caller."""
     allowed(authority.may_read(actor))
     if mine:
         where = replace(where, case_officer=actor.label())
     readmodel.check_filter(where)
+    readmodel.check_page_size(size)
+    if after is not None:
+        readmodel.read_cursor(after, where)  # a bad cursor is refused before the read is logged
     now = datetime.now(UTC)
     filters = {k: str(v) for k, v in where.__dict__.items() if v is not None}
     readmodel.record_access(services.engine, actor.label(), "cases_list", None, {"filters": filters})
-    rows = readmodel.list_cases(services.engine, where, now)
-    return [
+    page = readmodel.list_page(services.engine, where, now, after=after, size=size)
+    rows = [
         {
             "case_id": r.case_id,
             "phase": r.phase,
@@ -257,8 +266,9 @@ def case_list(
             "engine_alert": r.engine_alert,
             "case_officer": r.case_officer,
         }
-        for r in rows
+        for r in page.cases
     ]
+    return rows, page.next
 
 
 def report(

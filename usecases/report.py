@@ -1,9 +1,11 @@
 """The statistics report (PROTOCOL.md §9) from the Postgres read model. Never replays a workflow.
 
-The counting is `protocol.statistics`; this module reads the facts it needs: the cases referred in the
-period or closed in it (`cases`, including the application list in its `view`), which of them the police
-withdrew (`referral_withdrawn` entries in `case_record`), and, where those tables exist, the enforcement
-checks refused and the enforcement actions recorded against the cohort's people. With `publish`, the
+The counting rules are `protocol.statistics`'; Postgres applies them, in one statement (`report_sql`) whose
+conditions are written from that module's own mappings: the cases referred in the period or closed in it
+(`cases`, including the application list in its `view`), which of them the police withdrew
+(`referral_withdrawn` entries in `case_record`), and, where those tables exist, the enforcement checks
+refused and the enforcement actions recorded against the cohort's people. No case leaves the database and no
+case id is a parameter, so a report over any number of cases is one round trip. With `publish`, the
 figures leave here already put through statistical disclosure control, so exact small counts never
 reach a report meant for publication.
 """
@@ -14,22 +16,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, Text, cast, inspect, or_, select
-from sqlalchemy.dialects import postgresql
-from sqlmodel import Session, col
+from sqlalchemy import Engine, inspect, text
 
 from infra.errors import InputError
-from models.case import ApplicationStage, Outcome
+from models.case import Outcome
 from models.records import ImmigrationStatus
-from models.tables import CaseRow, EnforcementActionRow, EnforcementCheckRow, RecordRow
+from models.tables import EnforcementActionRow, EnforcementCheckRow
 from protocol import statistics
+from protocol.hold import PENDING_APPLICATION
 from protocol.policy import Policy
 from protocol.statistics import (
-    ApplicationFact,
-    CaseFacts,
     Disclosure,
-    EnforcementFact,
-    EnforcementKind,
     Grouping,
 )
 
@@ -103,66 +100,172 @@ def parse_grouping(value: str | None) -> Grouping | None:
         raise InputError(f"--by {value!r}: report by one of {GROUPINGS}.") from error
 
 
-def case_facts(row: CaseRow, withdrawn: bool = False) -> CaseFacts:
-    """The statistics' view of one read-model row (the application list comes from its `view`)."""
-    view = row.view or {}
-    applications = tuple(
-        ApplicationFact(
-            number=int(a.get("number", 0)),
-            submitted_at=datetime.fromisoformat(a["submitted_at"]),
-            stage=ApplicationStage(a["stage"]),
-        )
-        for a in view.get("applications", [])
-    )
-    statuses = {s.value for s in ImmigrationStatus}
-    return CaseFacts(
-        case_id=row.case_id,
-        referred_at=row.referred_at,
-        status_at_referral=(
-            ImmigrationStatus(row.status_at_referral) if row.status_at_referral in statuses else None
-        ),
-        outcome=Outcome(row.outcome) if row.outcome else None,
-        applications=applications,
-        hold_active=row.hold_active,
-        contact_overdue=row.contact_overdue,
-        exclusion_overridden=bool(view.get("exclusion_overridden", False)),
-        force=row.force_code,
-        crime_type=row.crime_type,
-        closed_at=row.closed_at if row.outcome else None,
-        referral_withdrawn=withdrawn,
-    )
-
-
 # The record's action for a police withdrawal of the referral (`protocol.lifecycle`), in error or not.
 REFERRAL_WITHDRAWN = "referral_withdrawn"
 
 
-def _cases(engine: Engine, start: datetime, end: datetime) -> list[CaseFacts]:
-    """The cases referred in [start, end) and those closed in it, with whether police withdrew them."""
-    query = select(CaseRow).where(
-        or_(
-            (col(CaseRow.referred_at) >= start) & (col(CaseRow.referred_at) < end),
-            (col(CaseRow.closed_at) >= start) & (col(CaseRow.closed_at) < end),
-        )
+def _sql_text(value: str) -> str:
+    """A code from this codebase's own enums as an SQL string literal (never input from outside)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _case_of(column: str, mapping: dict[str, str], otherwise: str) -> str:
+    whens = " ".join(f"WHEN {_sql_text(k)} THEN {_sql_text(v)}" for k, v in sorted(mapping.items()))
+    return f"CASE {column} {whens} ELSE {_sql_text(otherwise)} END"
+
+
+# `protocol.statistics`' own mappings, written out as SQL so that the counting rules stay defined there once:
+# the report row of a status at referral (`status_row`; a code it does not know is "not screened"), whether
+# that status's group may still need to apply (`MAY_NEED_TO_APPLY`), and the figure an applicant counts under
+# (`applicant_stage`, `STAGE_FIGURE`).
+_STATUS_ROW = _case_of(
+    "k.status_at_referral",
+    {s.value: statistics.status_row(s).value for s in ImmigrationStatus},
+    statistics.status_row(None).value,
+)
+_MAY_APPLY = ", ".join(
+    _sql_text(s.value)
+    for s in ImmigrationStatus
+    if statistics.status_group(s) in statistics.MAY_NEED_TO_APPLY
+)
+_STAGE_FIGURE = _case_of(
+    "CASE WHEN a.any_granted THEN 'granted' WHEN a.any_pending THEN 'submitted' ELSE a.latest_stage END",
+    {stage.value: figure for stage, figure in statistics.STAGE_FIGURE.items()},
+    "",
+)
+_PENDING = ", ".join(sorted(_sql_text(s.value) for s in PENDING_APPLICATION))
+
+# One statement: the cases referred in [start, end) or closed in it (`counted`), each cohort case's
+# applications (`apps`), enforcement checks refused on it and actions against its person since its referral,
+# and whether police withdrew its referral (`facts`); then every figure as a `sum(...) FILTER`, for the whole
+# and, with a grouping, per group (GROUPING SETS, hashed on the group). Three parameters, whatever the number of
+# cases.
+_REPORT_SQL = """
+WITH counted AS (
+    SELECT c.case_id, c.referred_at, c.status_at_referral, c.hold_active, c.contact_overdue,
+           c.force_code, c.crime_type, c.applications,  -- generated from the view (migration 0009)
+           NULLIF(c.outcome, '') AS outcome,
+           c.exclusion_overridden AS overridden,
+           c.referred_at >= :start AND c.referred_at < :end AS in_cohort,
+           NULLIF(c.outcome, '') IS NOT NULL AND c.closed_at >= :start AND c.closed_at < :end AS closed_in
+    FROM cases c
+    WHERE (c.referred_at >= :start AND c.referred_at < :end) OR (c.closed_at >= :start AND c.closed_at < :end)
+), apps AS (
+    SELECT k.case_id,
+           min((e.a ->> 'submitted_at')::timestamptz) AS first_submitted,
+           bool_or(e.a ->> 'stage' = 'granted') AS any_granted,
+           bool_or(e.a ->> 'stage' IN ({pending})) AS any_pending,
+           (array_agg(e.a ->> 'stage' ORDER BY COALESCE((e.a ->> 'number')::int, 0) DESC,
+                      (e.a ->> 'submitted_at')::timestamptz DESC, e.n))[1] AS latest_stage
+    FROM counted k CROSS JOIN LATERAL jsonb_array_elements(
+        CASE WHEN jsonb_typeof(k.applications) = 'array' THEN k.applications ELSE '[]'::jsonb END
+    ) WITH ORDINALITY AS e(a, n)
+    WHERE k.in_cohort
+    GROUP BY k.case_id
+){enforcement_ctes}, facts AS (
+    SELECT k.*, {status_row} AS status_row,
+           COALESCE(k.status_at_referral IN ({may_apply}), true) AS may_apply,
+           a.case_id IS NOT NULL AS applied,
+           a.first_submitted - k.referred_at <= :within AS applied_within,
+           CASE WHEN a.case_id IS NULL THEN NULL ELSE {stage_figure} END AS stage_figure,
+           EXISTS (
+               SELECT 1 FROM case_record r WHERE r.case_id = k.case_id AND r.action = '{withdrawn}'
+           ) AS withdrawn,
+           {enforcement_columns}
+    FROM counted k LEFT JOIN apps a ON a.case_id = k.case_id{enforcement_joins}
+)
+SELECT {group} AS grp, GROUPING({group}) AS whole, {figures}
+FROM facts
+GROUP BY GROUPING SETS ((), ({group}))
+"""
+
+_ENFORCEMENT_CTES = """, refusals AS (
+    SELECT x.case_id, count(*) AS checks
+    FROM (
+        SELECT DISTINCT e.check_id, j.case_id
+        FROM enforcement_checks e CROSS JOIN LATERAL jsonb_array_elements_text(e.case_ids) AS j(case_id)
+        WHERE e.verdict = 'refused'
+    ) x
+    GROUP BY x.case_id
+), acted AS (
+    SELECT k.case_id, bool_or(ea.action = 'detained') AS detained, bool_or(ea.action = 'removed') AS removed
+    FROM counted k JOIN enforcement_actions ea ON ea.case_id = k.case_id AND ea.at >= k.referred_at
+    WHERE k.in_cohort
+    GROUP BY k.case_id
+)"""
+_ENFORCEMENT_COLUMNS = (
+    "COALESCE(rf.checks, 0) AS checks_refused, COALESCE(ac.detained, false) AS detained, "
+    "COALESCE(ac.removed, false) AS removed"
+)
+_ENFORCEMENT_JOINS = (
+    " LEFT JOIN refusals rf ON rf.case_id = k.case_id LEFT JOIN acted ac ON ac.case_id = k.case_id"
+)
+_NO_ENFORCEMENT_COLUMNS = "0 AS checks_refused, false AS detained, false AS removed"
+
+
+def _figure_sql() -> dict[str, str]:
+    """Each figure of `statistics.Figures` as an aggregate over `facts` (`statistics.figures`' rules)."""
+
+    def cases(where: str, what: str = "1") -> str:
+        return f"COALESCE(sum({what}) FILTER (WHERE {where}), 0)"
+
+    def cohort(where: str) -> str:
+        return cases(f"in_cohort AND {where}")
+
+    figures = {
+        "referrals": cases("in_cohort"),
+        **{f"status_{r.value}": cohort(f"status_row = {_sql_text(r.value)}") for r in statistics.StatusRow},
+        "applications_made": cohort("applied"),
+        "applications_within_one_month": cohort("applied AND applied_within"),
+        **{
+            name: cohort(f"stage_figure = {_sql_text(name)} AND outcome IS NULL")
+            if name == "awaiting_decision"
+            else cohort(f"stage_figure = {_sql_text(name)}")
+            for name in set(statistics.STAGE_FIGURE.values())
+        },
+        "closed_undecided": cohort("stage_figure = 'awaiting_decision' AND outcome IS NOT NULL"),
+        "yet_to_apply": cohort("NOT applied AND may_apply AND outcome IS NULL"),
+        "voluntary_departures": cohort(f"outcome = {_sql_text(Outcome.departed.value)}"),
+        "detained": cohort("detained"),
+        "removed": cohort("removed"),
+        "referrals_withdrawn": cohort("withdrawn"),
+        "outcome_open": cohort("outcome IS NULL"),
+        **{f"outcome_{o.value}": cohort(f"outcome = {_sql_text(o.value)}") for o in Outcome},
+        "holds_in_force": cohort("hold_active"),
+        "enforcement_checks_refused": cases("in_cohort", "checks_refused"),
+        "contacts_overdue": cohort("contact_overdue"),
+        "exclusions_confirmed": cohort(f"outcome = {_sql_text(Outcome.excluded.value)}"),
+        "exclusions_overridden": cohort("overridden"),
+        "closed_in_period": cases("closed_in"),
+        **{f"closed_{o.value}": cases(f"closed_in AND outcome = {_sql_text(o.value)}") for o in Outcome},
+    }
+    assert set(figures) == set(statistics.FIGURE_NAMES), "every figure of the report is counted in SQL"
+    return {name: figures[name] for name in statistics.FIGURE_NAMES}
+
+
+REPORT_WORK_MEM = "64MB"
+_GROUP_COLUMN = {None: "NULL::text", Grouping.force: "force_code", Grouping.crime_type: "crime_type"}
+
+
+def report_sql(by: Grouping | None, enforcement: bool) -> str:
+    """The report's one statement: for the whole period and, with `by`, for each group in it."""
+    return _REPORT_SQL.format(
+        pending=_PENDING,
+        status_row=_STATUS_ROW,
+        may_apply=_MAY_APPLY,
+        stage_figure=_STAGE_FIGURE,
+        withdrawn=REFERRAL_WITHDRAWN,
+        enforcement_ctes=_ENFORCEMENT_CTES if enforcement else "",
+        enforcement_columns=_ENFORCEMENT_COLUMNS if enforcement else _NO_ENFORCEMENT_COLUMNS,
+        enforcement_joins=_ENFORCEMENT_JOINS if enforcement else "",
+        group=_GROUP_COLUMN[by],
+        figures=", ".join(f"{sql} AS {name}" for name, sql in _figure_sql().items()),
     )
-    with Session(engine) as session:
-        rows = list(session.execute(query).scalars())
-        ids = [row.case_id for row in rows]
-        withdrawn = set(
-            session.execute(
-                select(col(RecordRow.case_id))
-                .where(col(RecordRow.action) == REFERRAL_WITHDRAWN, col(RecordRow.case_id).in_(ids))
-                .distinct()
-            ).scalars()
-        )
-    return [case_facts(row, row.case_id in withdrawn) for row in rows]
 
 
-def _enforcement(engine: Engine, case_ids: set[str], notes: list[str]) -> list[EnforcementFact]:
-    """Checks refused on the cohort's cases (`enforcement_checks`, verdict refused: one fact for each
-    cohort case in the check's `case_ids`) and detentions and removals recorded against their people
-    (`enforcement_actions`). A database whose schema predates those tables counts none, and the report
-    says so."""
+def _enforcement_present(engine: Engine, notes: list[str]) -> bool:
+    """Whether the enforcement tables exist. A database whose schema predates them counts no checks refused,
+    detentions or removals, and the report says so."""
     present = set(inspect(engine).get_table_names())
     missing = [
         t for t in (EnforcementCheckRow.__tablename__, EnforcementActionRow.__tablename__) if t not in present
@@ -172,27 +275,31 @@ def _enforcement(engine: Engine, case_ids: set[str], notes: list[str]) -> list[E
             f"{' and '.join(missing)} not in this database (run `mvp db migrate`): "
             "enforcement checks refused, detained and removed counted as 0"
         )
-        return []
-    facts: list[EnforcementFact] = []
-    # a check refused on several cases (a person referred twice, or a dependant in another case) counts
-    # on each cohort case it names in `case_ids`; `case_id` is only the first of them
-    checks = select(col(EnforcementCheckRow.case_ids), col(EnforcementCheckRow.at)).where(
-        col(EnforcementCheckRow.verdict) == "refused",
-        # JSONB `?|`: the array holds any of these strings
-        col(EnforcementCheckRow.case_ids).op("?|")(cast(sorted(case_ids), postgresql.ARRAY(Text))),
+    return not missing
+
+
+def _figures(
+    engine: Engine, start: datetime, end: datetime, policy: Policy, by: Grouping | None, notes: list[str]
+) -> statistics.Report:
+    """`statistics.report`'s figures, counted by Postgres: the period's cases never leave the database."""
+    statement = text(report_sql(by, _enforcement_present(engine, notes)))
+    with engine.begin() as conn:
+        # enough memory for the period's cases to be counted without spilling to disk (this transaction only)
+        conn.exec_driver_sql(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+        rows = conn.execute(statement, {"start": start, "end": end, "within": policy.application_within})
+        total, groups = statistics.Figures(), {}
+        for row in rows:
+            values = row._mapping
+            figures = statistics.Figures(**{name: int(values[name]) for name in statistics.FIGURE_NAMES})
+            if values["whole"]:
+                total = figures
+            else:
+                groups[str(values["grp"])] = figures
+    if by is None:
+        groups = {}
+    return statistics.Report(
+        start=start, end=end, total=total, by=by, groups={name: groups[name] for name in sorted(groups)}
     )
-    actions = select(
-        col(EnforcementActionRow.case_id), col(EnforcementActionRow.action), col(EnforcementActionRow.at)
-    ).where(col(EnforcementActionRow.case_id).in_(case_ids))
-    kinds = {"detained": EnforcementKind.detained, "removed": EnforcementKind.removed}
-    with Session(engine) as session:
-        for refused_on, at in session.execute(checks):
-            for case_id in sorted(set(refused_on) & case_ids):
-                facts.append(EnforcementFact(case_id=case_id, kind=EnforcementKind.check_refused, at=at))
-        for case_id, action, at in session.execute(actions):
-            if action in kinds:
-                facts.append(EnforcementFact(case_id=case_id, kind=kinds[action], at=at))
-    return facts
 
 
 def build_report(
@@ -206,13 +313,8 @@ def build_report(
     """The report for cases referred in [start, end) and closed in it, as the read model stands now;
     with `publish`, under the policy's statistical disclosure control."""
     as_of = datetime.now(UTC)
-    cases = _cases(engine, start, end)
     notes: list[str] = []
-    cohort = {c.case_id for c in cases if statistics.in_cohort(c, start, end)}
-    enforcement = _enforcement(engine, cohort, notes)
-    result = statistics.report(
-        cases, enforcement, start=start, end=end, within=policy.application_within, by=by
-    )
+    result = _figures(engine, start, end, policy, by, notes)
     disclosure = (
         Disclosure(threshold=policy.disclosure_threshold, rounding=policy.disclosure_rounding)
         if publish

@@ -4,7 +4,7 @@ route per case command, generated from the command registry (`models.registry`).
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import ActorDep, ServicesDep
@@ -12,7 +12,7 @@ from models.case import COMMAND_MODELS, ActorRole
 from models.registry import COMMANDS, CaseCommandSpec
 from protocol import finding
 from usecases import commands, find, reads
-from usecases.readmodel import CaseFilter
+from usecases.readmodel import PAGE_SIZE, PAGE_SIZE_MAX, CaseFilter
 from usecases.report import parse_day
 
 router = APIRouter()
@@ -22,6 +22,8 @@ AUDIENCE = {"police": "police", "officer": "officers", "supervisor": "supervisor
 
 @router.get("/cases", tags=["supervisors"])
 def list_cases(
+    request: Request,
+    response: Response,
     actor: ActorDep,
     services: ServicesDep,
     phase: str | None = None,
@@ -35,9 +37,16 @@ def list_cases(
     referred_to: str | None = Query(None, alias="to", description="YYYY-MM-DD, not included"),
     outcome: str | None = None,
     mine: bool = Query(False, description="only the cases whose case officer is you"),
+    page_size: int = Query(
+        PAGE_SIZE, ge=1, le=PAGE_SIZE_MAX, description="cases on a page (keyset paging, most urgent first)"
+    ),
+    after: str | None = Query(
+        None, max_length=512, description="the cursor of the page before: the `after` of its Link rel=next"
+    ),
 ) -> list[dict[str, Any]]:
-    """Cases, most urgent first (a workflow lost outside the service, overdue contact with a decision pending,
-    overdue, pending, open, closed)."""
+    """One page of cases, most urgent first (a workflow lost outside the service, overdue contact with a
+    decision pending, overdue, pending, open, closed). When more follow, the `Link` header's `rel="next"`
+    is this request with `after` set to the next page's cursor (opaque; good for the same filters)."""
     where = CaseFilter(
         phase=phase,
         hold_active=hold,
@@ -51,7 +60,11 @@ def list_cases(
         referred_to=parse_day(referred_to, "--to") if referred_to else None,
         outcome=outcome,
     )
-    return reads.case_list(services, actor, where, mine=mine)
+    rows, following = reads.case_list(services, actor, where, mine=mine, after=after, size=page_size)
+    if following is not None:
+        link = request.url.include_query_params(after=following)
+        response.headers["Link"] = f'<{link}>; rel="next"'
+    return rows
 
 
 # Declared before `/cases/{case_id}`, which would otherwise take "find" for a case id.

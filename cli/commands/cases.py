@@ -10,6 +10,10 @@ from cli import render
 from cli.client import CliError
 from cli.common import AsOption, JsonOption, api
 
+# The API's page sizes (`usecases.readmodel.PAGE_SIZE`, `PAGE_SIZE_MAX`), restated: the CLI imports nothing
+# of the server side.
+PAGE_SIZE, PAGE_SIZE_MAX = 50, 1000
+
 case_app = typer.Typer(no_args_is_help=True, help="One case.")
 cases_app = typer.Typer(no_args_is_help=True, help="Many cases.")
 
@@ -49,34 +53,68 @@ def list_(
     referred_to: str | None = typer.Option(None, "--to", help="Referred before (YYYY-MM-DD)."),
     outcome: str | None = typer.Option(None, help="Closed with this outcome."),
     mine: bool = typer.Option(False, "--mine", help="Only the cases whose case officer is you."),
+    page_size: int | None = typer.Option(
+        None, "--page-size", help=f"Cases on a page (default {PAGE_SIZE}, at most {PAGE_SIZE_MAX})."
+    ),
+    after: str | None = typer.Option(
+        None, "--after", help="The page after this cursor (the one the page before printed)."
+    ),
+    every: bool = typer.Option(
+        False,
+        "--all",
+        help="Every page, one after another, for an export: with --csv, or --json (one case a line).",
+    ),
     as_json: bool = JsonOption,
     as_csv: bool = typer.Option(False, "--csv", help="Print CSV."),
     actor: str | None = AsOption,
 ) -> None:
-    """Every case with its phase and hold, most urgent first (overdue contact, pending decisions)."""
+    """The cases with their phase and hold, most urgent first (overdue contact, pending decisions), a page
+    at a time; the next page's cursor is printed under the table (on stderr with --json or --csv)."""
     if as_json and as_csv:
         raise CliError("Give --json or --csv, not both.", 2)
     if overdue_for is not None and not 0 <= overdue_for <= 3650:
         raise CliError("--overdue-for takes a number of days from 0 to 3650.", 2)
-    rows = api(actor).get(
-        "/cases",
-        phase=phase,
-        hold=hold,
-        overdue=True if overdue else None,
-        pending=pending,
-        overdue_for=overdue_for,
-        force=force,
-        crime_type=crime_type,
-        **{"from": referred_from, "to": referred_to},
-        outcome=outcome,
-        mine=True if mine else None,
-    )
-    if as_json:
-        render.print_json(rows)
-    elif as_csv:
-        render.print_csv(render.LIST_COLUMNS, rows)
+    if page_size is not None and not 1 <= page_size <= PAGE_SIZE_MAX:
+        raise CliError(f"--page-size takes a number of cases from 1 to {PAGE_SIZE_MAX}.", 2)
+    if every and not (as_json or as_csv):
+        raise CliError("--all is for exports: give it with --csv, or --json (one case a line).", 2)
+    client = api(actor)
+    query: dict[str, Any] = {
+        "phase": phase,
+        "hold": hold,
+        "overdue": True if overdue else None,
+        "pending": pending,
+        "overdue_for": overdue_for,
+        "force": force,
+        "crime_type": crime_type,
+        "from": referred_from,
+        "to": referred_to,
+        "outcome": outcome,
+        "mine": True if mine else None,
+    }
+    if every:  # page after page, each printed before the next is asked for: never every case in memory
+        following, first = after, True
+        while True:
+            rows, following = client.page(
+                "/cases", **query, page_size=page_size or PAGE_SIZE_MAX, after=following
+            )
+            if as_csv:
+                render.print_csv(render.LIST_COLUMNS, rows, header=first)
+            else:
+                render.print_json_lines(rows)
+            first = False
+            if following is None:
+                return
+    rows, following = client.page("/cases", **query, page_size=page_size, after=after)
+    if as_json or as_csv:
+        if as_json:
+            render.print_json(rows)
+        else:
+            render.print_csv(render.LIST_COLUMNS, rows)
+        if following is not None:
+            render.err.print(f"More cases follow: the same command with --after {following}", soft_wrap=True)
     else:
-        render.case_list(rows)
+        render.case_list(rows, following)
 
 
 @cases_app.command("find")
