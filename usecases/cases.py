@@ -151,6 +151,9 @@ def _opening(
             [
                 SearchAttributePair(attrs.PHASE, Phase.screening.value),
                 SearchAttributePair(attrs.HOLD_ACTIVE, True),
+                # known at the start, so that the first step upserts only what it changes
+                SearchAttributePair(attrs.CONTACT_OVERDUE, False),
+                SearchAttributePair(attrs.DECISION_PENDING, False),
                 SearchAttributePair(attrs.FORCE, referral.force_code),
                 SearchAttributePair(attrs.CRIME_TYPE, referral.crime_type.value),
             ]
