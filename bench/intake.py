@@ -1,13 +1,13 @@
 """Intake benchmark (issue 14): referrals through the case API, beside a baseline workflow on the same server.
 
-    .venv/bin/python bench/intake.py [--n 200] [--rate 10] [--in-flight 20]
+    .venv/bin/python bench/intake.py [--n 1000] [--rate 10] [--in-flight 20 50]
 
 Starts its own Postgres, Temporal dev server, worker (in this process), development issuer and API on free
 loopback ports; sends N distinct referrals (built from examples/referral-domestic-abuse.json) to
-`POST /referrals` with a development token, at full speed with `--in-flight` in flight and at a steady
-`--rate` per second; then N baseline workflows (one no-op activity) on the same server with the same number in
-flight. Latency is from request to acknowledgement (the API answers once the case is opened, screened, the
-hold placed and the notices in the outbox). Prints the figures and writes them under bench/results/.
+`POST /referrals` with a development token, at full speed with each `--in-flight` number in flight and at a
+steady `--rate` per second; then N baseline workflows (one no-op activity) on the same server, the same way.
+Latency is from request to acknowledgement (the API answers once the case is opened, screened, the hold placed
+and the notices in the outbox). Prints the figures and writes them under bench/results/.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ class CpuMeter:
         return result, {who: after[who] - before[who] for who in before}
 
 
-async def bench(n: int, rate: float, in_flight: int) -> dict[str, Any]:
+async def bench(n: int, rate: float, in_flight: list[int]) -> dict[str, Any]:
     from worker import build_activities, build_dispatcher, make_worker
 
     with tmpdir("intake") as folder:
@@ -216,31 +216,50 @@ async def bench(n: int, rate: float, in_flight: int) -> dict[str, Any]:
                         print(
                             f"intake benchmark: {n} referrals a phase, {in_flight} in flight, steady {rate}/s"
                         )
-                        phases = []
-                        (lat, wall), cpu = await meter.measure(full_speed(n, in_flight, referrals("F")))
-                        phases.append(phase(f"intake, {in_flight} in flight", n, lat, wall, cpu))
+                        intake: dict[str, dict[str, Any]] = {}
+                        base: dict[str, dict[str, Any]] = {}
+                        for width in in_flight:
+                            (lat, wall), cpu = await meter.measure(
+                                full_speed(n, width, referrals(f"F{width}"))
+                            )
+                            intake[f"{width} in flight"] = phase(
+                                f"intake, {width} in flight", n, lat, wall, cpu
+                            )
                         (lat, wall), cpu = await meter.measure(steady(n, rate, referrals("S")))
-                        phases.append(phase(f"intake, steady {rate}/s", n, lat, wall, cpu))
-                        (lat, wall), cpu = await meter.measure(full_speed(n, in_flight, baseline))
-                        phases.append(phase(f"baseline, {in_flight} in flight", n, lat, wall, cpu))
+                        intake["steady"] = phase(f"intake, steady {rate}/s", n, lat, wall, cpu)
+                        for width in in_flight:
+                            (lat, wall), cpu = await meter.measure(full_speed(n, width, baseline))
+                            base[f"{width} in flight"] = phase(
+                                f"baseline, {width} in flight", n, lat, wall, cpu
+                            )
                         (lat, wall), cpu = await meter.measure(steady(n, rate, baseline))
-                        phases.append(phase(f"baseline, steady {rate}/s", n, lat, wall, cpu))
+                        base["steady"] = phase(f"baseline, steady {rate}/s", n, lat, wall, cpu)
                 finally:
                     stop.set()
                     thread.join()
                     engine.dispose()
-    intake_full, intake_steady, base_full, base_steady = phases
-    ratios = {
-        "throughput_intake_over_baseline": round(intake_full["per_s"] / base_full["per_s"], 3),
-        "steady_p95_intake_over_baseline": round(
-            intake_steady["latency"]["p95_ms"] / base_steady["latency"]["p95_ms"], 1
+    ratios: dict[str, Any] = {}
+    for width in in_flight:
+        ours, theirs = intake[f"{width} in flight"], base[f"{width} in flight"]
+        ratios[f"{width} in flight"] = {
+            "throughput_intake_over_baseline": round(ours["per_s"] / theirs["per_s"], 3),
+            "cpu_per_item_intake_over_baseline": {
+                who: round(ours["cpu_ms_per_item"][who] / theirs["cpu_ms_per_item"][who], 2)
+                for who in ours["cpu_ms_per_item"]
+                if theirs["cpu_ms_per_item"][who] > 0
+            },
+        }
+    ratios["steady"] = {
+        "p95_intake_over_baseline": round(
+            intake["steady"]["latency"]["p95_ms"] / base["steady"]["latency"]["p95_ms"], 1
         ),
         "cpu_per_item_intake_over_baseline": {
-            who: round(intake_full["cpu_ms_per_item"][who] / base_full["cpu_ms_per_item"][who], 2)
-            for who in intake_full["cpu_ms_per_item"]
-            if base_full["cpu_ms_per_item"][who] > 0
+            who: round(intake["steady"]["cpu_ms_per_item"][who] / base["steady"]["cpu_ms_per_item"][who], 2)
+            for who in intake["steady"]["cpu_ms_per_item"]
+            if base["steady"]["cpu_ms_per_item"][who] > 0
         },
     }
+    phases = list(intake.values()) + list(base.values())
     print("ratios:", json.dumps(ratios))
     return {
         "benchmark": "intake",
@@ -254,11 +273,17 @@ async def bench(n: int, rate: float, in_flight: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=200, help="referrals (and baseline workflows) a phase")
+    parser.add_argument("--n", type=int, default=1000, help="referrals (and baseline workflows) a phase")
     parser.add_argument("--rate", type=float, default=10.0, help="steady arrival rate a second")
-    parser.add_argument("--in-flight", type=int, default=20, help="requests in flight at full speed")
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        nargs="+",
+        default=[20, 50],
+        help="requests in flight at full speed, each a phase",
+    )
     args = parser.parse_args()
-    if args.n < 1 or args.rate <= 0 or args.in_flight < 1:
+    if args.n < 1 or args.rate <= 0 or min(args.in_flight) < 1:
         parser.error("--n and --in-flight must be at least 1 and --rate above 0.")
     figures = asyncio.run(bench(args.n, args.rate, args.in_flight))
     print("written:", write_results("intake", figures))

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -453,7 +454,7 @@ class ProtocolCaseWorkflow:
 
     def _upsert_search_attributes(self, view: CaseView) -> None:
         """The case's codes and dates as search attributes: since PATCH_HOT_PATH, only those that changed."""
-        updates = [
+        updates: list[SearchAttributeUpdate[Any]] = [
             attrs.PHASE.value_set(view.phase.value),
             attrs.HOLD_ACTIVE.value_set(view.hold.active),
             attrs.CONTACT_OVERDUE.value_set(view.contact_overdue),
@@ -466,7 +467,7 @@ class ProtocolCaseWorkflow:
         ]
         if workflow.patched(PATCH_HOT_PATH):
             current = workflow.info().typed_search_attributes
-            updates = [u for u in updates if current.get(u.key) != u.value]  # type: ignore[call-overload]
+            updates = [u for u in updates if current.get(u.key) != u.value]
             if not updates:
                 return
         workflow.upsert_search_attributes(updates)
