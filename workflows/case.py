@@ -101,11 +101,15 @@ class ProtocolCaseWorkflow:
         if self._state is None:
             assert start.referral is not None and start.opened_by is not None
             async with self._lock:
+                # Since PATCH_HOT_PATH the case opens at the workflow's start, not at its first task: the time is
+                # the same in every attempt of that task, so that an opening retried before its task completed
+                # (a local activity's result is recorded only then) is the same opening, not "an earlier case".
+                opening_at = workflow.info().workflow_start_time if workflow.patched(PATCH_HOT_PATH) else None
                 step = lifecycle.open_case(
                     start.case_id,
                     start.referral,
                     start.opened_by,
-                    workflow.now(),
+                    opening_at or workflow.now(),
                     policy(start.policy_version),
                     possible_duplicate_of=start.possible_duplicate_of,
                     override_reason=start.duplicate_override_reason,
