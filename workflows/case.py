@@ -22,6 +22,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as ActivityTimedOut
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordsActivities
@@ -386,7 +387,8 @@ class ProtocolCaseWorkflow:
                     schedule_to_close_timeout=LOOK_UP_WITHIN,
                     retry_policy=UNTIL_DONE,
                 )
-        except ActivityError:
+        # a local activity's failure reaches the workflow as the failure itself, not wrapped in ActivityError
+        except (ActivityError, ApplicationError, ActivityTimedOut):
             workflow.logger.warning("case %s: Home Office records could not be read", self._case.case_id)
             if retry:
                 return  # still unavailable: already said, tried again later
