@@ -96,8 +96,7 @@ def runs_figures(histories: list[WorkflowHistory]) -> list[dict[str, Any]]:
         kinds: dict[str, int] = {}
         payload_bytes: dict[str, int] = {}
         for event in events:
-            kind = event.WhichOneof("attributes") or "?"
-            kind = kind.removesuffix("_event_attributes")
+            kind = str(event.WhichOneof("attributes") or "?").removesuffix("_event_attributes")
             kinds[kind] = kinds.get(kind, 0) + 1
             payload_bytes[kind] = payload_bytes.get(kind, 0) + event.ByteSize()
         last = events[-1]
@@ -162,7 +161,7 @@ async def bench(
             ts_config=TimeSkippingConfig(enabled=False),
             dev_server_existing_path=str(BIN / "temporal"),
             dev_server_extra_args=extra,
-            search_attributes=attrs.ALL,  # type: ignore[arg-type]
+            search_attributes=attrs.ALL,
         )
         engine = engine_for(url)
         try:
