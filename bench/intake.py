@@ -17,10 +17,14 @@ import asyncio
 import copy
 import json
 import math
+import os
+import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,12 +32,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
+import psutil  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
 from temporalio import activity, workflow  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
 
 from bench.common import (  # noqa: E402
     EXAMPLES,
+    ROOT,
     Stack,
     cpu_seconds,
     percentiles,
@@ -44,6 +51,8 @@ from bench.common import (  # noqa: E402
 )
 from infra.codec import data_converter  # noqa: E402
 from infra.db import engine_for  # noqa: E402
+from infra.settings import Settings  # noqa: E402
+from tests.support.api import free_port  # noqa: E402
 
 
 @activity.defn(name="bench_noop")
@@ -56,6 +65,45 @@ class Baseline:
     @workflow.run
     async def run(self, arg: str) -> str:
         return str(await workflow.execute_activity(noop, arg, start_to_close_timeout=timedelta(seconds=30)))
+
+
+API_PROCESS = """
+import sys, uvicorn
+from api.app import create_app
+from infra.settings import Settings
+uvicorn.run(create_app(Settings()), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
+"""
+
+
+@contextmanager
+def api_process(settings: Settings) -> Iterator[tuple[str, psutil.Process]]:
+    """The case API in a process of its own, as deployed (`mvp api`), with the stack's settings as MVP_ variables;
+    yields its URL and the process (for its CPU)."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump(exclude_unset=True).items():
+        if value is None:
+            continue
+        plain = value.get_secret_value() if isinstance(value, SecretStr) else value
+        simple = isinstance(plain, (str, Path, int, float))
+        env[f"MVP_{name.upper()}"] = str(plain) if simple else json.dumps(plain, default=str)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-c", API_PROCESS, str(port)], env=env, cwd=ROOT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the API process did not start")
+            time.sleep(0.2)
+        yield url, psutil.Process(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(20)
 
 
 def referral(n: int, run: str) -> dict[str, Any]:
@@ -142,21 +190,25 @@ def phase(name: str, n: int, latencies: list[float], wall: float, cpu: dict[str,
 class CpuMeter:
     """CPU seconds of this process (API, worker and issuer threads), the Temporal dev server and Postgres."""
 
-    def __init__(self, s: Stack) -> None:
-        import psutil
-
+    def __init__(self, s: Stack, api: psutil.Process | None = None) -> None:
         self.this = psutil.Process()
+        self.api = api
         self.temporal = processes_named(str(Path(sys.executable).parent / "temporal"))
         self.postmaster = processes_named(str(s.data_dir / "pg"))
 
     def snapshot(self) -> dict[str, float]:
         # Postgres backends come and go with connections: the postmaster's children at this moment
         backends = [child for proc in self.postmaster for child in proc.children(recursive=True)]
-        return {
-            "this process (api+worker)": cpu_seconds([self.this]),
+        figures = {
+            "this process (api+worker)" if self.api is None else "this process (worker+load)": cpu_seconds(
+                [self.this]
+            ),
             "temporal server": cpu_seconds(self.temporal),
             "postgres": cpu_seconds(self.postmaster + backends),
         }
+        if self.api is not None:
+            figures["api process"] = cpu_seconds([self.api])
+        return figures
 
     async def measure(self, run: Any) -> tuple[Any, dict[str, float]]:
         before = self.snapshot()
@@ -165,16 +217,20 @@ class CpuMeter:
         return result, {who: after[who] - before[who] for who in before}
 
 
-async def bench(n: int, rate: float, in_flight: list[int]) -> dict[str, Any]:
+async def bench(n: int, rate: float, in_flight: list[int], own_api_process: bool) -> dict[str, Any]:
     from worker import build_activities, build_dispatcher, make_worker
 
-    with tmpdir("intake") as folder:
-        async with stack(Path(folder)) as s:
+    with tmpdir("intake") as folder, ExitStack() as apart:
+        async with stack(Path(folder), with_api=not own_api_process) as s:
+            api: psutil.Process | None = None
+            if own_api_process:
+                url, api = apart.enter_context(api_process(s.settings))
+                s.api_url = url
             engine = engine_for(str(s.settings.database_url))
             config = s.env.client.config()
             config["data_converter"] = data_converter(s.keys.keyring, s.keys.case_keys)
             case_client = Client(**config)
-            meter = CpuMeter(s)
+            meter = CpuMeter(s, api)
             with httpx.Client() as sync_http, ThreadPoolExecutor(max_workers=8) as executor:
                 activities = build_activities(s.settings, engine, s.keys, sync_http)
                 case_worker = make_worker(case_client, s.settings.task_queue, activities, executor)
@@ -266,6 +322,7 @@ async def bench(n: int, rate: float, in_flight: list[int]) -> dict[str, Any]:
         "n": n,
         "rate": rate,
         "in_flight": in_flight,
+        "api": "own process" if own_api_process else "threads of the benchmark process",
         "phases": phases,
         "ratios": ratios,
     }
@@ -282,10 +339,15 @@ def main() -> None:
         default=[20, 50],
         help="requests in flight at full speed, each a phase",
     )
+    parser.add_argument(
+        "--api-process",
+        action="store_true",
+        help="run the API in a process of its own, as deployed (default: in threads of this process)",
+    )
     args = parser.parse_args()
     if args.n < 1 or args.rate <= 0 or min(args.in_flight) < 1:
         parser.error("--n and --in-flight must be at least 1 and --rate above 0.")
-    figures = asyncio.run(bench(args.n, args.rate, args.in_flight))
+    figures = asyncio.run(bench(args.n, args.rate, args.in_flight, args.api_process))
     print("written:", write_results("intake", figures))
 
 
