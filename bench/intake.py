@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 import psutil  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
+from sqlalchemy import Engine, text  # noqa: E402
 from temporalio import activity, workflow  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 from temporalio.worker import Worker  # noqa: E402
@@ -166,6 +167,23 @@ async def steady(n: int, rate: float, one: Any) -> tuple[list[float], float]:
     return list(latencies), time.perf_counter() - began
 
 
+async def drained(engine: Engine, cases: int, within: float = 600.0) -> None:
+    """Wait until every referral sent so far is a case past screening (the worker has caught up), so that one
+    phase's backlog is not counted in the next."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with engine.connect() as conn:
+            opened, screening = conn.execute(
+                text("SELECT count(*), count(*) FILTER (WHERE phase = 'screening') FROM cases")
+            ).one()
+        if opened >= cases and screening == 0:
+            return
+        await asyncio.sleep(0.5)
+    print(
+        f"(the worker had not caught up within {within:.0f} s: {opened} of {cases} cases, {screening} screening)"
+    )
+
+
 def phase(name: str, n: int, latencies: list[float], wall: float, cpu: dict[str, float]) -> dict[str, Any]:
     acknowledged = [x for x in latencies if not math.isnan(x)]
     figures: dict[str, Any] = {
@@ -274,15 +292,8 @@ async def bench(n: int, rate: float, in_flight: list[int], own_api_process: bool
                         )
                         intake: dict[str, dict[str, Any]] = {}
                         base: dict[str, dict[str, Any]] = {}
-                        for width in in_flight:
-                            (lat, wall), cpu = await meter.measure(
-                                full_speed(n, width, referrals(f"F{width}"))
-                            )
-                            intake[f"{width} in flight"] = phase(
-                                f"intake, {width} in flight", n, lat, wall, cpu
-                            )
-                        (lat, wall), cpu = await meter.measure(steady(n, rate, referrals("S")))
-                        intake["steady"] = phase(f"intake, steady {rate}/s", n, lat, wall, cpu)
+                        # the baseline first: a referral phase that cannot keep up leaves cases still opening
+                        # after the API has stopped waiting, and they would run on in the baseline's phases
                         for width in in_flight:
                             (lat, wall), cpu = await meter.measure(full_speed(n, width, baseline))
                             base[f"{width} in flight"] = phase(
@@ -290,6 +301,18 @@ async def bench(n: int, rate: float, in_flight: list[int], own_api_process: bool
                             )
                         (lat, wall), cpu = await meter.measure(steady(n, rate, baseline))
                         base["steady"] = phase(f"baseline, steady {rate}/s", n, lat, wall, cpu)
+                        sent = 1
+                        for width in in_flight:
+                            (lat, wall), cpu = await meter.measure(
+                                full_speed(n, width, referrals(f"F{width}"))
+                            )
+                            intake[f"{width} in flight"] = phase(
+                                f"intake, {width} in flight", n, lat, wall, cpu
+                            )
+                            sent += n
+                            await drained(engine, sent)
+                        (lat, wall), cpu = await meter.measure(steady(n, rate, referrals("S")))
+                        intake["steady"] = phase(f"intake, steady {rate}/s", n, lat, wall, cpu)
                 finally:
                     stop.set()
                     thread.join()
