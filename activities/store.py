@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from sqlalchemy import Engine, func, select, update
@@ -53,10 +54,13 @@ class CaseStore:
 
     @activity.defn
     def persist_step(self, step: PersistStep) -> None:
+        """One step of a case in one transaction, in as few statements as the rows allow (issue 14): a new case
+        is inserted with its whole projection and its holds in one statement each, and the record's entries
+        with one look-up of the chain for the step, not three statements an entry."""
         with Session(self.engine) as session, session.begin():
-            if step.referral is not None:
-                self._open(session, step)
-            self._project(session, step)
+            opened = self._open(session, step) if step.referral is not None else False
+            if not opened:  # a case just inserted already carries this step's projection
+                self._project(session, step)
             if step.matched_home_office_ref:
                 session.execute(
                     update(HoldRow)
@@ -64,15 +68,22 @@ class CaseStore:
                     .where(HoldRow.ho_ref_key.is_(None))  # type: ignore[union-attr]
                     .values(ho_ref_key=self.keys.reference_hash(step.matched_home_office_ref))
                 )
-            for entry in step.records:
-                sealed = (
-                    self.keys.sealer.seal_text(
-                        step.case_id, entry.note, note_binding(step.case_id, entry.seq)
+            self.append_entries(
+                session,
+                step.case_id,
+                [
+                    (
+                        entry,
+                        self.keys.sealer.seal_text(
+                            step.case_id, entry.note, note_binding(step.case_id, entry.seq)
+                        )
+                        if entry.note
+                        else None,
                     )
-                    if entry.note
-                    else None
-                )
-                self.append_entry(session, step.case_id, entry, sealed)
+                    for entry in step.records
+                ],
+                fresh=opened,
+            )
             if step.amended_referral is not None:
                 self._amend(session, step, step.amended_referral)
             if step.notices:  # routing needs the safe-contact details: open the sealed referral only then
@@ -80,37 +91,35 @@ class CaseStore:
                 for notice in step.notices:
                     self._queue(session, step.case_id, notice, referral, step.at)
 
-    def _open(self, session: Session, step: PersistStep) -> None:
+    def _open(self, session: Session, step: PersistStep) -> bool:
+        """Insert the case, projected as of this step, and a hold for each person it covers, before anything
+        else is written for it. True when this call inserted it; False for a retry of this opening."""
         referral = step.referral
         assert referral is not None
         view = step.view
-        session.execute(
+        inserted = session.execute(
             insert(CaseRow)
             .values(
                 case_id=step.case_id,
-                revision=0,
                 policy_version=view.policy_version,
-                phase=view.phase.value,
-                hold_active=True,
-                hold_grounds=[g.value for g in view.hold.grounds],
                 force_code=view.force_code,
                 crime_type=view.crime_type,
                 role=view.role,
                 referral_channel=view.referral_channel,
                 referred_at=view.referred_at,
                 opened_at=view.opened_at,
-                updated_at=view.opened_at,
-                view={},
-                exclusion_indicators=[],
-                pending_decisions=[],
                 referral_sealed=self.keys.sealer.seal_text(
                     step.case_id, referral.model_dump_json(), referral_binding(step.case_id)
                 ),
                 **self._finding_keys(referral),
-                case_officer=view.case_officer,
+                **self._projection(step),
             )
             .on_conflict_do_nothing(index_elements=["case_id"])
-        )
+            .returning(col(CaseRow.case_id))
+        ).scalar_one_or_none()
+        if inserted is not None:
+            self._place_holds(session, step.case_id, referral, step.view, view.opened_at)
+            return True
         opened = session.execute(
             select(col(CaseRow.opened_at)).where(col(CaseRow.case_id) == step.case_id)
         ).scalar_one()
@@ -122,6 +131,7 @@ class CaseStore:
                 non_retryable=True,
             )
         self._place_holds(session, step.case_id, referral, step.view, view.opened_at)
+        return False
 
     def _place_holds(
         self, session: Session, case_id: str, referral: Referral, view: CaseView, at: datetime
@@ -129,29 +139,31 @@ class CaseStore:
         """A hold row for each subject of the referral that has none yet (a retry, or the dependants
         already held when an amend adds one, change nothing)."""
         person = referral.person
-        for subject, family, given, born in _subjects(referral):
-            session.execute(
-                insert(HoldRow)
-                .values(
-                    case_id=case_id,
-                    subject=subject,
-                    identity_key=self.keys.person_hash(family, given, born),
-                    birth_key=self.keys.birth_hash(born),
-                    # bound to its row: it opens only as this case's subject
-                    name_sealed=self.keys.sealer.seal_text(
-                        case_id, name_key(family, given), bound_to=f"{case_id}:{subject}"
-                    ),
-                    ho_ref_key=(
-                        self.keys.reference_hash(person.home_office_ref)
-                        if subject == "person" and person.home_office_ref
-                        else None
-                    ),
-                    active=view.hold.active,
-                    grounds=[g.value for g in view.hold.grounds],
-                    placed_at=at,
-                )
-                .on_conflict_do_nothing(index_elements=["case_id", "subject"])
-            )
+        rows = [
+            {
+                "case_id": case_id,
+                "subject": subject,
+                "identity_key": self.keys.person_hash(family, given, born),
+                "birth_key": self.keys.birth_hash(born),
+                # bound to its row: it opens only as this case's subject
+                "name_sealed": self.keys.sealer.seal_text(
+                    case_id, name_key(family, given), bound_to=f"{case_id}:{subject}"
+                ),
+                "ho_ref_key": (
+                    self.keys.reference_hash(person.home_office_ref)
+                    if subject == "person" and person.home_office_ref
+                    else None
+                ),
+                "active": view.hold.active,
+                "grounds": [g.value for g in view.hold.grounds],
+                "placed_at": at,
+            }
+            for subject, family, given, born in _subjects(referral)
+        ]
+        # one statement for every subject
+        session.execute(
+            insert(HoldRow).values(rows).on_conflict_do_nothing(index_elements=["case_id", "subject"])
+        )
 
     def _amend(self, session: Session, step: PersistStep, referral: Referral) -> None:
         """An officer amended the referral (issue 12): it is sealed again in place of the old one, each new
@@ -296,24 +308,9 @@ class CaseStore:
     def _project(self, session: Session, step: PersistStep) -> None:
         """The read model and the holds follow the workflow, newest revision wins."""
         view = step.view
-        values = {
-            "revision": view.revision,
-            "phase": view.phase.value,
-            "hold_active": view.hold.active,
-            "hold_grounds": [g.value for g in view.hold.grounds],
-            "outcome": view.outcome.value if view.outcome else None,
-            "status_at_referral": view.status_at_referral.value if view.status_at_referral else None,
-            "exclusion_indicators": [i.value for i in view.exclusion_indicators],
-            "pending_decisions": [d.value for d in view.pending_decisions],
-            "contact_overdue": view.contact_overdue,
-            "next_contact_due": view.next_contact_due,
-            "overdue_since": view.overdue_since,
-            "closed_at": view.closed_at,
-            "updated_at": step.at,
-            "view": view.model_dump(mode="json"),
-        }
-        if view.case_officer is not None:  # a view from before case officers leaves the column as it is
-            values["case_officer"] = view.case_officer
+        values = self._projection(step)
+        if view.case_officer is None:  # a view from before case officers leaves the column as it is
+            del values["case_officer"]
         previous_officer = self.case_officer(session, step.case_id)
         result = session.execute(
             update(CaseRow)
@@ -347,6 +344,28 @@ class CaseStore:
         )
 
     @staticmethod
+    def _projection(step: PersistStep) -> dict[str, Any]:
+        """The read-model columns a step sets (a new case is inserted with them)."""
+        view = step.view
+        return {
+            "revision": view.revision,
+            "phase": view.phase.value,
+            "hold_active": view.hold.active,
+            "hold_grounds": [g.value for g in view.hold.grounds],
+            "outcome": view.outcome.value if view.outcome else None,
+            "status_at_referral": view.status_at_referral.value if view.status_at_referral else None,
+            "exclusion_indicators": [i.value for i in view.exclusion_indicators],
+            "pending_decisions": [d.value for d in view.pending_decisions],
+            "contact_overdue": view.contact_overdue,
+            "next_contact_due": view.next_contact_due,
+            "overdue_since": view.overdue_since,
+            "closed_at": view.closed_at,
+            "updated_at": step.at,
+            "view": view.model_dump(mode="json"),
+            "case_officer": view.case_officer,
+        }
+
+    @staticmethod
     def last_seq(session: Session, case_id: str) -> int:
         found = session.execute(
             select(func.max(RecordRow.seq)).where(RecordRow.case_id == case_id)  # type: ignore[arg-type]
@@ -359,31 +378,69 @@ class CaseStore:
     ) -> None:
         """Append one entry to a case's hash chain, with its sealed note kept beside it and the note's digest
         in the chain; an entry already there is left as it is (a retried step)."""
-        exists = session.get(RecordRow, (case_id, entry.seq))
-        if exists is not None:
+        CaseStore.append_entries(session, case_id, [(entry, note_sealed)])
+
+    @staticmethod
+    def append_entries(
+        session: Session,
+        case_id: str,
+        entries: list[tuple[RecordEntry, str | None]],
+        fresh: bool = False,
+    ) -> None:
+        """Append a step's entries (each with its sealed note, if any) to the case's hash chain: one look-up of
+        the entries already there and the one before the first, one insert of the rest. Entries already there
+        are left as they are (a retried step). `fresh`: the case was inserted in this transaction, so its
+        record is empty. An entry whose predecessor is missing is refused: the chain stays gapless."""
+        if not entries:
             return
-        if note_sealed is not None:
-            session.add(NoteRow(case_id=case_id, seq=entry.seq, note_sealed=note_sealed))
-        prev = GENESIS
-        if entry.seq > 1:
-            prev = session.execute(
-                select(col(RecordRow.entry_hash)).where(
-                    col(RecordRow.case_id) == case_id, col(RecordRow.seq) == entry.seq - 1
+        entries = sorted(entries, key=lambda pair: pair[0].seq)
+        first, last = entries[0][0].seq, entries[-1][0].seq
+        known: dict[int, str] = {}
+        if not fresh:
+            known = {
+                int(seq): str(hashed)
+                for seq, hashed in session.execute(
+                    select(col(RecordRow.seq), col(RecordRow.entry_hash)).where(
+                        col(RecordRow.case_id) == case_id,
+                        col(RecordRow.seq) >= first - 1,
+                        col(RecordRow.seq) <= last,
+                    )
                 )
-            ).scalar_one()
-        fields = entry.model_dump(mode="json", include=set(CHAINED_FIELDS) - {"note_digest"})
-        fields["note_digest"] = note_digest(note_sealed) if note_sealed is not None else None
-        session.add(
-            RecordRow(
-                case_id=case_id,
-                seq=entry.seq,
-                at=entry.at,
-                prev_hash=prev,
-                entry_hash=entry_hash(prev, case_id, entry.seq, entry.at, fields),
-                **fields,
+            }
+        records: list[dict[str, Any]] = []
+        notes: list[dict[str, Any]] = []
+        prev: str | None = GENESIS if first == 1 else known.get(first - 1)
+        expected = first
+        for entry, note_sealed in entries:
+            if entry.seq in known:
+                prev, expected = known[entry.seq], entry.seq + 1
+                continue
+            if prev is None or entry.seq != expected:
+                raise ApplicationError(
+                    f"Record entry {entry.seq} of case {case_id} does not follow the last entry written; "
+                    "it was not written, so that the record keeps no gap.",
+                    type="RecordGap",
+                )
+            fields = entry.model_dump(mode="json", include=set(CHAINED_FIELDS) - {"note_digest"})
+            fields["note_digest"] = note_digest(note_sealed) if note_sealed is not None else None
+            hashed = entry_hash(prev, case_id, entry.seq, entry.at, fields)
+            records.append(
+                {
+                    "case_id": case_id,
+                    "seq": entry.seq,
+                    "at": entry.at,
+                    "prev_hash": prev,
+                    "entry_hash": hashed,
+                }
+                | fields
             )
-        )
-        session.flush()
+            if note_sealed is not None:
+                notes.append({"case_id": case_id, "seq": entry.seq, "note_sealed": note_sealed})
+            prev, expected = hashed, entry.seq + 1
+        if notes:
+            session.execute(insert(NoteRow).values(notes))
+        if records:
+            session.execute(insert(RecordRow).values(records))
 
     def _queue(
         self,

@@ -67,14 +67,6 @@ def find_duplicates(engine: Engine, keys: Keys, referral: Referral) -> list[Dupl
     birth, by the sealed name among holds with the same or a near date of birth, or by the Home Office
     reference, the same or near. The referral's own case (a resubmission) is left out."""
     person = referral.person
-    born = person.date_of_birth.isoformat()
-    exact_key = keys.person_hash(person.family_name, person.given_names, born)
-    birth_key = keys.birth_hash(born)
-    near_births = {keys.birth_hash(d.isoformat()) for d in identity.near_dates_of_birth(person.date_of_birth)}
-    tokens = identity.name_tokens(person.family_name, person.given_names)
-    ref = person.home_office_ref
-    ref_key = keys.reference_hash(ref) if ref else None
-    near_refs = {keys.reference_hash(r) for r in identity.near_references(ref)} if ref else set()
     query = (
         select(HoldRow)
         .join(CaseRow, col(CaseRow.case_id) == col(HoldRow.case_id))
@@ -88,30 +80,41 @@ def find_duplicates(engine: Engine, keys: Keys, referral: Referral) -> list[Dupl
     )
     found: list[Duplicate] = []
     with Session(engine) as session:
-        for hold in session.execute(query).scalars():
-            how = [Match.exact if hold.identity_key == exact_key else Match.none]
-            if hold.name_sealed is not None and (
-                hold.birth_key == birth_key or hold.birth_key in near_births
-            ):
-                name = keys.sealer.open_text(
-                    hold.case_id, hold.name_sealed, f"{hold.case_id}:{hold.subject}"
-                ).split()
-                how.append(
-                    identity.match_name_and_birth(
-                        tokens,
-                        name,
-                        same_birth=hold.birth_key == birth_key,
-                        near_birth=hold.birth_key in near_births,
-                    )
+        candidates = list(session.execute(query).scalars())
+    if not candidates:
+        return (
+            found  # the usual case: the keys below (dozens of keyed hashes of near variants) are not needed
+        )
+    born = person.date_of_birth.isoformat()
+    exact_key = keys.person_hash(person.family_name, person.given_names, born)
+    birth_key = keys.birth_hash(born)
+    near_births = {keys.birth_hash(d.isoformat()) for d in identity.near_dates_of_birth(person.date_of_birth)}
+    tokens = identity.name_tokens(person.family_name, person.given_names)
+    ref = person.home_office_ref
+    ref_key = keys.reference_hash(ref) if ref else None
+    near_refs = {keys.reference_hash(r) for r in identity.near_references(ref)} if ref else set()
+    for hold in candidates:
+        how = [Match.exact if hold.identity_key == exact_key else Match.none]
+        if hold.name_sealed is not None and (hold.birth_key == birth_key or hold.birth_key in near_births):
+            name = keys.sealer.open_text(
+                hold.case_id, hold.name_sealed, f"{hold.case_id}:{hold.subject}"
+            ).split()
+            how.append(
+                identity.match_name_and_birth(
+                    tokens,
+                    name,
+                    same_birth=hold.birth_key == birth_key,
+                    near_birth=hold.birth_key in near_births,
                 )
-            if ref_key is not None and hold.ho_ref_key is not None:
-                if hold.ho_ref_key == ref_key:
-                    how.append(Match.exact)
-                elif hold.ho_ref_key in near_refs:
-                    how.append(Match.possible)
-            strongest = identity.strongest(how)
-            if strongest is not Match.none:
-                found.append(Duplicate(hold.case_id, strongest))
+            )
+        if ref_key is not None and hold.ho_ref_key is not None:
+            if hold.ho_ref_key == ref_key:
+                how.append(Match.exact)
+            elif hold.ho_ref_key in near_refs:
+                how.append(Match.possible)
+        strongest = identity.strongest(how)
+        if strongest is not Match.none:
+            found.append(Duplicate(hold.case_id, strongest))
     return found
 
 
@@ -156,6 +159,9 @@ def _opening(
             [
                 SearchAttributePair(attrs.PHASE, Phase.screening.value),
                 SearchAttributePair(attrs.HOLD_ACTIVE, True),
+                # known at the start, so that the first step upserts only what it changes
+                SearchAttributePair(attrs.CONTACT_OVERDUE, False),
+                SearchAttributePair(attrs.DECISION_PENDING, False),
                 SearchAttributePair(attrs.FORCE, referral.force_code),
                 SearchAttributePair(attrs.CRIME_TYPE, referral.crime_type.value),
             ]

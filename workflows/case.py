@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as ActivityTimedOut
 
 with workflow.unsafe.imports_passed_through():
     from activities.records import RecordsActivities
@@ -75,6 +77,15 @@ PATCH_REOPEN_WINDOW = "reopen-window"
 PATCH_RETRY_KEEPS_TRIGGER = "retry-keeps-trigger"
 # A secure status of the person no longer closes a case with dependants (before: it closed, lifting their hold).
 PATCH_DEPENDANTS_KEEP_HOLD = "dependants-keep-hold"
+# The hot path (issue 14), one patch for three changes (each patch id costs a marker and an upsert in every
+# history): steps are written and records looked up by local activities (short, idempotent, retried safely), so a
+# referral is opened, held, screened and acknowledged in one workflow task and no case view is copied into the
+# history as an activity input (before: an activity task and a workflow task each); search attributes are
+# upserted only when one changes (before: all of them after every step); the wake-up timer is restarted only when
+# the wake-up moves (before: a new timer after every command).
+PATCH_HOT_PATH = "hot-path-local-steps"
+# Local activities: each retry runs in the worker (backing off by a timer past a minute), never scheduled again.
+STEP_WITHIN = timedelta(seconds=30)
 
 
 @workflow.defn
@@ -89,6 +100,8 @@ class ProtocolCaseWorkflow:
         # Training mode only (`training_advance`): how far a supervisor has moved this case's clock; zero otherwise.
         self._training = start.training
         self._clock_offset = start.clock_offset
+        self._wake_at: datetime | None = None
+        self._timer: asyncio.Task[None] | None = None
 
     # --- the run ---------------------------------------------------------------------------------
 
@@ -97,11 +110,15 @@ class ProtocolCaseWorkflow:
         if self._state is None:
             assert start.referral is not None and start.opened_by is not None
             async with self._lock:
+                # Since PATCH_HOT_PATH the case opens at the workflow's start, not at its first task: the time is
+                # the same in every attempt of that task, so that an opening retried before its task completed
+                # (a local activity's result is recorded only then) is the same opening, not "an earlier case".
+                opening_at = workflow.info().workflow_start_time if workflow.patched(PATCH_HOT_PATH) else None
                 step = lifecycle.open_case(
                     start.case_id,
                     start.referral,
                     start.opened_by,
-                    self._now(),
+                    opening_at or self._now(),  # a new case's clock is not moved: it is the workflow's
                     policy(start.policy_version),
                     possible_duplicate_of=start.possible_duplicate_of,
                     override_reason=start.duplicate_override_reason,
@@ -178,10 +195,30 @@ class ProtocolCaseWorkflow:
         if self._screening_incomplete:
             timeouts.append(RESCREEN_AFTER)
         self._poke = False
+        if workflow.patched(PATCH_HOT_PATH):
+            # the timer runs on the workflow's clock (the case's, less any training offset)
+            self._keep_timer(workflow.now() + min(timeouts) if timeouts else None)
+            await workflow.wait_condition(
+                lambda: self._poke or (self._timer is not None and self._timer.done())
+            )
+            return
         try:
             await workflow.wait_condition(lambda: self._poke, timeout=min(timeouts) if timeouts else None)
         except TimeoutError:
             pass
+
+    def _keep_timer(self, wake_at: datetime | None) -> None:
+        """One timer for the next wake-up, restarted only when the wake-up moves or the timer has fired."""
+        if self._timer is not None and not self._timer.done() and wake_at == self._wake_at:
+            return
+        if self._timer is not None and not self._timer.done():
+            self._timer.cancel()
+        self._wake_at = wake_at
+        self._timer = None
+        if wake_at is not None:
+            self._timer = asyncio.create_task(
+                workflow.sleep(max(wake_at - workflow.now(), timedelta(milliseconds=1)))
+            )
 
     # --- queries, updates, signals ---------------------------------------------------------------
 
@@ -384,20 +421,31 @@ class ProtocolCaseWorkflow:
         status stays unknown (the hold stays), contact runs, and screening is retried every hour, keeping
         the trigger of the screening it retries."""
         person = self._case.referral.person
+        asked = LookUpPerson(
+            home_office_ref=person.home_office_ref,
+            family_name=person.family_name,
+            given_names=person.given_names,
+            date_of_birth=person.date_of_birth,
+        )
         try:
-            found = await workflow.execute_activity_method(
-                RecordsActivities.look_up_person,
-                LookUpPerson(
-                    home_office_ref=person.home_office_ref,
-                    family_name=person.family_name,
-                    given_names=person.given_names,
-                    date_of_birth=person.date_of_birth,
-                ),
-                start_to_close_timeout=timedelta(seconds=30),
-                schedule_to_close_timeout=LOOK_UP_WITHIN,
-                retry_policy=UNTIL_DONE,
-            )
-        except ActivityError:
+            if workflow.patched(PATCH_HOT_PATH):
+                found = await workflow.execute_local_activity_method(
+                    RecordsActivities.look_up_person,
+                    asked,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=LOOK_UP_WITHIN,
+                    retry_policy=UNTIL_DONE,
+                )
+            else:
+                found = await workflow.execute_activity_method(
+                    RecordsActivities.look_up_person,
+                    asked,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=LOOK_UP_WITHIN,
+                    retry_policy=UNTIL_DONE,
+                )
+        # a local activity's failure reaches the workflow as the failure itself, not wrapped in ActivityError
+        except (ActivityError, ApplicationError, ActivityTimedOut):
             workflow.logger.warning("case %s: Home Office records could not be read", self._case.case_id)
             if retry:
                 return  # still unavailable: already said, tried again later
@@ -432,36 +480,27 @@ class ProtocolCaseWorkflow:
         now = self._now()
         view = lifecycle.view(step.state, now, policy(step.state.policy_version))
         closure = step.state.closure
-        await workflow.execute_activity_method(
-            CaseStore.persist_step,
-            PersistStep(
-                case_id=step.state.case_id,
-                at=now,
-                view=view,
-                records=step.records,
-                notices=step.notices,
-                referral=step.state.referral if opening else None,
-                amended_referral=step.state.referral if step.referral_amended else None,
-                lifted_by=closure.by.label() if closure else None,
-                matched_home_office_ref=matched_ref,
-            ),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=UNTIL_DONE,
+        written = PersistStep(
+            case_id=step.state.case_id,
+            at=now,
+            view=view,
+            records=step.records,
+            notices=step.notices,
+            referral=step.state.referral if opening else None,
+            amended_referral=step.state.referral if step.referral_amended else None,
+            lifted_by=closure.by.label() if closure else None,
+            matched_home_office_ref=matched_ref,
         )
+        if workflow.patched(PATCH_HOT_PATH):
+            await workflow.execute_local_activity_method(
+                CaseStore.persist_step, written, start_to_close_timeout=STEP_WITHIN, retry_policy=UNTIL_DONE
+            )
+        else:
+            await workflow.execute_activity_method(
+                CaseStore.persist_step, written, start_to_close_timeout=STEP_WITHIN, retry_policy=UNTIL_DONE
+            )
         self._state = step.state
-        workflow.upsert_search_attributes(
-            [
-                attrs.PHASE.value_set(view.phase.value),
-                attrs.HOLD_ACTIVE.value_set(view.hold.active),
-                attrs.CONTACT_OVERDUE.value_set(view.contact_overdue),
-                attrs.DECISION_PENDING.value_set(bool(view.pending_decisions)),
-                attrs.FORCE.value_set(view.force_code),
-                attrs.CRIME_TYPE.value_set(view.crime_type),
-                attrs.NEXT_CONTACT_DUE.value_set(view.next_contact_due)
-                if view.next_contact_due
-                else attrs.NEXT_CONTACT_DUE.value_unset(),
-            ]
-        )
+        self._upsert_search_attributes(view)
         if step.notices or self._undelivered:
             await self._deliver()
 
@@ -480,6 +519,26 @@ class ProtocolCaseWorkflow:
         except ActivityError:
             workflow.logger.warning("notice delivery failed for case %s; will retry", self._case.case_id)
             self._undelivered = True
+
+    def _upsert_search_attributes(self, view: CaseView) -> None:
+        """The case's codes and dates as search attributes: since PATCH_HOT_PATH, only those that changed."""
+        updates: list[SearchAttributeUpdate[Any]] = [
+            attrs.PHASE.value_set(view.phase.value),
+            attrs.HOLD_ACTIVE.value_set(view.hold.active),
+            attrs.CONTACT_OVERDUE.value_set(view.contact_overdue),
+            attrs.DECISION_PENDING.value_set(bool(view.pending_decisions)),
+            attrs.FORCE.value_set(view.force_code),
+            attrs.CRIME_TYPE.value_set(view.crime_type),
+            attrs.NEXT_CONTACT_DUE.value_set(view.next_contact_due)
+            if view.next_contact_due
+            else attrs.NEXT_CONTACT_DUE.value_unset(),
+        ]
+        if workflow.patched(PATCH_HOT_PATH):
+            current = workflow.info().typed_search_attributes
+            updates = [u for u in updates if current.get(u.key) != u.value]
+            if not updates:
+                return
+        workflow.upsert_search_attributes(updates)
 
     # --- helpers ---------------------------------------------------------------------------------
 

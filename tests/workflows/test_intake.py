@@ -148,3 +148,33 @@ async def test_workflow_id_and_search_attributes_carry_no_personal_data(running:
         "MvpHoldActive",
         "MvpForce",
     }
+
+
+async def test_a_referral_is_opened_held_screened_and_acknowledged_in_one_workflow_task(
+    running: Running,
+) -> None:
+    """Update-with-Start, and the steps and the look-up as local activities: one workflow task, no activity task
+    on the server, each search attribute upserted only when it changes."""
+    load_example_records(running)
+    case_id, view = await cases.start_and_acknowledge(
+        running.client,
+        running.keys,
+        running.settings.task_queue,
+        example_referral("referral-domestic-abuse.json"),
+        OFFICER,
+        engine=running.engine,
+    )
+    assert view is not None and view.phase is Phase.protection and view.hold.active
+
+    history = await running.client.get_workflow_handle(case_id).fetch_history()
+    kinds = [event.WhichOneof("attributes") for event in history.events]
+    assert kinds.count("workflow_task_completed_event_attributes") == 1
+    assert "activity_task_scheduled_event_attributes" not in kinds
+    upserted = [
+        set(event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+        for event in history.events
+        if event.HasField("upsert_workflow_search_attributes_event_attributes")
+    ]
+    ours = [fields for fields in upserted if any(name.startswith("Mvp") for name in fields)]
+    # the opening sets the first contact's date; the screening moves the phase; nothing else is sent again
+    assert ours == [{"MvpNextContactDue"}, {"MvpPhase"}]

@@ -1228,3 +1228,34 @@ async def test_a_case_lives_for_two_years_across_continue_as_new_with_its_whole_
     assert row.revision == view.revision and row.hold_grounds == ["application_pending", "receiving_support"]
     assert all(h.active for h in holds(running.engine, case_id).values())
     assert_delivered_safely(running, case_id, referral)
+
+
+async def test_commands_sent_while_a_case_continues_as_new_are_all_applied_and_its_holds_stay(
+    short_histories: Running,
+) -> None:
+    """A burst of police updates around the point where the server suggests continue-as-new: the run finishes
+    the updates it has accepted before it continues, the new run takes the rest, none is lost or applied
+    twice, and the holds stay in force throughout."""
+    running = short_histories
+    load_example_records(running)
+    opened = await refer(running, amina())
+    case_id = opened.case_id
+    first_run = (await running.client.get_workflow_handle(case_id).describe()).run_id
+
+    async def police(n: int) -> None:
+        await cases.send(
+            running.client,
+            case_id,
+            PoliceUpdate(actor=POLICE, protective_measures=f"Protective measures reviewed (review {n})."),
+        )
+
+    await asyncio.gather(*(police(n) for n in range(1, 31)))
+
+    assert (await running.client.get_workflow_handle(case_id).describe()).run_id != first_run
+    entries = record(running, case_id)
+    assert [e.action for e in entries].count("police_update") == 30
+    assert_record_intact(running, case_id)
+    view = await cases.state(running.client, case_id)
+    assert view.phase is Phase.protection and view.hold.active
+    assert all(h.active for h in holds(running.engine, case_id).values())
+    assert case_row(running, case_id).revision == view.revision
