@@ -134,6 +134,9 @@ TEMPLATES: dict[str, str] = {
     "outcome": "Case {case_id} has closed: {outcome}.",
     "enforcement_check_refused": "Case {case_id}: enforcement check {check_id} was refused because the case is "
     "protected.",
+    "enforcement_check_possible_match": "Case {case_id}: enforcement check {check_id} was refused as a possible "
+    "match: the person checked may be the one this case protects. Find out from the enforcement team who they "
+    "asked about, and record whether it is this person.",
     "deliver_by_hand": "Case {case_id}: the {undelivered} notice to the person was not sent because {why}. "
     "Give it to them by a safe means and record the contact.",
     "case_reassigned": "Case {case_id}: the case officer is now {new_officer} (it was {previous_officer}); "
@@ -225,4 +228,6 @@ def render(kind: str, facts: dict[str, str]) -> str:
         def __missing__(self, key: str) -> str:
             return "-"
 
+    if kind == "enforcement_check_refused" and facts.get("match") == "possible":
+        kind = "enforcement_check_possible_match"
     return TEMPLATES.get(kind, "Case {case_id}: " + kind).format_map(_Missing(facts))

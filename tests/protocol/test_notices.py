@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from models.case import Notice, NoticeKind, Recipient
 from models.referral import ContactChannel
-from protocol.notices import INTERNAL, SUPPRESSED, route, undeliverable
+from protocol.notices import INTERNAL, SUPPRESSED, render, route, undeliverable
 from tests.support.intake import example_referral
 
 AMINA = example_referral("referral-domestic-abuse.json")
@@ -87,3 +87,12 @@ def test_a_referral_whose_safe_phone_is_listed_as_never_to_be_used_is_refused() 
         p.startswith("safe_contact.phone: is listed in safe_contact.never_contact_via") for p in problems
     )
     assert all("900123" not in p for p in problems)  # never echoed
+
+
+def test_a_check_refused_as_a_possible_match_tells_the_officer_so() -> None:
+    possible = render(
+        "enforcement_check_refused", {"case_id": "MVP-1", "check_id": "check-1", "match": "possible"}
+    )
+    protected = render("enforcement_check_refused", {"case_id": "MVP-1", "check_id": "check-1"})
+    assert "possible match" in possible and "because the case is protected" not in possible
+    assert "because the case is protected" in protected
