@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -13,6 +14,12 @@ from cli.session import ClientSettings, token_for
 # Connect fast; wait long enough for the API's own bounded waits (a worker takes 15 s at most to answer).
 TIMEOUT = httpx.Timeout(40.0, connect=3.0)
 EXIT_BY_STATUS = {400: 2, 422: 2, 401: 3, 403: 3, 409: 3, 404: 4, 502: 5, 503: 5, 504: 5}
+
+
+def segment(value: str) -> str:
+    """A value typed by the caller (a case or task id) as one path segment: percent-encoded, so that a slash, a
+    dot-dot or a control character reaches the API as text to refuse, never as another route or a bad URL."""
+    return quote(value.strip(), safe="")
 
 
 class CliError(Exception):
@@ -41,6 +48,10 @@ class Api:
                 f"The case API at {self.settings.api_url} did not answer in time; the service may be overloaded "
                 "or a part of it down. Try again shortly.",
                 5,
+            ) from None
+        except httpx.InvalidURL:
+            raise CliError(
+                "The request was not sent: a value in it cannot be part of a web address.", 2
             ) from None
         except httpx.HTTPError:
             raise CliError(
