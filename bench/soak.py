@@ -76,6 +76,7 @@ from models.case import (  # noqa: E402
     ActorRole,
     ApplicationEvent,
     ApplicationStage,
+    CaseView,
     Command,
     CommandResult,
     ContactRecord,
@@ -116,6 +117,7 @@ class Driven:
     accepted: Counter[str] = field(default_factory=Counter)  # command kind -> accepted updates
     refused: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    refusals: list[str] = field(default_factory=list)  # what the workflow said when it refused a command
     withdrawn_in_error: bool = False
 
 
@@ -237,17 +239,19 @@ async def send(client: Client, case_id: str, update_id: str, command: Command) -
     """`accepted` or `refused`; the same update id again after a timeout (Temporal answers an update once)."""
     handle = client.get_workflow_handle(case_id)
     update = COMMANDS[command.kind].update  # type: ignore[attr-defined]
+    last = ""
     for _ in range(20):
         try:
             await asyncio.wait_for(
                 handle.execute_update(update, command, id=update_id, result_type=CommandResult), UPDATE_WAIT
             )
             return "accepted"
-        except WorkflowUpdateFailedError:
-            return "refused"
-        except (TimeoutError, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError):
+        except WorkflowUpdateFailedError as refused:
+            return f"refused: {refused.cause}"
+        except (TimeoutError, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as failed:
+            last = f"{type(failed).__name__}: {failed}"
             await asyncio.sleep(1.0)
-    raise RuntimeError(f"update {update_id} got no answer in 20 attempts")
+    raise RuntimeError(f"update {update_id} got no answer in 20 attempts (last: {last})")
 
 
 async def opened(client: Client, case_id: str) -> None:
@@ -282,6 +286,8 @@ async def drive(
             answer = await send(client, case_id, f"{case_id}-{step}", command)
             kind = command.kind  # type: ignore[attr-defined]
             (driven.accepted if answer == "accepted" else driven.refused)[kind] += 1
+            if answer != "accepted":
+                driven.refusals.append(f"{kind} {answer}")
             if answer == "accepted" and isinstance(command, Withdrawal) and command.made_in_error:
                 driven.withdrawn_in_error = True
     except Exception as failed:  # noqa: BLE001 - counted and reported: the verdict names it
@@ -312,6 +318,17 @@ async def check(
         holds.setdefault(hold.case_id, []).append(hold)
     outbox = _rows(engine, OutboxRow)
 
+    asking = asyncio.Semaphore(16)
+
+    async def view_of(case_id: str) -> CaseView | BaseException:
+        async with asking:
+            try:
+                return await cases.state(client, case_id, timedelta(seconds=60))
+            except Exception as failed:  # noqa: BLE001 - reported as a problem below
+                return failed
+
+    answers = await asyncio.gather(*(view_of(d.case_id) for d in driven))
+    views = dict(zip((d.case_id for d in driven), answers, strict=True))
     outcomes: Counter[str] = Counter()
     for d in driven:
         if d.errors:
@@ -349,10 +366,9 @@ async def check(
                 problem("hold_lifted_without_supervisor", d.case_id, f"{row.outcome} by {by}")
         elif not all(h.active for h in case_holds):
             problem("open_without_hold", d.case_id)
-        try:
-            view = await cases.state(client, d.case_id, timedelta(seconds=30))
-        except Exception as failed:  # noqa: BLE001
-            problem("workflow_unanswered", d.case_id, type(failed).__name__)
+        view = views[d.case_id]
+        if isinstance(view, BaseException):
+            problem("workflow_unanswered", d.case_id, f"{view} ({view.__cause__!r})"[:400])
             continue
         workflow = (
             view.phase.value,
@@ -382,7 +398,9 @@ async def check(
     if verified.returncode != 0:
         problem("audit_verify", "all", f"exit {verified.returncode}: {verified.stderr.strip()[:300]}")
 
+    refusals = [f"{d.case_id} ({d.lifecycle}) {r}" for d in driven for r in d.refusals]
     return {
+        "refusals": refusals[:20],
         "outcomes": dict(outcomes),
         "lifecycles": dict(Counter(d.lifecycle for d in driven)),
         "updates_accepted": sum(sum(d.accepted.values()) for d in driven),
