@@ -110,6 +110,30 @@ def test_a_file_that_is_not_a_small_json_text_exits_2_with_one_sentence(
     assert len(ran.err.strip().splitlines()) == 1 and "Traceback" not in ran.err
 
 
+@pytest.mark.usefixtures("officer")
+@pytest.mark.parametrize("body", [b"1e310", b"NaN", b'{"a": -Infinity}', b"1" * 200])
+def test_a_number_json_cannot_carry_exits_2_with_a_sentence(
+    body: bytes, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the file fuzz below: `1e310` (infinity to Python) once crashed the CLI as it sent the referral."""
+    path = tmp_path / "referral.json"
+    path.write_bytes(body)
+    ran = mvp(capsys, "referral", "start", str(path))
+    assert ran.code == 2
+    assert ran.err.strip().startswith(str(path)) and "number" in ran.err and "Traceback" not in ran.err
+
+
+@pytest.mark.usefixtures("officer")
+@pytest.mark.parametrize("typed", ["\x1b", "../../records", "MVP-ABCDE-12345/departure?x=1#y", " "])
+def test_a_case_id_with_controls_or_slashes_is_sent_as_text_and_refused_with_a_sentence(
+    typed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by the option fuzz below: a control character in a case id once exited 1 with a traceback."""
+    ran = mvp(capsys, "officer", "departure", typed)
+    assert ran.code in (2, 4), ran.err
+    assert ran.err.strip() and "Traceback" not in ran.err
+
+
 # --- outside text is shown as text ---
 
 
