@@ -92,12 +92,14 @@ def _answers(pgconn: Any, seconds: float) -> bool:
         if pgconn.transaction_status != pq.TransactionStatus.IDLE:
             return False
         pgconn.send_query(b"SELECT 1")
+        readable = select.poll()  # not select.select: a busy process's descriptors may be past 1024
+        readable.register(pgconn.socket, select.POLLIN)
         while True:
             pgconn.consume_input()
             if not pgconn.is_busy():
                 break
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([pgconn.socket], [], [], remaining)[0]:
+            if remaining <= 0 or not readable.poll(remaining * 1000):
                 return False
         answered = True
         while (result := pgconn.get_result()) is not None:
