@@ -19,6 +19,8 @@ EXIT_BY_STATUS = {400: 2, 422: 2, 401: 3, 403: 3, 409: 3, 404: 4, 502: 5, 503: 5
 def segment(value: str) -> str:
     """A value typed by the caller (a case or task id) as one path segment: percent-encoded, so that a slash, a
     dot-dot or a control character reaches the API as text to refuse, never as another route or a bad URL."""
+    if not value.strip():
+        raise CliError("The case id is empty; name a case, e.g. MVP-7K3QX-2M9RB.", 2)
     return quote(value.strip(), safe="")
 
 
