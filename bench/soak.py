@@ -522,6 +522,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                             "MVP_DATA_DIR": str(tmp / "cli"),
                         }
                         checked = await check(list(driven), client, engine, double, cli_env)
+                        checked["worker_log_failures"] = failures_in(worker.log)
                 finally:
                     chaos.thaw()
                     worker.stop()
@@ -544,6 +545,18 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "driving_s": round(driving_seconds, 1),
         "total_s": round(time.monotonic() - began, 1),
         **checked,
+    }
+
+
+def failures_in(log: Path, keep: int = 30) -> dict[str, Any]:
+    """What the worker's log says went wrong (workflow task failures, deadlocks, nondeterminism): counts by
+    kind and the first lines, so that a broken verdict can be explained after the data folder is gone. The
+    worker logs codes and ids, never personal data."""
+    kinds = ("Failed activation", "deadlock", "Nondeterminism", "nondeterminism", "Traceback", "WorkflowTask")
+    found = [line for line in log.read_text(errors="replace").splitlines() if any(k in line for k in kinds)]
+    return {
+        "counts": {k: sum(k in line for line in found) for k in kinds},
+        "first": [line[:400] for line in found[:keep]],
     }
 
 
