@@ -549,14 +549,21 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def failures_in(log: Path, keep: int = 30) -> dict[str, Any]:
-    """What the worker's log says went wrong (workflow task failures, deadlocks, nondeterminism): counts by
-    kind and the first lines, so that a broken verdict can be explained after the data folder is gone. The
-    worker logs codes and ids, never personal data."""
-    kinds = ("Failed activation", "deadlock", "Nondeterminism", "nondeterminism", "Traceback", "WorkflowTask")
-    found = [line for line in log.read_text(errors="replace").splitlines() if any(k in line for k in kinds)]
+    """What the worker's log says went wrong: each traceback's closing line (the exception), counted by its first
+    words, and the lines that speak of failed workflow activations, deadlocks or nondeterminism; so that a
+    broken verdict can be explained after the data folder is gone. The worker logs codes and ids, never
+    personal data."""
+    lines = log.read_text(errors="replace").splitlines()
+    raised: list[str] = []
+    for at, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            rest = (later for later in lines[at + 1 :] if later and not later[0].isspace())
+            raised.append(next(rest, "(traceback without an exception line)"))
+    kinds = ("Failed activation", "deadlock", "ondeterminism", "Workflow Task", "WorkflowTask")
+    flagged = [line for line in lines if any(kind in line for kind in kinds)]
     return {
-        "counts": {k: sum(k in line for line in found) for k in kinds},
-        "first": [line[:400] for line in found[:keep]],
+        "exceptions": dict(Counter(" ".join(line.split()[:6])[:160] for line in raised).most_common(keep)),
+        "flagged": [line[:400] for line in flagged[:keep]],
     }
 
 
