@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from cli import render
 from cli.session import ClientSettings, token_for
@@ -16,6 +17,14 @@ if TYPE_CHECKING:  # imported when a command calls the API: `mvp --help` need no
 CONNECT_TIMEOUT, TIMEOUT = 3.0, 40.0
 MODE_HEADER = "X-MVP-Mode"  # "training" on every answer of a training stack (README "Training mode")
 EXIT_BY_STATUS = {400: 2, 422: 2, 401: 3, 403: 3, 409: 3, 404: 4, 502: 5, 503: 5, 504: 5}
+
+
+def segment(value: str) -> str:
+    """A value typed by the caller (a case or task id) as one path segment: percent-encoded, so that a slash, a
+    dot-dot or a control character reaches the API as text to refuse, never as another route or a bad URL."""
+    if not value.strip():
+        raise CliError("The case id is empty; name a case, e.g. MVP-7K3QX-2M9RB.", 2)
+    return quote(value.strip(), safe="")
 
 
 class CliError(Exception):
@@ -56,6 +65,10 @@ class Api:
                 f"The case API at {self.settings.api_url} did not answer in time; the service may be overloaded "
                 "or a part of it down. Try again shortly.",
                 5,
+            ) from None
+        except httpx.InvalidURL:
+            raise CliError(
+                "The request was not sent: a value in it cannot be part of a web address.", 2
             ) from None
         except httpx.HTTPError:
             raise CliError(

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from cli import render
-from cli.client import Api
+from cli.client import Api, segment
 from cli.session import ClientSettings
 from models.registry import COMMANDS
 
@@ -27,7 +27,7 @@ def send(kind: str, case_id: str, body: dict[str, Any], as_actor: str | None, as
     """Send one case command through its registered route; print what the case now is."""
     route = COMMANDS[kind].route
     payload = {k: v for k, v in body.items() if v is not None}
-    result = api(as_actor).post(f"/cases/{case_id.strip()}/{route}", payload)
+    result = api(as_actor).post(f"/cases/{segment(case_id)}/{route}", payload)
     if as_json:
         render.print_json(result)
     else:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import select
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, text
+from psycopg import pq
+from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool
 from sqlmodel import create_engine
 
@@ -23,14 +31,82 @@ def sqlalchemy_url(url: str) -> str:
     raise Unavailable(f"DATABASE_URL must be a postgresql:// URL (got scheme {url.split(':', 1)[0]!r}).")
 
 
-def engine_for(url: str, pooled: bool = True) -> Engine:
-    """A pooled engine for long-lived processes (the worker); unpooled for one-shot commands, whose
-    connections then close with their sessions."""
+@dataclass(frozen=True)
+class Waits:
+    """How long anything waits on Postgres, in seconds (the `MVP_DB_*` settings): to connect, for a pooled
+    connection to answer before it is handed out, for a free pooled connection, and for one statement."""
+
+    connect: int = 3
+    ping: float = 2.0
+    pool: float = 5.0
+    statement: float = 15.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> Waits:
+        return cls(
+            connect=settings.db_connect_timeout,
+            ping=settings.db_ping_timeout,
+            pool=settings.db_pool_timeout,
+            statement=settings.db_statement_timeout,
+        )
+
+
+def engine_for(url: str, pooled: bool = True, waits: Waits = Waits()) -> Engine:
+    """A pooled engine for long-lived processes (the worker, the API); unpooled for one-shot commands, whose
+    connections then close with their sessions. Every wait on the server is bounded (`Waits`): a database that
+    is stopped or frozen fails the caller within a few seconds instead of holding it."""
     # hide_parameters: a failed query's message (which Temporal logs with a failed activity) must never
     # carry the values it was run with — names and dates of birth among them.
-    if pooled:
-        return create_engine(sqlalchemy_url(url), pool_pre_ping=True, hide_parameters=True)
-    return create_engine(sqlalchemy_url(url), poolclass=NullPool, hide_parameters=True)
+    connect_args = {
+        "connect_timeout": waits.connect,  # psycopg enforces it on the client: a frozen server cannot stall it
+        "options": f"-c statement_timeout={int(waits.statement * 1000)}",
+    }
+    if not pooled:
+        return create_engine(
+            sqlalchemy_url(url), poolclass=NullPool, hide_parameters=True, connect_args=connect_args
+        )
+    engine = create_engine(
+        sqlalchemy_url(url), pool_timeout=waits.pool, hide_parameters=True, connect_args=connect_args
+    )
+    event.listen(engine, "checkout", _answering_within(waits.ping))
+    return engine
+
+
+def _answering_within(seconds: float) -> Callable[[Any, Any, Any], None]:
+    """A pool checkout check that gives up after `seconds`. SQLAlchemy's `pool_pre_ping` waits as long as the
+    server does, and the server's statement_timeout cannot help when the server itself is frozen (SIGSTOP, a
+    stalled disk or host), so this sends the ping through psycopg's non-blocking libpq interface and waits on
+    the socket with a deadline. A connection that does not answer is dropped and the pool opens a new one,
+    which `connect_timeout` bounds."""
+
+    def check(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if not _answers(dbapi_connection.pgconn, seconds):
+            raise DisconnectionError(f"Postgres did not answer within {seconds:g} s.")
+
+    return check
+
+
+def _answers(pgconn: Any, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    try:
+        if pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            return False
+        pgconn.send_query(b"SELECT 1")
+        readable = select.poll()  # not select.select: a busy process's descriptors may be past 1024
+        readable.register(pgconn.socket, select.POLLIN)
+        while True:
+            pgconn.consume_input()
+            if not pgconn.is_busy():
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not readable.poll(remaining * 1000):
+                return False
+        answered = True
+        while (result := pgconn.get_result()) is not None:
+            answered = answered and result.status == pq.ExecStatus.TUPLES_OK
+        return answered
+    except psycopg.Error:
+        return False
 
 
 def make_engine(settings: Settings, pooled: bool = True) -> Engine:
@@ -38,7 +114,7 @@ def make_engine(settings: Settings, pooled: bool = True) -> Engine:
         raise Unavailable(
             "DATABASE_URL is not set and no embedded stack is running (start it with `make run`)."
         )
-    return engine_for(settings.database_url, pooled)
+    return engine_for(settings.database_url, pooled, Waits.of(settings))
 
 
 def alembic_config(url: str) -> Config:

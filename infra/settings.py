@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     )
 
     database_url: str | None = Field(None, validation_alias=AliasChoices("DATABASE_URL", "MVP_DATABASE_URL"))
+    # How long anything waits on Postgres (infra/db.py), in seconds: to open a connection (libpq's
+    # connect_timeout, whole seconds, at least 2), for a pooled connection to answer before it is used, for a
+    # free connection in the pool, and for one statement (the server's statement_timeout). A frozen or stopped
+    # database then fails an API call within a few seconds (HTTP 503, CLI exit 5) instead of holding it.
+    db_connect_timeout: int = Field(3, ge=2)
+    db_ping_timeout: float = Field(2.0, gt=0)
+    db_pool_timeout: float = Field(5.0, gt=0)
+    db_statement_timeout: float = Field(15.0, gt=0)
     # `mvp db migrate` runs as the tables' owner (default DATABASE_URL) and grants the service role (the API's
     # and the worker's login) what it may do: read everything, only insert into the append-only tables.
     migration_database_url: str | None = None

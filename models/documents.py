@@ -5,6 +5,7 @@ client reads files with the same rules as the API reads bodies."""
 from __future__ import annotations
 
 import json
+import math
 
 MAX_DOCUMENT_BYTES = 1024 * 1024  # a referral is a few kilobytes; a records file of thousands of people fits
 MAX_DOCUMENT_DEPTH = 32  # a referral nests four deep; anything near this is not one
@@ -35,11 +36,33 @@ def read_json_document(data: bytes) -> object:
             f"nests lists or objects more than {MAX_DOCUMENT_DEPTH} deep; it is not a referral"
         )
     try:
-        return json.loads(text)
+        return json.loads(text, parse_float=_finite, parse_int=_bounded_int, parse_constant=_no_constant)
     except json.JSONDecodeError as error:
         raise DocumentRefused(
             f"is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
         ) from None
+
+
+# Python's json reads what JSON does not allow (NaN, Infinity) and numbers no JSON peer can carry (1e310 becomes
+# infinity, which cannot be sent on); an integer longer than Python converts is a ValueError, not a decode error.
+MAX_INTEGER_DIGITS = 100
+
+
+def _finite(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise DocumentRefused("has a number too large to be read")
+    return value
+
+
+def _bounded_int(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise DocumentRefused(f"has a whole number longer than {MAX_INTEGER_DIGITS} digits")
+    return int(literal)
+
+
+def _no_constant(name: str) -> float:
+    raise DocumentRefused(f"is not valid JSON ({name} is not a JSON number)")
 
 
 def _nesting_depth(text: str) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from cli import render
-from cli.client import CliError
+from cli.client import CliError, segment
 from cli.common import AsOption, JsonOption, api
 
 # The API's page sizes (`usecases.readmodel.PAGE_SIZE`, `PAGE_SIZE_MAX`), restated: the CLI imports nothing
@@ -25,7 +25,7 @@ def show(
     as_json: bool = JsonOption,
 ) -> None:
     """One case in full: circumstances, hold and grounds, signposting, contact, decisions and its record."""
-    data = api(actor).get(f"/cases/{case_id.strip()}")
+    data = api(actor).get(f"/cases/{segment(case_id)}")
     if as_json:
         render.print_json(data)
     else:
