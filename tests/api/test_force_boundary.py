@@ -17,6 +17,8 @@ OTHER_FORCE = ACTORS["police_other"]  # GMP; the example case was referred by WM
 BODIES = {
     "police-update": {"investigation": "charged", "person_charged": True},
     "withdrawal": {"reason": "withdrawn by another force"},
+    "police-correction": {"investigation": "no_further_action", "reason": "corrected by another force"},
+    "police-note": {"text": "a note from another force"},
     "contact": {"result": "reached"},
     "application": {"route": "domestic_abuse_concession", "stage": "granted"},
     "route": {"route": "domestic_abuse_concession"},
