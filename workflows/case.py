@@ -84,6 +84,19 @@ PATCH_DEPENDANTS_KEEP_HOLD = "dependants-keep-hold"
 # upserted only when one changes (before: all of them after every step); the wake-up timer is restarted only when
 # the wake-up moves (before: a new timer after every command).
 PATCH_HOT_PATH = "hot-path-local-steps"
+# Every patch above is asked once, when the run starts, before any local activity (before: each where it was
+# first needed). A local step's result can be recorded in one workflow task while the code after it runs in the
+# next (a starved worker); a patch first asked there has its marker in the later task, but on replay the code runs
+# straight on from the step, asks before that marker is known, takes the old path and fails as nondeterministic
+# (found by bench/soak.py). Histories from before this patch replay as they ran, asking where they did.
+PATCH_ASKED_FIRST = "patches-asked-first"
+ASKED_FIRST = (
+    PATCH_HOT_PATH,
+    DELIVERY_APART,
+    PATCH_REOPEN_WINDOW,
+    PATCH_RETRY_KEEPS_TRIGGER,
+    PATCH_DEPENDANTS_KEEP_HOLD,
+)
 # Local activities: each retry runs in the worker (backing off by a timer past a minute), never scheduled again.
 STEP_WITHIN = timedelta(seconds=30)
 
@@ -102,6 +115,9 @@ class ProtocolCaseWorkflow:
         self._clock_offset = start.clock_offset
         self._wake_at: datetime | None = None
         self._timer: asyncio.Task[None] | None = None
+        self._patches: dict[str, bool] = {}
+        if workflow.patched(PATCH_ASKED_FIRST):
+            self._patches = {patch: workflow.patched(patch) for patch in ASKED_FIRST}
 
     # --- the run ---------------------------------------------------------------------------------
 
@@ -113,7 +129,7 @@ class ProtocolCaseWorkflow:
                 # Since PATCH_HOT_PATH the case opens at the workflow's start, not at its first task: the time is
                 # the same in every attempt of that task, so that an opening retried before its task completed
                 # (a local activity's result is recorded only then) is the same opening, not "an earlier case".
-                opening_at = workflow.info().workflow_start_time if workflow.patched(PATCH_HOT_PATH) else None
+                opening_at = workflow.info().workflow_start_time if self._patched(PATCH_HOT_PATH) else None
                 step = lifecycle.open_case(
                     start.case_id,
                     start.referral,
@@ -136,7 +152,7 @@ class ProtocolCaseWorkflow:
                 await workflow.sleep(REDELIVER_AFTER)
                 async with self._lock:
                     await self._deliver()
-            if not workflow.patched(PATCH_REOPEN_WINDOW) or not await self._reopened_within_window():
+            if not self._patched(PATCH_REOPEN_WINDOW) or not await self._reopened_within_window():
                 break
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view()
@@ -179,7 +195,7 @@ class ProtocolCaseWorkflow:
     async def _retry_screening(self) -> None:
         screening = self._case.screening
         assert screening is not None
-        trigger = screening.trigger if workflow.patched(PATCH_RETRY_KEEPS_TRIGGER) else lifecycle.LEGACY_RETRY
+        trigger = screening.trigger if self._patched(PATCH_RETRY_KEEPS_TRIGGER) else lifecycle.LEGACY_RETRY
         await self._screen(trigger, retry=True)
 
     @property
@@ -195,7 +211,7 @@ class ProtocolCaseWorkflow:
         if self._screening_incomplete:
             timeouts.append(RESCREEN_AFTER)
         self._poke = False
-        if workflow.patched(PATCH_HOT_PATH):
+        if self._patched(PATCH_HOT_PATH):
             # the timer runs on the workflow's clock (the case's, less any training offset)
             self._keep_timer(workflow.now() + min(timeouts) if timeouts else None)
             await workflow.wait_condition(
@@ -428,7 +444,7 @@ class ProtocolCaseWorkflow:
             date_of_birth=person.date_of_birth,
         )
         try:
-            if workflow.patched(PATCH_HOT_PATH):
+            if self._patched(PATCH_HOT_PATH):
                 found = await workflow.execute_local_activity_method(
                     RecordsActivities.look_up_person,
                     asked,
@@ -466,7 +482,7 @@ class ProtocolCaseWorkflow:
         routes = signposting(self._case.referral, result, now, self._policy)
         matched = found.immigration_status.home_office_ref if found.immigration_status else None
         # asked only where it matters, so that other histories carry no marker for it
-        keep = bool(result.secure and self._case.referral.dependants) and workflow.patched(
+        keep = bool(result.secure and self._case.referral.dependants) and self._patched(
             PATCH_DEPENDANTS_KEEP_HOLD
         )
         await self._carry_out(
@@ -491,7 +507,7 @@ class ProtocolCaseWorkflow:
             lifted_by=closure.by.label() if closure else None,
             matched_home_office_ref=matched_ref,
         )
-        if workflow.patched(PATCH_HOT_PATH):
+        if self._patched(PATCH_HOT_PATH):
             await workflow.execute_local_activity_method(
                 CaseStore.persist_step, written, start_to_close_timeout=STEP_WITHIN, retry_policy=UNTIL_DONE
             )
@@ -505,7 +521,7 @@ class ProtocolCaseWorkflow:
             await self._deliver()
 
     async def _deliver(self) -> None:
-        if workflow.patched(DELIVERY_APART):
+        if self._patched(DELIVERY_APART):
             self._undelivered = False
             return
         try:
@@ -533,7 +549,7 @@ class ProtocolCaseWorkflow:
             if view.next_contact_due
             else attrs.NEXT_CONTACT_DUE.value_unset(),
         ]
-        if workflow.patched(PATCH_HOT_PATH):
+        if self._patched(PATCH_HOT_PATH):
             current = workflow.info().typed_search_attributes
             updates = [u for u in updates if current.get(u.key) != u.value]
             if not updates:
@@ -541,6 +557,12 @@ class ProtocolCaseWorkflow:
         workflow.upsert_search_attributes(updates)
 
     # --- helpers ---------------------------------------------------------------------------------
+
+    def _patched(self, patch: str) -> bool:
+        """Whether this run takes the change a patch marks: as asked when the run started (PATCH_ASKED_FIRST), else
+        asked now, as runs recorded before it did."""
+        asked = self._patches.get(patch)
+        return asked if asked is not None else workflow.patched(patch)
 
     def _now(self) -> datetime:
         """The case's time: the workflow's clock, moved forward only in training mode (`training_advance`)."""

@@ -20,6 +20,7 @@ from tests.conftest import Running
 from tests.support.intake import OFFICER, count, example_referral, load_example_records, open_case
 from usecases import cases
 from worker import build_activities, make_worker
+from workflows.case import ASKED_FIRST, PATCH_ASKED_FIRST
 
 
 async def test_a_referral_opens_a_protected_case_with_first_contact_due(running: Running) -> None:
@@ -178,3 +179,34 @@ async def test_a_referral_is_opened_held_screened_and_acknowledged_in_one_workfl
     ours = [fields for fields in upserted if any(name.startswith("Mvp") for name in fields)]
     # the opening sets the first contact's date; the screening moves the phase; nothing else is sent again
     assert ours == [{"MvpNextContactDue"}, {"MvpPhase"}]
+
+
+async def test_a_new_case_asks_every_patch_before_its_first_local_step(running: Running) -> None:
+    """A local step's result may be recorded in one workflow task and the code after it run in the next; a patch
+    first asked there could not be replayed (found by bench/soak.py). Every patch marker of a new case is in its
+    history before the first local activity's marker, whatever runs later."""
+    load_example_records(running)
+    case_id, view = await cases.start_and_acknowledge(
+        running.client,
+        running.keys,
+        running.settings.task_queue,
+        example_referral("referral-domestic-abuse.json"),
+        OFFICER,
+        engine=running.engine,
+    )
+    assert view is not None
+
+    history = await running.client.get_workflow_handle(case_id).fetch_history()
+    markers = [
+        (event.event_id, event.marker_recorded_event_attributes)
+        for event in history.events
+        if event.HasField("marker_recorded_event_attributes")
+    ]
+    patches = {
+        event_id: json.loads(attributes.details["patch-data"].payloads[0].data)["id"]
+        for event_id, attributes in markers
+        if attributes.marker_name == "core_patch"
+    }
+    first_step = min(event_id for event_id, a in markers if a.marker_name == "core_local_activity")
+    assert set(patches.values()) == {PATCH_ASKED_FIRST, *ASKED_FIRST}
+    assert all(event_id < first_step for event_id in patches)
