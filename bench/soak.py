@@ -64,6 +64,7 @@ from temporalio.client import (  # noqa: E402
 )
 from temporalio.service import RPCError  # noqa: E402
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment  # noqa: E402
+from temporalio.worker import Replayer  # noqa: E402
 
 from bench.common import BIN, EXAMPLES, percentiles, tmpdir, write_results  # noqa: E402
 from infra.casekeys import FileCaseKeys  # noqa: E402
@@ -96,6 +97,7 @@ from tests.support.notify import template_table  # noqa: E402
 from tests.support.notify_double import NotifyDouble  # noqa: E402
 from tests.support.worker_process import READY_LINE, worker_env  # noqa: E402
 from usecases import cases  # noqa: E402
+from workflows.case import ProtocolCaseWorkflow  # noqa: E402
 
 OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")
 POLICE = Actor(role=ActorRole.police, id="WMP-4471", force="WMP")
@@ -374,6 +376,39 @@ async def why_unanswered(client: Client, driven: list[Driven]) -> dict[str, Any]
     return diagnosed
 
 
+async def replayed(client: Client, case_id: str) -> dict[str, Any]:
+    """A workflow that did not answer, replayed here against the current workflow code: the replay's failure
+    and its history's events as codes (event id, type, marker's patch id or activity type; no payload), so that
+    a nondeterminism can be located after the data folder is gone. The history is also kept as JSON under
+    /tmp/soak-histories/ (its payloads are encrypted under this run's keys)."""
+    history = await client.get_workflow_handle(case_id).fetch_history()
+    folder = Path("/tmp/soak-histories")
+    folder.mkdir(exist_ok=True)
+    (folder / f"{case_id}.json").write_text(history.to_json())
+    replayer = Replayer(workflows=[ProtocolCaseWorkflow], data_converter=client.data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    events = []
+    for event in history.events:
+        kind = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+        detail = ""
+        if event.HasField("marker_recorded_event_attributes"):
+            marker = event.marker_recorded_event_attributes
+            detail = marker.marker_name
+            if "patch_data" in marker.details:
+                detail += " " + marker.details["patch_data"].payloads[0].data.decode(errors="replace")[:80]
+            if "data" in marker.details:
+                detail += " " + marker.details["data"].payloads[0].data.decode(errors="replace")[:120]
+        elif event.HasField("workflow_execution_update_accepted_event_attributes"):
+            accepted = event.workflow_execution_update_accepted_event_attributes
+            detail = accepted.accepted_request.input.name
+        events.append(f"#{event.event_id} {kind} {detail}".strip())
+    failure = result.replay_failure
+    return {
+        "replay_failure": f"{type(failure).__name__}: {failure}"[:400] if failure else None,
+        "events": events,
+    }
+
+
 def _rows(engine: Engine, table: Any) -> list[Any]:
     with Session(engine) as session:
         return list(session.execute(select(table)).scalars())
@@ -409,6 +444,7 @@ async def check(
     answers = await asyncio.gather(*(view_of(d.case_id) for d in driven))
     views = dict(zip((d.case_id for d in driven), answers, strict=True))
     outcomes: Counter[str] = Counter()
+    replays: dict[str, Any] = {}
     for d in driven:
         answered_late = bool(d.unanswered) and len(d.late) == len(d.unanswered)
         if d.errors and not answered_late:
@@ -449,6 +485,10 @@ async def check(
         view = views[d.case_id]
         if isinstance(view, BaseException):
             problem("workflow_unanswered", d.case_id, f"{view} ({view.__cause__!r})"[:400])
+            try:
+                replays[d.case_id] = {"lifecycle": d.lifecycle, **await replayed(client, d.case_id)}
+            except Exception as failed:  # noqa: BLE001 - the diagnosis must not hide the verdict
+                replays[d.case_id] = {"error": f"{type(failed).__name__}: {failed}"[:300]}
             continue
         workflow = (
             view.phase.value,
@@ -481,6 +521,7 @@ async def check(
     refusals = [f"{d.case_id} ({d.lifecycle}) {r}" for d in driven for r in d.refusals]
     return {
         "refusals": refusals[:20],
+        "unanswered_replayed": replays,
         "outcomes": dict(outcomes),
         "lifecycles": dict(Counter(d.lifecycle for d in driven)),
         "updates_accepted": sum(sum(d.accepted.values()) for d in driven),
