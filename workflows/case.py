@@ -84,6 +84,12 @@ PATCH_DEPENDANTS_KEEP_HOLD = "dependants-keep-hold"
 # upserted only when one changes (before: all of them after every step); the wake-up timer is restarted only when
 # the wake-up moves (before: a new timer after every command).
 PATCH_HOT_PATH = "hot-path-local-steps"
+# Patches asked at the start of the run, before any local activity (before: each where first needed). A local
+# step's result can be recorded in one workflow task and the code after it run only in the next (a long task on a
+# starved worker); on replay that code runs in the earlier task, where a patch whose marker lies in the later one
+# reads as absent: nondeterminism (the soak found it for `delivery-apart-from-the-workflow`; README, "Durability").
+PATCH_ASKED_FIRST = "patches-asked-first"
+ASKED_FIRST = (DELIVERY_APART, PATCH_REOPEN_WINDOW)
 # Local activities: each retry runs in the worker (backing off by a timer past a minute), never scheduled again.
 STEP_WITHIN = timedelta(seconds=30)
 
@@ -107,6 +113,11 @@ class ProtocolCaseWorkflow:
 
     @workflow.run
     async def run(self, start: OpenCase) -> CaseView:
+        if workflow.patched(PATCH_ASKED_FIRST):
+            for patch_id in ASKED_FIRST:
+                workflow.patched(
+                    patch_id
+                )  # remembered: asked again later, it answers the same, with no marker
         if self._state is None:
             assert start.referral is not None and start.opened_by is not None
             async with self._lock:

@@ -178,3 +178,26 @@ async def test_a_referral_is_opened_held_screened_and_acknowledged_in_one_workfl
     ours = [fields for fields in upserted if any(name.startswith("Mvp") for name in fields)]
     # the opening sets the first contact's date; the screening moves the phase; nothing else is sent again
     assert ours == [{"MvpNextContactDue"}, {"MvpPhase"}]
+
+
+async def test_the_patches_asked_after_a_local_step_are_asked_before_the_first_one(running: Running) -> None:
+    """A patch first asked right after a local step could read as absent on replay (its marker recorded a workflow
+    task later than the step's): so a new case's history records those patches before any local step."""
+    load_example_records(running)
+    case_id = await open_case(running)
+
+    history = await running.client.get_workflow_handle(case_id).fetch_history()
+    markers = []
+    for event in history.events:
+        if event.HasField("marker_recorded_event_attributes"):
+            marker = event.marker_recorded_event_attributes
+            details = b" ".join(p.data for v in marker.details.values() for p in v.payloads).decode(
+                errors="replace"
+            )
+            markers.append((marker.marker_name, details))
+    first_step = next(at for at, (name, _) in enumerate(markers) if name == "core_local_activity")
+    for patch_id in ("patches-asked-first", "delivery-apart-from-the-workflow", "reopen-window"):
+        found = [
+            at for at, (name, details) in enumerate(markers) if name == "core_patch" and patch_id in details
+        ]
+        assert found and found[0] < first_step, f"{patch_id} not recorded before the first local step"
