@@ -56,6 +56,7 @@ import psutil  # noqa: E402
 import psycopg  # noqa: E402
 from sqlalchemy import Engine, select  # noqa: E402
 from sqlmodel import Session  # noqa: E402
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause  # noqa: E402
 from temporalio.client import (  # noqa: E402
     Client,
     WorkflowUpdateFailedError,
@@ -63,8 +64,9 @@ from temporalio.client import (  # noqa: E402
 )
 from temporalio.service import RPCError  # noqa: E402
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment  # noqa: E402
+from temporalio.worker import Replayer  # noqa: E402
 
-from bench.common import BIN, EXAMPLES, tmpdir, write_results  # noqa: E402
+from bench.common import BIN, EXAMPLES, percentiles, tmpdir, write_results  # noqa: E402
 from infra.casekeys import FileCaseKeys  # noqa: E402
 from infra.codec import data_converter  # noqa: E402
 from infra.db import engine_for, migrate  # noqa: E402
@@ -95,6 +97,7 @@ from tests.support.notify import template_table  # noqa: E402
 from tests.support.notify_double import NotifyDouble  # noqa: E402
 from tests.support.worker_process import READY_LINE, worker_env  # noqa: E402
 from usecases import cases  # noqa: E402
+from workflows.case import ProtocolCaseWorkflow  # noqa: E402
 
 OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")
 POLICE = Actor(role=ActorRole.police, id="WMP-4471", force="WMP")
@@ -104,6 +107,7 @@ LATER = "later"  # a step that lives through the engagement notice (29 days of t
 UPDATE_WAIT = (
     60.0  # one attempt at an update; a killed worker's activities come back after their 30 s timeout
 )
+GIVE_UP_AFTER = 600.0  # the soak stops asking after this long: the command is then unanswered
 OPEN_WITHIN = 600.0
 SETTLE_WITHIN = 300.0
 
@@ -117,6 +121,11 @@ class Driven:
     accepted: Counter[str] = field(default_factory=Counter)  # command kind -> accepted updates
     refused: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    unanswered: list[tuple[str, Command]] = field(default_factory=list)  # (update id, command) given up on
+    late: list[str] = field(default_factory=list)  # update ids given up on, then accepted when sent again
+    answer_s: list[float] = field(
+        default_factory=list
+    )  # how long each answered command took, retries included
     refusals: list[str] = field(default_factory=list)  # what the workflow said when it refused a command
     withdrawn_in_error: bool = False
 
@@ -235,23 +244,45 @@ async def make_chaos(
             chaos.frozen_seconds += pause
 
 
-async def send(client: Client, case_id: str, update_id: str, command: Command) -> str:
-    """`accepted` or `refused`; the same update id again after a timeout (Temporal answers an update once)."""
+async def send(client: Client, case_id: str, update_id: str, command: Command, answers: list[float]) -> str:
+    """`accepted` or `refused`; the same update id again after a timeout or a refusal by the server (Temporal
+    answers an update once), until `GIVE_UP_AFTER`. How long the answer took goes into `answers`.
+
+    The server refuses an update at once, without recording it, while the case's workflow task is on its third
+    attempt or later ("Workflow Task in failed state"): after a worker is killed, the task it held times out
+    (10 s) and is tried again, so two or three kills less than 10 s apart leave a case refusing updates for a
+    few tens of seconds until a worker lives long enough to complete the task. So the soak asks again with a
+    backoff for minutes, not 20 times a second apart, and counts an answer later than the API's bound
+    separately (`updates_answered_after_api_bound`): late, but applied once."""
     handle = client.get_workflow_handle(case_id)
     update = COMMANDS[command.kind].update  # type: ignore[attr-defined]
+    began = time.monotonic()
     last = ""
-    for _ in range(20):
+    pause = 1.0
+    attempts = 0
+    while time.monotonic() - began < GIVE_UP_AFTER:
+        attempts += 1
         try:
             await asyncio.wait_for(
                 handle.execute_update(update, command, id=update_id, result_type=CommandResult), UPDATE_WAIT
             )
+            answers.append(time.monotonic() - began)
             return "accepted"
         except WorkflowUpdateFailedError as refused:
+            answers.append(time.monotonic() - began)
             return f"refused: {refused.cause}"
         except (TimeoutError, RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as failed:
             last = f"{type(failed).__name__}: {failed}"
-            await asyncio.sleep(1.0)
-    raise RuntimeError(f"update {update_id} got no answer in 20 attempts (last: {last})")
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 15.0)
+    raise Unanswered(
+        f"update {update_id} got no answer in {GIVE_UP_AFTER:.0f} s, {attempts} attempts (last: {last})"
+    )
+
+
+class Unanswered(RuntimeError):
+    """A command the soak gave up on: after the run it is asked again, same update id, to tell "answered late,
+    applied once" from "lost"."""
 
 
 async def opened(client: Client, case_id: str) -> None:
@@ -283,7 +314,11 @@ async def drive(
                 await asyncio.wait_for(env.fast_forward(handle, timedelta(days=29)), 300)
                 continue
             assert isinstance(command, Command)
-            answer = await send(client, case_id, f"{case_id}-{step}", command)
+            try:
+                answer = await send(client, case_id, f"{case_id}-{step}", command, driven.answer_s)
+            except Unanswered:
+                driven.unanswered.append((f"{case_id}-{step}", command))
+                raise
             kind = command.kind  # type: ignore[attr-defined]
             (driven.accepted if answer == "accepted" else driven.refused)[kind] += 1
             if answer != "accepted":
@@ -293,6 +328,85 @@ async def drive(
     except Exception as failed:  # noqa: BLE001 - counted and reported: the verdict names it
         driven.errors.append(f"{type(failed).__name__}: {failed}")
     return driven
+
+
+async def why_unanswered(client: Client, driven: list[Driven]) -> dict[str, Any]:
+    """For each case with a command the soak gave up on: why its workflow task was failing (each failed or timed
+    out workflow task in its history, with the failure's cause and the first line of its message, and the pending
+    task's attempt now), then the same update id sent again, to tell "answered late, applied once" from "lost".
+    Failure messages name ids and codes, never personal data (the workflow logs none)."""
+    diagnosed: dict[str, Any] = {}
+    for d in driven:
+        if not d.unanswered:
+            continue
+        handle = client.get_workflow_handle(d.case_id)
+        failures: list[str] = []
+        first_at = None
+        async for event in handle.fetch_history_events():
+            at = event.event_time.ToDatetime()
+            first_at = first_at or at
+            offset = f"+{(at - first_at).total_seconds():.1f}s"
+            kind = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+            if event.HasField("workflow_task_failed_event_attributes"):
+                failed = event.workflow_task_failed_event_attributes
+                cause = WorkflowTaskFailedCause.Name(failed.cause).removeprefix("WORKFLOW_TASK_FAILED_CAUSE_")
+                message = failed.failure.message.splitlines()[0][:240] if failed.failure.message else ""
+                failures.append(f"{offset} #{event.event_id} {kind} {cause}: {message}")
+            elif event.HasField("workflow_task_timed_out_event_attributes"):
+                failures.append(f"{offset} #{event.event_id} {kind}")
+        described = await handle.describe()
+        pending = described.raw_description.pending_workflow_task
+        answers = []
+        for update_id, command in d.unanswered:
+            began = time.monotonic()
+            try:
+                answer = await send(client, d.case_id, update_id, command, [])
+            except Unanswered as still:
+                answer = f"still unanswered: {still}"
+            kind = command.kind  # type: ignore[attr-defined]
+            if answer == "accepted":
+                d.accepted[kind] += 1
+                d.late.append(update_id)
+            answers.append(f"{update_id} {answer} ({time.monotonic() - began:.1f} s)")
+        diagnosed[d.case_id] = {
+            "workflow_task_failures": failures[-12:],
+            "pending_workflow_task_attempt": pending.attempt if pending.attempt else None,
+            "sent_again": answers,
+        }
+    return diagnosed
+
+
+async def replayed(client: Client, case_id: str) -> dict[str, Any]:
+    """A workflow that did not answer, replayed here against the current workflow code: the replay's failure
+    and its history's events as codes (event id, type, marker's patch id or activity type; no payload), so that
+    a nondeterminism can be located after the data folder is gone. The history is also kept as JSON under
+    /tmp/soak-histories/ (its payloads are encrypted under this run's keys)."""
+    history = await client.get_workflow_handle(case_id).fetch_history()
+    folder = Path("/tmp/soak-histories")
+    folder.mkdir(exist_ok=True)
+    (folder / f"{case_id}.json").write_text(history.to_json())
+    replayer = Replayer(workflows=[ProtocolCaseWorkflow], data_converter=client.data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    events = []
+    for event in history.events:
+        kind = EventType.Name(event.event_type).removeprefix("EVENT_TYPE_")
+        detail = ""
+        if event.HasField("marker_recorded_event_attributes"):
+            marker = event.marker_recorded_event_attributes
+            detail = marker.marker_name
+            if "patch_data" in marker.details:
+                detail += " " + marker.details["patch_data"].payloads[0].data.decode(errors="replace")[:80]
+            if "data" in marker.details:
+                detail += " " + marker.details["data"].payloads[0].data.decode(errors="replace")[:120]
+        elif event.HasField("workflow_execution_update_accepted_event_attributes"):
+            accepted = event.workflow_execution_update_accepted_event_attributes
+            detail = accepted.accepted_request.input.name
+        events.append(f"#{event.event_id} {kind} {detail}".strip())
+    failure = result.replay_failure
+    return {
+        "replay_failure": f"{type(failure).__name__}: {failure}"[:400] if failure else None,
+        "events": events,
+    }
 
 
 def _rows(engine: Engine, table: Any) -> list[Any]:
@@ -330,8 +444,10 @@ async def check(
     answers = await asyncio.gather(*(view_of(d.case_id) for d in driven))
     views = dict(zip((d.case_id for d in driven), answers, strict=True))
     outcomes: Counter[str] = Counter()
+    replays: dict[str, Any] = {}
     for d in driven:
-        if d.errors:
+        answered_late = bool(d.unanswered) and len(d.late) == len(d.unanswered)
+        if d.errors and not answered_late:
             problem("driver_errors", d.case_id, d.errors[0])
         row = case_rows.get(d.case_id)
         if row is None:
@@ -369,6 +485,10 @@ async def check(
         view = views[d.case_id]
         if isinstance(view, BaseException):
             problem("workflow_unanswered", d.case_id, f"{view} ({view.__cause__!r})"[:400])
+            try:
+                replays[d.case_id] = {"lifecycle": d.lifecycle, **await replayed(client, d.case_id)}
+            except Exception as failed:  # noqa: BLE001 - the diagnosis must not hide the verdict
+                replays[d.case_id] = {"error": f"{type(failed).__name__}: {failed}"[:300]}
             continue
         workflow = (
             view.phase.value,
@@ -401,10 +521,18 @@ async def check(
     refusals = [f"{d.case_id} ({d.lifecycle}) {r}" for d in driven for r in d.refusals]
     return {
         "refusals": refusals[:20],
+        "unanswered_replayed": replays,
         "outcomes": dict(outcomes),
         "lifecycles": dict(Counter(d.lifecycle for d in driven)),
         "updates_accepted": sum(sum(d.accepted.values()) for d in driven),
         "updates_refused": sum(sum(d.refused.values()) for d in driven),
+        # given up on by the soak (20 attempts), then accepted with the same update id after the run: counted
+        # once in updates_accepted, and the contact invariant checks they were applied once
+        "updates_answered_late": sum(len(d.late) for d in driven),
+        "updates_answered_after_api_bound": sum(
+            1 for d in driven for s in d.answer_s if s > cases.ANSWER_WITHIN.total_seconds()
+        ),
+        "answer_ms": percentiles([s for d in driven for s in d.answer_s]),  # retries included
         "record_entries": sum(len(v) for v in records.values()),
         "holds": sum(len(v) for v in holds.values()),
         "notices": len(outbox),
@@ -513,6 +641,8 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                         if worker.process is None or worker.process.poll() is not None:
                             await asyncio.to_thread(worker.start)
                         await settle(engine)
+                        diagnosed = await why_unanswered(client, list(driven))
+                        await settle(engine)
                         cli_env = {
                             **{k: v for k, v in os.environ.items() if not k.startswith("MVP_")},
                             "MVP_API_URL": api,
@@ -522,6 +652,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                             "MVP_DATA_DIR": str(tmp / "cli"),
                         }
                         checked = await check(list(driven), client, engine, double, cli_env)
+                        checked["unanswered_diagnosed"] = diagnosed
                         checked["worker_log_failures"] = failures_in(worker.log)
                 finally:
                     chaos.thaw()
