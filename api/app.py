@@ -96,6 +96,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from api.auth import TokenVerifier
 
         chosen = settings or load_settings()
+        if (
+            chosen.training and settings is None
+        ):  # its routes were chosen without it: cases would be movable unseen
+            raise RuntimeError(
+                "training mode needs the app built with its settings: create_app(load_settings())"
+            )
         engine = make_engine(chosen)
         try:
             keys = worker_keys(chosen, engine)  # checked against the database; follows `mvp keys rotate`

@@ -11,6 +11,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -225,6 +226,19 @@ class Settings(BaseSettings):
             problems.append(
                 "sign-ins come from a real identity provider (MVP_OIDC_ISSUER is not the development issuer)"
             )
+        # the embedded stack runs everything on this machine: a remote issuer, database or Temporal is not a rehearsal
+        remote = [
+            name
+            for name, address in (
+                ("the token issuer", self.development_issuer),
+                ("MVP_OIDC_ISSUER", self.oidc_issuer),
+                ("DATABASE_URL", self.database_url),
+                ("MVP_TEMPORAL_ADDRESS", self.temporal_address),
+            )
+            if address is not None and not _on_this_machine(address)
+        ]
+        if remote:
+            problems.append(", ".join(remote) + " not on this machine")
         if not problems:
             return None
         return (
@@ -303,3 +317,18 @@ class _temporarily_set:
     def __exit__(self, *exc: object) -> None:
         for key in self.values:
             os.environ.pop(key, None)
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", ""})
+
+
+def _on_this_machine(address: str) -> bool:
+    """Whether an address (a URL, a database URL or host:port) names this machine: loopback, or a database
+    reached through a local socket (`host=/path` or no host). Anything else is another machine."""
+    url = address if "://" in address else f"tcp://{address}"
+    parts = urlsplit(url)
+    socket_host = parse_qs(parts.query).get("host", [""])[0]
+    host = parts.hostname or ""
+    if host == "" and socket_host:
+        return socket_host.startswith("/")
+    return host in LOOPBACK

@@ -517,6 +517,20 @@ def _establishes_status_at_referral(before: Screening | None, screening: Screeni
 # --- commands ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Revisions:
+    """Rules changed while cases were running: each False only to replay, as they ran, the workflows recorded
+    before the change (the workflow asks its patch; every other caller takes today's rules)."""
+
+    unsafe_contact_holds_notices: bool = True  # an unsafe-to-talk contact holds notices to the person
+    help_is_not_an_application: bool = (
+        True  # legal advice, support and the consulate are refused as applications
+    )
+
+
+CURRENT = Revisions()
+
+
 def refused(state: CaseState, command: CaseCommand, reason: str, now: datetime, policy: Policy) -> Step:
     """Record a command refused because of who gave it (the caller is told why)."""
     change = _Change(state, now, policy)
@@ -524,7 +538,9 @@ def refused(state: CaseState, command: CaseCommand, reason: str, now: datetime, 
     return change.done("refused")
 
 
-def refusal(state: CaseState, command: CaseCommand, now: datetime) -> str | None:
+def refusal(
+    state: CaseState, command: CaseCommand, now: datetime, revisions: Revisions = CURRENT
+) -> str | None:
     """Why this command is impossible now, or None. Checked before the command touches history."""
     if isinstance(command, Reopen):
         return _reopen_refusal(state, now)
@@ -548,7 +564,7 @@ def refusal(state: CaseState, command: CaseCommand, now: datetime) -> str | None
             if command.support_active is not None and command.result not in contact.MEETS_CONTACT:
                 return "support can only be confirmed or ended at a contact in which the person was reached"
         case ApplicationEvent():
-            return _application_refusal(state, command)
+            return _application_refusal(state, command, revisions)
         case ExclusionDecision():
             if not any(p.kind is DecisionKind.exclusion for p in state.pending):
                 return "no exclusion decision is pending on this case"
@@ -662,8 +678,8 @@ def _police_update_refusal(state: CaseState, update: PoliceUpdate) -> str | None
 NOT_AN_APPLICATION = frozenset({Route.legal_advice, Route.specialist_support, Route.consulate})
 
 
-def _application_refusal(state: CaseState, event: ApplicationEvent) -> str | None:
-    if event.route in NOT_AN_APPLICATION:
+def _application_refusal(state: CaseState, event: ApplicationEvent, revisions: Revisions) -> str | None:
+    if revisions.help_is_not_an_application and event.route in NOT_AN_APPLICATION:
         return (
             f"{event.route.value} is help towards an application, not an application to stay: record it at a "
             "contact (support) instead"
@@ -693,7 +709,9 @@ _DEFAULT_CLOCK = {
 }
 
 
-def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy: Policy) -> Step:
+def apply_command(
+    state: CaseState, command: CaseCommand, now: datetime, policy: Policy, revisions: Revisions = CURRENT
+) -> Step:
     """Carry out a permitted, possible command (check `authority.not_permitted` and `refusal` first)."""
     change = _Change(state, now, policy)
     s, actor = change.s, command.actor
@@ -727,7 +745,7 @@ def apply_command(state: CaseState, command: CaseCommand, now: datetime, policy:
                 f"contact attempt: {command.result.value}{support}",
                 note=command.note,
             )
-            held = _hold_or_resume_notices(change, command)
+            held = _hold_or_resume_notices(change, command) if revisions.unsafe_contact_holds_notices else ""
             return change.done(f"contact recorded ({command.result.value}){held}")
         case ApplicationEvent():
             return _application(change, command)

@@ -79,6 +79,31 @@ def test_training_fails_closed_on_any_production_part_outside_production(
         Settings.model_validate({"env": "development", "data_dir": tmp_path, "training": True, **setting})
 
 
+@pytest.mark.parametrize(
+    ("setting", "named"),
+    [
+        ({"dev_issuer_url": "https://sso.example.test/realms/mvp",
+          "oidc_issuer": "https://sso.example.test/realms/mvp"}, "the token issuer, MVP_OIDC_ISSUER"),
+        ({"database_url": "postgresql://mvp_service@db.example.test/mvp"}, "DATABASE_URL"),
+        ({"temporal_address": "temporal.example.test:7233"}, "MVP_TEMPORAL_ADDRESS"),
+    ],
+)  # fmt: skip
+def test_training_fails_closed_on_an_issuer_database_or_temporal_on_another_machine(
+    tmp_path: Path, setting: dict[str, object], named: str
+) -> None:
+    """Naming a real identity provider as the development issuer, or pointing at a real database or Temporal,
+    is not a rehearsal: only parts on this machine are."""
+    with pytest.raises(ValidationError, match=f"{named}.* not on this machine"):
+        Settings.model_validate({"env": "development", "data_dir": tmp_path, "training": True, **setting})
+    local = {
+        "database_url": "postgresql://mvp_service@/mvp?host=/tmp/s",
+        "temporal_address": "127.0.0.1:7433",
+    }
+    assert Settings.model_validate(
+        {"env": "development", "data_dir": tmp_path, "training": True, **local}
+    ).training
+
+
 def test_training_mode_runs_beside_the_normal_stack_in_its_own_folder_and_ports(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

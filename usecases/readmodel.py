@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from sqlalchemy import (
     ColumnElement,
     DateTime,
@@ -24,10 +25,19 @@ from sqlalchemy import (
 )
 from sqlmodel import Session, col
 
-from infra.errors import InputError, NotFound
+from infra.errors import InputError, NotFound, RecordTampered
+from infra.keys import Keyring
 from models.case import DecisionKind, Outcome, Phase
 from models.referral import CrimeType
-from models.tables import AccessRow, CaseRow, NoteRow, OutboxRow, RecordRow
+from models.tables import (
+    AccessRow,
+    CaseRow,
+    EnforcementCheckReasonRow,
+    EnforcementCheckRow,
+    NoteRow,
+    OutboxRow,
+    RecordRow,
+)
 
 
 @dataclass(frozen=True)
@@ -335,3 +345,43 @@ def case_notes(engine: Engine, case_id: str) -> dict[int, str]:
     with Session(engine) as session:
         rows = session.execute(select(NoteRow).where(col(NoteRow.case_id) == case_id)).scalars().all()
         return {row.seq: row.note_sealed for row in rows}
+
+
+def enforcement_checks(
+    session: Session, keyring: Keyring, clauses: list[Any], limit: int | None = None
+) -> list[dict[str, Any]]:
+    """The enforcement checks that meet `clauses`, oldest first: who asked, when, the answer, and why they asked
+    (opened for this reader; gone once the cases the check concerned were purged). A reason that does not open
+    for its check was moved or altered: nothing is shown, and the reader is told so."""
+    query = (
+        select(EnforcementCheckRow, col(EnforcementCheckReasonRow.reason_sealed))
+        .outerjoin(
+            EnforcementCheckReasonRow,
+            col(EnforcementCheckReasonRow.check_id) == col(EnforcementCheckRow.check_id),
+        )
+        .where(*clauses)
+        .order_by(col(EnforcementCheckRow.at))
+    )
+    rows = session.execute(query if limit is None else query.limit(limit)).all()
+    checks = []
+    for check, sealed in rows:
+        try:
+            why = keyring.open_text(sealed, check.check_id) if sealed is not None else None
+        except InvalidTag:
+            raise RecordTampered(
+                f"The reason recorded for enforcement check {check.check_id} does not open for that check (it was "
+                "moved or altered in the database). Nothing of it is shown; tell the data protection officer."
+            ) from None
+        checks.append(
+            {
+                "check_id": check.check_id,
+                "at": check.at.isoformat(),
+                "actor": check.actor,
+                "verdict": check.verdict,
+                "possible_match": check.possible_match,
+                "answer": check.verdict_reason,
+                "case_ids": check.case_ids,
+                "why": why,
+            }
+        )
+    return checks

@@ -19,7 +19,6 @@ from models.case import Actor, ActorRole
 from models.tables import (
     AccessRow,
     CaseRow,
-    EnforcementCheckReasonRow,
     EnforcementCheckRow,
     NoteRow,
     OutboxRow,
@@ -104,7 +103,9 @@ def case_detail(services: Services, actor: Actor, case_id: str) -> dict[str, Any
             select(RecordRow).where(RecordRow.case_id == case_id).order_by(RecordRow.seq)  # type: ignore[arg-type]
         ).scalars()
         data["open_tasks"] = _open_tasks(session, case_id)
-        data["enforcement_checks"] = _checks(session, services, case_id)
+        data["enforcement_checks"] = readmodel.enforcement_checks(
+            session, services.keys.keyring, [col(EnforcementCheckRow.case_ids).contains([case_id])]
+        )
         data["record"] = [
             {
                 "seq": r.seq,
@@ -139,32 +140,6 @@ def _open_tasks(session: Session, case_id: str) -> list[dict[str, Any]]:
             "overdue": t.due_at < now,
         }
         for t in rows
-    ]
-
-
-def _checks(session: Session, services: Services, case_id: str) -> list[dict[str, Any]]:
-    """The enforcement checks that named this case, oldest first, with the reason enforcement gave (opened for
-    this reader; gone once the cases the check concerned were purged) and the answer."""
-    rows = session.execute(
-        select(EnforcementCheckRow, col(EnforcementCheckReasonRow.reason_sealed))
-        .outerjoin(
-            EnforcementCheckReasonRow,
-            col(EnforcementCheckReasonRow.check_id) == col(EnforcementCheckRow.check_id),
-        )
-        .where(col(EnforcementCheckRow.case_ids).contains([case_id]))
-        .order_by(col(EnforcementCheckRow.at))
-    ).all()
-    keyring = services.keys.keyring
-    return [
-        {
-            "check_id": c.check_id,
-            "at": c.at.isoformat(),
-            "actor": c.actor,
-            "verdict": c.verdict,
-            "possible_match": c.possible_match,
-            "why": keyring.open_text(sealed, c.check_id) if sealed is not None else None,
-        }
-        for c, sealed in rows
     ]
 
 

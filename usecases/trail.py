@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 
 from infra.errors import InputError
 from models.case import Actor, ActorRole
-from models.tables import AccessRow, EnforcementCheckReasonRow, EnforcementCheckRow
+from models.tables import AccessRow, EnforcementCheckRow
 from protocol import authority
 from usecases import readmodel
 from usecases.context import Services, allowed
@@ -80,32 +80,10 @@ def checks(services: Services, actor: Actor, where: TrailFilter) -> list[dict[st
     readmodel.record_access(
         services.engine, actor.label(), "enforcement_checks", where.case_id, _detail(where)
     )
-    keyring = services.keys.keyring
     with Session(services.engine) as session:
-        rows = session.execute(
-            select(EnforcementCheckRow, col(EnforcementCheckReasonRow.reason_sealed))
-            .outerjoin(
-                EnforcementCheckReasonRow,
-                col(EnforcementCheckReasonRow.check_id) == col(EnforcementCheckRow.check_id),
-            )
-            .where(*clauses)
-            .order_by(col(EnforcementCheckRow.at))
-            .limit(LIMIT + 1)
-        ).all()
+        rows = readmodel.enforcement_checks(session, services.keys.keyring, clauses, LIMIT + 1)
     _whole(rows)
-    return [
-        {
-            "check_id": c.check_id,
-            "at": c.at.isoformat(),
-            "actor": c.actor,
-            "verdict": c.verdict,
-            "possible_match": c.possible_match,
-            "answer": c.verdict_reason,
-            "case_ids": c.case_ids,
-            "why": keyring.open_text(sealed, c.check_id) if sealed is not None else None,
-        }
-        for c, sealed in rows
-    ]
+    return rows
 
 
 def _whole(rows: Sequence[Any]) -> None:

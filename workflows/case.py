@@ -84,6 +84,10 @@ PATCH_DEPENDANTS_KEEP_HOLD = "dependants-keep-hold"
 # upserted only when one changes (before: all of them after every step); the wake-up timer is restarted only when
 # the wake-up moves (before: a new timer after every command).
 PATCH_HOT_PATH = "hot-path-local-steps"
+# Rules changed for running cases (lifecycle.Revisions): an unsafe-to-talk contact holds notices to the person;
+# legal advice, support and the consulate are refused as applications (before: neither).
+PATCH_UNSAFE_CONTACT_HOLDS = "unsafe-contact-holds-notices"
+PATCH_HELP_NOT_APPLICATION = "help-is-not-an-application"
 # Every patch above is asked once, when the run starts, before any local activity (before: each where it was
 # first needed). A local step's result can be recorded in one workflow task while the code after it runs in the
 # next (a starved worker); a patch first asked there has its marker in the later task, but on replay the code runs
@@ -420,10 +424,12 @@ class ProtocolCaseWorkflow:
             if denied is not None:
                 await self._carry_out(lifecycle.refused(self._case, command, denied, now, self._policy))
                 raise ApplicationError(denied, type="NotPermitted", non_retryable=True)
-            reason = lifecycle.refusal(self._case, command, now)  # the case may have moved since validation
+            revisions = self._revisions()
+            # the case may have moved since validation
+            reason = lifecycle.refusal(self._case, command, now, revisions)
             if reason is not None:
                 raise ApplicationError(reason, type="Refused", non_retryable=True)
-            step = lifecycle.apply_command(self._case, command, now, self._policy)
+            step = lifecycle.apply_command(self._case, command, now, self._policy, revisions)
             await self._carry_out(step)
             if step.rescreen:
                 await self._screen("person_became_suspect_or_charged")
@@ -557,6 +563,13 @@ class ProtocolCaseWorkflow:
         workflow.upsert_search_attributes(updates)
 
     # --- helpers ---------------------------------------------------------------------------------
+
+    def _revisions(self) -> lifecycle.Revisions:
+        """The rules this run applies: today's, or those a history recorded before a change ran under."""
+        return lifecycle.Revisions(
+            unsafe_contact_holds_notices=self._patched(PATCH_UNSAFE_CONTACT_HOLDS),
+            help_is_not_an_application=self._patched(PATCH_HELP_NOT_APPLICATION),
+        )
 
     def _patched(self, patch: str) -> bool:
         """Whether this run takes the change a patch marks: as asked when the run started (PATCH_ASKED_FIRST), else

@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from cli import render
-from cli.client import CliError
+from cli.client import CliError, segment
 from cli.common import AsOption, JsonOption, api
 
 NO_ROUTE = "The case API answered 404"  # no such route: not the API's own "No case …"
@@ -29,7 +29,7 @@ def advance(
     contact escalates, the engagement notice period ends, a route clock runs out. Refused on a stack that is
     not in training mode."""
     try:
-        result = api(actor).post(f"/training/cases/{case_id.strip()}/advance", {"by": by})
+        result = api(actor).post(f"/training/cases/{segment(case_id)}/advance", {"by": by})
     except CliError as error:
         if error.exit_code == 4 and str(error).startswith(NO_ROUTE):  # a service not in training mode
             raise CliError(NOT_TRAINING, 4) from None

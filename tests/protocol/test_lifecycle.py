@@ -1243,3 +1243,9 @@ def test_help_towards_an_application_is_not_an_application_and_a_grant_there_clo
     event = ApplicationEvent(actor=OFFICER, route=route, stage=ApplicationStage.submitted)
     reason = lifecycle.refusal(protected(), event, T0)
     assert reason is not None and "not an application to stay" in reason
+
+
+def test_workflows_recorded_before_help_was_refused_as_an_application_replay_it_as_accepted() -> None:
+    event = ApplicationEvent(actor=OFFICER, route=Route.legal_advice, stage=ApplicationStage.submitted)
+    before = lifecycle.Revisions(help_is_not_an_application=False)
+    assert lifecycle.refusal(protected(), event, T0, before) is None

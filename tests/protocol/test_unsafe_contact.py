@@ -83,3 +83,14 @@ def test_notices_to_police_and_supervisors_are_not_held() -> None:
     assert route(Recipient.referring_officer, held.referral).channel in ("email", "phone")
     assert route(Recipient.supervisors, held.referral).channel != SUPPRESSED
     assert lifecycle.view(held, LATER, POLICY).hold.active
+
+
+def test_workflows_recorded_before_the_rule_replay_an_unsafe_contact_as_they_ran() -> None:
+    """Replaying a history from before the rule must give the step it gave then (one record entry, nothing held),
+    or the case's record numbering would run ahead of what was stored."""
+    before = lifecycle.Revisions(unsafe_contact_holds_notices=False)
+
+    step = lifecycle.apply_command(protected(), attempt(ContactResult.unsafe_to_talk), T0, POLICY, before)
+
+    assert step.state.referral.safe_contact.held_since is None and not step.referral_amended
+    assert [r.action for r in step.records] == ["contact_recorded"]

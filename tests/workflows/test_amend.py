@@ -40,6 +40,25 @@ def person_notices(running: Running, case_id: str) -> list[OutboxRow]:
         return list(session.execute(query).scalars())
 
 
+async def a_case_with_notices_to_the_person_waiting_to_retry(running: Running) -> str:
+    """Amina's case once its first notices to her were tried: their send failed, and they wait a day to retry."""
+    load_example_records(running)
+    case_id = await open_case(running)
+    await eventually(
+        lambda: (
+            bool(person_notices(running, case_id))
+            and all(r.status not in ("pending", "sending") for r in person_notices(running, case_id))
+        )
+    )
+    with Session(running.engine) as session, session.begin():  # its send failed: it waits a day to retry
+        session.execute(
+            update(OutboxRow)
+            .where(col(OutboxRow.case_id) == case_id, col(OutboxRow.recipient) == "person")
+            .values(status="pending", next_attempt_at=datetime.now(UTC) + timedelta(days=1))
+        )
+    return case_id
+
+
 async def test_a_dependant_added_by_amend_is_refused_by_an_enforcement_check_at_once(
     running: Running,
 ) -> None:
@@ -77,20 +96,7 @@ async def test_a_dependant_added_by_amend_is_refused_by_an_enforcement_check_at_
 
 
 async def test_a_notice_waiting_to_go_re_routes_to_the_new_safe_channel(running: Running) -> None:
-    load_example_records(running)
-    case_id = await open_case(running)
-    await eventually(
-        lambda: (
-            bool(person_notices(running, case_id))
-            and all(r.status not in ("pending", "sending") for r in person_notices(running, case_id))
-        )
-    )
-    with Session(running.engine) as session, session.begin():  # its send failed: it waits a day to retry
-        session.execute(
-            update(OutboxRow)
-            .where(col(OutboxRow.case_id) == case_id, col(OutboxRow.recipient) == "person")
-            .values(status="pending", next_attempt_at=datetime.now(UTC) + timedelta(days=1))
-        )
+    case_id = await a_case_with_notices_to_the_person_waiting_to_retry(running)
 
     amend = Amend(actor=OFFICER, channel=ContactChannel.email, email="safe@example.org", language="pl")
     await cases.send(running.client, case_id, amend)
@@ -106,20 +112,7 @@ async def test_a_notice_waiting_to_go_re_routes_to_the_new_safe_channel(running:
 async def test_an_unsafe_contact_holds_a_notice_waiting_to_go_and_gives_it_to_the_officer(
     running: Running,
 ) -> None:
-    load_example_records(running)
-    case_id = await open_case(running)
-    await eventually(
-        lambda: (
-            bool(person_notices(running, case_id))
-            and all(r.status not in ("pending", "sending") for r in person_notices(running, case_id))
-        )
-    )
-    with Session(running.engine) as session, session.begin():  # its send failed: it waits a day to retry
-        session.execute(
-            update(OutboxRow)
-            .where(col(OutboxRow.case_id) == case_id, col(OutboxRow.recipient) == "person")
-            .values(status="pending", next_attempt_at=datetime.now(UTC) + timedelta(days=1))
-        )
+    case_id = await a_case_with_notices_to_the_person_waiting_to_retry(running)
 
     result = await cases.send(
         running.client, case_id, ContactRecord(actor=OFFICER, result=ContactResult.unsafe_to_talk)
