@@ -487,7 +487,8 @@ class ProtocolCaseWorkflow:
         )
         routes = signposting(self._case.referral, result, now, self._policy)
         matched = found.immigration_status.home_office_ref if found.immigration_status else None
-        # asked only where it matters, so that other histories carry no marker for it
+        # a run from before PATCH_ASKED_FIRST asks this patch here, and only where it matters (each ask after a
+        # local step risks the replay defect that patch mends); later runs asked it when they started
         keep = bool(result.secure and self._case.referral.dependants) and self._patched(
             PATCH_DEPENDANTS_KEEP_HOLD
         )
