@@ -10,6 +10,7 @@ they never echo a name, date of birth, address or phone number; the path says wh
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
@@ -389,8 +390,15 @@ def _absent(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
 def _join(where: str, *loc: int | str) -> str:
+    """A field's place, as in `person.dependants[0].name`; a name that is not a plain field name (an unknown key
+    someone sent: control characters, a newline, a screenful) is shown escaped and cut short."""
     path = where
     for part in loc:
+        if isinstance(part, str) and not _PLAIN_NAME.fullmatch(part):
+            part = _shown(part)
         path += f"[{part}]" if isinstance(part, int) else f".{part}" if path else part
     return path

@@ -107,6 +107,20 @@ def test_an_unknown_field_is_refused_without_echoing_its_value() -> None:
     assert referral_problems(raw, NOW) == ["person.surname: is not a known field; check its spelling"]
 
 
+def test_an_unknown_field_name_with_a_newline_or_a_screenful_is_shown_escaped_and_cut_short() -> None:
+    raw = _referral()
+    raw["\n" + "x" * 5000] = None
+    raw["person"]["\x1b[2Jname"] = "Rahman"
+
+    problems = referral_problems(raw, NOW)
+
+    assert sorted(problems) == [
+        "'\\n" + "x" * 34 + "...: is not a known field; check its spelling, not null",
+        "person.'\\x1b[2Jname': is not a known field; check its spelling",
+    ]
+    assert all(line.isprintable() for line in problems)
+
+
 @pytest.mark.parametrize(
     ("path", "value", "problem"),
     [

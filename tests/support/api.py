@@ -19,12 +19,22 @@ from api.app import create_app
 from infra.settings import Settings
 
 READY_SECONDS = 20.0
+PORTS_FROM = 20_000  # above the well-known and most registered services
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port below the kernel's ephemeral range. A port the kernel hands out for `bind(0)` is free
+    only until someone else asks: the Temporal dev server picks its internal ports that way, and once took the
+    frontend port a test had just chosen for it (the server then panics). Below the range, no `bind(0)` can."""
+    lowest_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    while True:
+        port = secrets.SystemRandom().randrange(PORTS_FROM, lowest_ephemeral)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 @contextmanager
