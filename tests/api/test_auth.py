@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,12 +24,7 @@ from devstack.issuer import load_or_create_key, public_jwk, serve_issuer
 from infra.errors import Unavailable
 from infra.settings import Settings
 from models.case import Actor, ActorRole
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.support.api import free_port
 
 
 class Issuer:
@@ -64,7 +58,7 @@ class Issuer:
 
 @pytest.fixture(scope="module")
 def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issuer]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("issuer"), issuer_port=_free_port())
+    settings = Settings(data_dir=tmp_path_factory.mktemp("issuer"), issuer_port=free_port())
     server, thread = serve_issuer(settings)
     yield Issuer(settings)
     server.should_exit = True
@@ -244,7 +238,7 @@ async def test_the_dependency_answers_401_with_www_authenticate_bearer(
 
 def test_no_token_is_accepted_when_the_issuers_keys_cannot_be_fetched(issuer: Issuer) -> None:
     """Fail closed: an unreachable issuer refuses every token rather than skipping the check."""
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     token = issuer.dev_token("officer:NCCU-0042")
     by_discovery = TokenVerifier(issuer=dead, audience="mvp-api")  # keys found through discovery
     with pytest.raises(IssuerUnavailable, match="discovery document cannot be read"):

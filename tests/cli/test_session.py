@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -21,6 +20,7 @@ from api.auth import TokenVerifier
 from devstack.issuer import serve_issuer
 from infra.settings import Settings
 from models.case import Actor, ActorRole
+from tests.support.api import free_port
 
 if TYPE_CHECKING:
     from cli.session import ClientSettings
@@ -46,15 +46,9 @@ def _load_session() -> ModuleType:
 session = _load_session()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("issuer"), issuer_port=_free_port())
+    settings = Settings(data_dir=tmp_path_factory.mktemp("issuer"), issuer_port=free_port())
     server, thread = serve_issuer(settings)
     yield settings.development_issuer
     server.should_exit = True
@@ -140,6 +134,6 @@ def test_an_expired_stored_token_asks_to_log_in_again(tmp_path: Path) -> None:
 
 
 def test_no_issuer_answering_is_a_sentence_not_a_traceback(tmp_path: Path) -> None:
-    settings = _client(tmp_path, f"http://127.0.0.1:{_free_port()}")
+    settings = _client(tmp_path, f"http://127.0.0.1:{free_port()}")
     with pytest.raises(session.SessionError, match=r"No development issuer answers .*make run"):
         session.token_for("officer:O-1", settings)

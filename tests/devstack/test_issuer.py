@@ -3,7 +3,6 @@ problem, and its device authorization grant answers as RFC 8628 says."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,19 +13,14 @@ from api.auth import TokenVerifier
 from devstack.issuer import DEVICE_GRANT, ForceClient, create_issuer_app, public_jwk, serve_issuer
 from infra.errors import Unavailable
 from infra.settings import Settings
+from tests.support.api import free_port
 
 WMP_SECRET = "test-only-" + "4c1d9e" * 4
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("issuer"), issuer_port=_free_port())
+    settings = Settings(data_dir=tmp_path_factory.mktemp("issuer"), issuer_port=free_port())
     server, thread = serve_issuer(
         settings, clients={"police-wmp": ForceClient(secret=WMP_SECRET, force="WMP")}
     )

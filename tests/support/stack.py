@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from pathlib import Path
 import psutil
 
 from devstack.stack import READY_LINE
+from tests.support.api import free_port
 
 BIN = Path(sys.executable).parent
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -42,14 +42,10 @@ class StackPorts:
 
     @classmethod
     def free(cls) -> StackPorts:
-        sockets = [socket.socket() for _ in range(4)]
-        try:
-            for sock in sockets:
-                sock.bind(("127.0.0.1", 0))
-            temporal, ui, api, issuer = (sock.getsockname()[1] for sock in sockets)
-        finally:
-            for sock in sockets:
-                sock.close()
+        ports: set[int] = set()
+        while len(ports) < 4:
+            ports.add(free_port())
+        temporal, ui, api, issuer = sorted(ports)
         return cls(temporal=temporal, ui=ui, api=api, issuer=issuer)
 
 

@@ -7,7 +7,6 @@ import base64
 import json
 import logging
 import secrets
-import socket
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -212,9 +211,3 @@ def encrypted_payloads(history: object) -> list[dict[str, object]]:
 
     walk(json_format.MessageToDict(History(events=history.events)))  # type: ignore[attr-defined]
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
