@@ -319,9 +319,21 @@ async def delete_histories(client: Client, case_ids: list[str]) -> None:
                 raise _rpc_error(case_id, err) from err
 
 
+# Temporal's words when it refuses an update because the case's workflow task keeps failing (attempt 3 or more)
+WORKFLOW_TASK_FAILING = "Workflow Task in failed state"
+
+
 def _rpc_error(case_id: str, err: RPCError) -> Exception:
     if err.status == RPCStatusCode.NOT_FOUND:
         if "already completed" in err.message or "completed" in err.message:
             return Refused(f"Case {case_id} is closed: nothing more can be recorded on it.")
         return NotFound(f"No case {case_id}.")
+    if WORKFLOW_TASK_FAILING in err.message:
+        # the server refuses an update, recording nothing, while the case's workflow task is on its third attempt
+        # or later: after worker restarts close together, until a worker lives through one task (README, Durability)
+        return Unavailable(
+            f"The case service could not take this command for case {case_id} just now: the case is recovering "
+            "after its worker restarted (usually within a minute). Nothing was recorded; send the command again "
+            "shortly."
+        )
     return Unavailable(f"Temporal refused the request for case {case_id}: {err.message}")

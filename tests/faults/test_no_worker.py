@@ -9,8 +9,10 @@ import time
 import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from infra.errors import Unavailable
 from infra.keys import Keys
 from infra.settings import Settings
 from tests.conftest import EXAMPLES, Running
@@ -99,3 +101,24 @@ async def test_a_referral_started_with_no_worker_is_reported_as_started_and_pend
     assert "Screening pending" in started.stdout
     description = await client.get_workflow_handle(case_id).describe()
     assert description.id == case_id  # the case's workflow is there, waiting for a worker
+
+
+def test_a_command_refused_while_its_case_recovers_says_so_in_words_and_that_nothing_was_recorded() -> None:
+    """Temporal refuses an update outright while the case's workflow task is on its third attempt (worker kills
+    close together, README "Durability"): the officer gets a sentence, not the server's words, and exit 5."""
+    refused = RPCError(
+        "Unable to perform workflow execution update due to Workflow Task in failed state.",
+        RPCStatusCode.FAILED_PRECONDITION,
+        b"",
+    )
+
+    error = cases._rpc_error("MVP-0000A-0000B", refused)
+
+    assert isinstance(error, Unavailable)
+    assert str(error) == (
+        "The case service could not take this command for case MVP-0000A-0000B just now: the case is "
+        "recovering after its worker restarted (usually within a minute). Nothing was recorded; send the "
+        "command again shortly."
+    )
+    other = cases._rpc_error("MVP-0000A-0000B", RPCError("deadline exceeded", RPCStatusCode.UNAVAILABLE, b""))
+    assert str(other) == "Temporal refused the request for case MVP-0000A-0000B: deadline exceeded"
