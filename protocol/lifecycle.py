@@ -70,8 +70,9 @@ from models.case import (
     Withdrawal,
 )
 from models.referral import ContactChannel, Referral
-from protocol import contact, facts, hold
+from protocol import contact, facts, hold, notices
 from protocol.identity import POSSIBLE_MATCH, name_key
+from protocol.notices import listed_as_never
 from protocol.policy import Policy, policy_of
 
 IE = "Home Office Immigration Enforcement (NCCU)"
@@ -526,6 +527,7 @@ class Revisions:
     help_is_not_an_application: bool = (
         True  # legal advice, support and the consulate are refused as applications
     )
+    amend_refuses_listed_detail: bool = True  # an amend giving a phone or email listed never to use is refused
 
 
 CURRENT = Revisions()
@@ -585,7 +587,7 @@ def refusal(
                     f"{_officer(command.officer_id).label()} is already the case officer of {state.case_id}"
                 )
         case Amend():
-            return _amend_refusal(state, command, now)
+            return _amend_refusal(state, command, now, revisions)
         case FactReported():
             return facts.report_refusal(command)
         case FactVerified():
@@ -975,7 +977,7 @@ def amended(referral: Referral, amend: Amend) -> Referral:
     )
 
 
-def _amend_refusal(state: CaseState, amend: Amend, now: datetime) -> str | None:
+def _amend_refusal(state: CaseState, amend: Amend, now: datetime, revisions: Revisions) -> str | None:
     changed = amend.changed_fields()
     if not changed:
         return (
@@ -994,6 +996,13 @@ def _amend_refusal(state: CaseState, amend: Amend, now: datetime) -> str | None:
             problems.append(
                 "the safe channel is post but post to the address is not marked safe (--post-safe)"
             )
+    if revisions.amend_refuses_listed_detail:  # as intake refuses a referral that gives one
+        for field, given in (("phone", amend.phone), ("email", amend.email)):
+            if given and listed_as_never(given, after.safe_contact.never_contact_via):
+                problems.append(
+                    f"the {field} given is listed as never to be used (never-contact-via), so it is not a safe "
+                    f"way to reach the person: give a safe {field}"
+                )
     known = {(name_key(d.family_name, d.given_names), d.date_of_birth) for d in state.referral.dependants}
     for n, d in enumerate(amend.add_dependants, start=1):
         if d.date_of_birth > now.date():
@@ -1038,10 +1047,17 @@ def _amend(change: _Change, amend: Amend) -> Step:
             shared_with=ENFORCEMENT,
             shared_why=["PROTOCOL §6: no enforcement action while the grounds last"],
         )
+    listed = notices.route(Recipient.person, s.referral).suppressed_reason == notices.LISTED_NEVER
     return change.done(
         "amended: "
         + ", ".join(changed)
         + ("; notices waiting to go follow the new details" if set(changed) - {"dependants"} else "")
+        + (
+            "; notices to the person are suppressed: the safe channel's detail is now listed as never to be "
+            "used; give a safe one"
+            if listed
+            else ""
+        )
     )
 
 

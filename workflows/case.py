@@ -88,6 +88,9 @@ PATCH_HOT_PATH = "hot-path-local-steps"
 # legal advice, support and the consulate are refused as applications (before: neither).
 PATCH_UNSAFE_CONTACT_HOLDS = "unsafe-contact-holds-notices"
 PATCH_HELP_NOT_APPLICATION = "help-is-not-an-application"
+# An amend that gives a phone or email the case lists as never to be used is refused, as intake refuses one (before:
+# accepted, and every notice to the person then suppressed).
+PATCH_AMEND_REFUSES_LISTED = "amend-refuses-listed-detail"
 # Every patch above is asked once, when the run starts, before any local activity (before: each where it was
 # first needed). A local step's result can be recorded in one workflow task while the code after it runs in the
 # next (a starved worker); a patch first asked there has its marker in the later task, but on replay the code runs
@@ -570,6 +573,7 @@ class ProtocolCaseWorkflow:
         return lifecycle.Revisions(
             unsafe_contact_holds_notices=self._patched(PATCH_UNSAFE_CONTACT_HOLDS),
             help_is_not_an_application=self._patched(PATCH_HELP_NOT_APPLICATION),
+            amend_refuses_listed_detail=self._patched(PATCH_AMEND_REFUSES_LISTED),
         )
 
     def _patched(self, patch: str) -> bool:

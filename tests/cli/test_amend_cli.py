@@ -83,9 +83,21 @@ async def test_amend_refuses_bad_input_and_other_roles_with_a_sentence(
     assert bad_date.code != 0 and "date_of_birth" in bad_date.err
     no_email = await amvp(capsys, "officer", "amend", case_id, "--channel", "email")
     assert no_email.code != 0 and "give --email" in no_email.err
+    listed = await amvp(
+        capsys,
+        "officer",
+        "amend",
+        case_id,
+        "--phone",
+        "+44 7700 900999",
+        "--never-contact-via",
+        "07700900999",
+    )
+    assert listed.code != 0 and "the phone given is listed as never to be used" in listed.err
+    assert sealed_referral(running, case_id).safe_contact.phone != "+44 7700 900999"  # nothing half-written
     supervisor = await amvp(
         capsys, "officer", "amend", case_id, "--phone", "+44 7700 900999", "--as", SUPERVISOR
     )
     assert supervisor.code == 3 and "only officer" in supervisor.err
-    for ran in (nothing, malformed, bad_date, no_email, supervisor):
+    for ran in (nothing, malformed, bad_date, no_email, listed, supervisor):
         assert "Traceback" not in ran.err and "Noor" not in ran.err and "900999" not in ran.err

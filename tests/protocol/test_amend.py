@@ -111,6 +111,55 @@ def test_a_safe_channel_without_its_detail_is_refused_naming_each_problem() -> N
     assert post is not None and "post to the address is not marked safe" in post
 
 
+def test_a_phone_or_email_the_case_lists_as_never_to_be_used_is_refused_as_intake_refuses_it() -> None:
+    state = protected()
+    unsafe = Amend(actor=OFFICER, phone=NEW_PHONE, never_contact_via=[NEW_PHONE, "abuser@example.org"])
+
+    assert lifecycle.refusal(state, unsafe, T0) == (
+        "the phone given is listed as never to be used (never-contact-via), so it is not a safe way to reach "
+        "the person: give a safe phone"
+    )
+    email = Amend(actor=OFFICER, channel=ContactChannel.email, email="Abuser@Example.org ")
+    assert lifecycle.refusal(
+        state.model_copy(
+            update={
+                "referral": lifecycle.amended(
+                    state.referral, Amend(actor=OFFICER, never_contact_via=["abuser@example.org"])
+                )
+            }
+        ),
+        email,
+        T0,
+    ) == (
+        "the email given is listed as never to be used (never-contact-via), so it is not a safe way to reach "
+        "the person: give a safe email"
+    )
+    # the rule as it ran before the change (a history recorded then replays as it ran): accepted
+    before = lifecycle.Revisions(amend_refuses_listed_detail=False)
+    assert lifecycle.refusal(state, unsafe, T0, before) is None
+
+
+def test_listing_the_current_safe_phone_as_never_to_be_used_is_accepted_and_says_notices_are_suppressed() -> (
+    None
+):
+    """What an officer learns first (the abuser has the phone) is always recorded; the officer is told that
+    nothing goes to the person until a safe channel is given."""
+    state = protected()
+    phone = state.referral.safe_contact.phone
+    assert phone and state.referral.safe_contact.channel is ContactChannel.phone
+
+    step = do(state, Amend(actor=OFFICER, never_contact_via=[phone]))
+
+    assert route(Recipient.person, step.state.referral).channel == "suppressed"
+    assert step.accepted.endswith(
+        "notices to the person are suppressed: the safe channel's detail is now listed as never to be used; "
+        "give a safe one"
+    )
+    fixed = do(step.state, Amend(actor=OFFICER, phone=NEW_PHONE))
+    assert "suppressed" not in fixed.accepted
+    assert route(Recipient.person, fixed.state.referral).address == NEW_PHONE
+
+
 def test_a_dependant_already_on_the_case_or_born_in_the_future_is_refused() -> None:
     state = protected()
     [known] = state.referral.dependants
