@@ -21,7 +21,8 @@ from protocol.policy import CURRENT_VERSION, POLICIES
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-TRUE_WORDS = ("1", "true", "yes", "on")
+TRUE_WORDS = ("1", "true", "yes", "on")  # cli/session.py reads MVP_TRAINING with the same words
+FALSE_WORDS = ("", "0", "false", "no", "off")
 # Training mode (`MVP_TRAINING=1 make run`, `mvp stack run --training`) runs beside the normal stack: its own data
 # folder and its own ports (the normal ones plus this), unless they are set explicitly.
 TRAINING_PORT_SHIFT = 10
@@ -49,6 +50,18 @@ class Settings(BaseSettings):
     # Training mode: a rehearsal stack where a supervisor may move one case's clock forward
     # (`mvp training advance`). Refused with production settings (see `_training_is_a_rehearsal`).
     training: bool = False
+
+    @field_validator("training", mode="before")
+    @classmethod
+    def _training_words(cls, value: object) -> object:
+        """MVP_TRAINING in the words the stack and the CLI also read it by (`training_from_env`), nothing else: a
+        word pydantic alone takes for true (`y`, `t`) would start a training API on the normal stack's folder."""
+        if not isinstance(value, str):
+            return value
+        word = value.strip().lower()
+        if word in TRUE_WORDS or word in FALSE_WORDS:
+            return word in TRUE_WORDS
+        raise ValueError(f"give one of {', '.join(TRUE_WORDS)} (on) or {', '.join(FALSE_WORDS[1:])} (off)")
 
     temporal_address: str = Field(
         default_factory=lambda: f"localhost:{_port(7233)}",

@@ -125,3 +125,24 @@ def test_training_mode_runs_beside_the_normal_stack_in_its_own_folder_and_ports(
     assert {getattr(training, p) - getattr(normal, p) for p in ports} == {10}
     assert (normal.temporal_address, training.temporal_address) == ("localhost:7233", "localhost:7243")
     assert training.development_issuer == "http://127.0.0.1:8246"
+
+
+@pytest.mark.parametrize("word", ["y", "t", "enabled", "2"])
+def test_mvp_training_in_a_word_the_stack_does_not_read_is_refused_not_taken_for_true(
+    monkeypatch: pytest.MonkeyPatch, word: str
+) -> None:
+    """The stack picks its folder and ports from MVP_TRAINING with `TRUE_WORDS`; pydantic alone took `y` and `t`
+    for true, which would have started a training API on the normal stack's folder and ports."""
+    monkeypatch.setenv("MVP_TRAINING", word)
+    with pytest.raises(ValidationError) as refused:
+        Settings()
+    assert "training" in str(refused.value) and "give one of 1, true, yes, on (on)" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("word", "on"), [("1", True), (" Yes ", True), ("on", True), ("0", False), ("off", False), ("", False)]
+)
+def test_mvp_training_reads_the_stacks_words(monkeypatch: pytest.MonkeyPatch, word: str, on: bool) -> None:
+    monkeypatch.setenv("MVP_TRAINING", word)
+    monkeypatch.delenv("MVP_DATA_DIR", raising=False)
+    assert Settings().training is on
