@@ -38,6 +38,7 @@ from models.tables import CaseRow, RecordRow
 log = logging.getLogger("mvp.checkpoint")
 
 CHUNK = 5000  # (case, seq) pairs per query when reading checkpointed heads
+SNAPSHOT_STATEMENT_TIMEOUT = "10min"  # instead of the service's MVP_DB_STATEMENT_TIMEOUT (15 s)
 
 
 @contextmanager
@@ -46,6 +47,8 @@ def snapshot(engine: Engine) -> Iterator[Session]:
     with engine.connect() as connection:
         connection = connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin(), Session(bind=connection) as session:
+            # reading every case's chain is batch work: it may outlast the bound a caller waits on one statement
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = '{SNAPSHOT_STATEMENT_TIMEOUT}'")
             yield session
 
 

@@ -16,13 +16,14 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session, col
 
-from activities.checkpoint import Checkpointer
+from activities.checkpoint import SNAPSHOT_STATEMENT_TIMEOUT, Checkpointer, snapshot
 from activities.delivery import Dispatcher
 from activities.notify import MailboxChannel
 from activities.retention import purge_case
 from activities.store import CaseStore
 from infra.chain import CHAINED_FIELDS, GENESIS, entry_hash, note_binding
 from infra.checkpoint import DirectoryStore, signing_key, store_for
+from infra.db import Waits, engine_for
 from infra.errors import RecordTampered
 from infra.keys import Keys
 from infra.settings import Settings
@@ -359,3 +360,18 @@ def test_the_worker_signs_a_checkpoint_at_start_and_again_when_the_record_change
         and latest.heads[second] == before.heads[second]
     )
     assert audit.verify_record(engine, store, keys).intact
+
+
+def test_reading_every_chain_may_outlast_the_callers_statement_bound_but_nothing_else_does(
+    database_url: str,
+) -> None:
+    """The checkpoint and `audit verify` read every case's chain in one snapshot: batch work, with its own bound;
+    every other statement keeps the service's (MVP_DB_STATEMENT_TIMEOUT, 15 s by default)."""
+    engine = engine_for(database_url, waits=Waits(statement=15.0))
+    try:
+        with snapshot(engine) as session:
+            assert session.execute(text("SHOW statement_timeout")).scalar_one() == SNAPSHOT_STATEMENT_TIMEOUT
+        with engine.connect() as connection:
+            assert connection.execute(text("SHOW statement_timeout")).scalar_one() == "15s"
+    finally:
+        engine.dispose()
