@@ -97,13 +97,14 @@ CLONE_SQL = """
 INSERT INTO cases (case_id, revision, policy_version, phase, hold_active, hold_grounds, outcome, force_code,
                    crime_type, role, referral_channel, status_at_referral, exclusion_indicators,
                    pending_decisions, contact_overdue, referred_at, opened_at, closed_at, next_contact_due,
-                   overdue_since, updated_at, view, referral_sealed, case_officer)
+                   overdue_since, updated_at, view, referral_sealed, case_officer, report_status,
+                   report_may_apply, report_stage, first_applied_at)
 SELECT 'MVP-' || upper(substr(h.hex, 1, 5)) || '-' || upper(substr(h.hex, 6, 5)),
        t.revision, t.policy_version, t.phase, t.hold_active, t.hold_grounds, t.outcome, t.force_code,
        t.crime_type, t.role, t.referral_channel, t.status_at_referral, t.exclusion_indicators,
        t.pending_decisions, t.contact_overdue, t.referred_at - j.shift, t.opened_at - j.shift,
        t.closed_at - j.shift, t.next_contact_due, t.overdue_since, t.updated_at, t.view, t.referral_sealed,
-       t.case_officer
+       t.case_officer, t.report_status, t.report_may_apply, t.report_stage, t.first_applied_at
 FROM (SELECT * FROM cases WHERE case_id = ANY(%(templates)s)) AS t,
      generate_series(1, %(copies)s) AS n,
      LATERAL (SELECT md5(t.case_id || ':' || n) AS hex) AS h,
