@@ -110,8 +110,9 @@ def _sql_text(value: str) -> str:
 # One statement over the cases referred in [start, end) or closed in it (`facts`): each case's own tally of
 # the statistics rules (`statistics.Tally`, written by the store into its row), whether it is in the cohort or
 # closed in the period, whether police withdrew its referral, enforcement checks refused on it and actions
-# against its person since its referral; then every figure as a `sum(...) FILTER`, for the whole and, with a
-# grouping, per group (GROUPING SETS, hashed on the group). Three parameters, whatever the number of cases.
+# against its person since its referral; then every figure as a `sum(...) FILTER`, for the whole or, with a
+# grouping, per group (hashed on the group; every figure is a sum over cases, so the whole is the groups added
+# up, in `_figures`). Three parameters, whatever the number of cases.
 _REPORT_SQL = """
 WITH withdrawn AS (
     SELECT DISTINCT r.case_id FROM case_record r WHERE r.action = '{withdrawn}'
@@ -129,7 +130,7 @@ WITH withdrawn AS (
     FROM cases c LEFT JOIN withdrawn w ON w.case_id = c.case_id{enforcement_joins}
     WHERE (c.referred_at >= :start AND c.referred_at < :end) OR (c.closed_at >= :start AND c.closed_at < :end)
 )
-SELECT {group} AS grp, {whole} AS whole, {figures}
+SELECT {group} AS grp, {figures}
 FROM facts
 {group_by}
 """
@@ -199,11 +200,10 @@ _GROUP_COLUMN = {None: "NULL::text", Grouping.force: "force_code", Grouping.crim
 
 
 def report_sql(by: Grouping | None, enforcement: bool) -> str:
-    """The report's one statement: for the whole period and, with `by`, for each group in it."""
+    """The report's one statement: for the whole period or, with `by`, for each group in it."""
     return _REPORT_SQL.format(
         withdrawn=REFERRAL_WITHDRAWN,
-        whole="true" if by is None else f"GROUPING({_GROUP_COLUMN[by]}) = 1",
-        group_by="" if by is None else f"GROUP BY GROUPING SETS ((), ({_GROUP_COLUMN[by]}))",
+        group_by="" if by is None else f"GROUP BY {_GROUP_COLUMN[by]}",
         enforcement_ctes=_ENFORCEMENT_CTES if enforcement else "",
         enforcement_columns=_ENFORCEMENT_COLUMNS if enforcement else _NO_ENFORCEMENT_COLUMNS,
         enforcement_joins=_ENFORCEMENT_JOINS if enforcement else "",
@@ -236,16 +236,16 @@ def _figures(
         # enough memory for the period's cases to be counted without spilling to disk (this transaction only)
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         rows = conn.execute(statement, {"start": start, "end": end, "within": policy.application_within})
-        total, groups = statistics.Figures(), {}
-        for row in rows:
-            values = row._mapping
-            figures = statistics.Figures(**{name: int(values[name]) for name in statistics.FIGURE_NAMES})
-            if values["whole"]:
-                total = figures
-            else:
-                groups[str(values["grp"])] = figures
-    if by is None:
-        groups = {}
+        counted = {
+            str(row.grp): statistics.Figures(
+                **{name: int(row._mapping[name]) for name in statistics.FIGURE_NAMES}
+            )
+            for row in rows
+        }
+    total = statistics.Figures(
+        **{name: sum(getattr(f, name) for f in counted.values()) for name in statistics.FIGURE_NAMES}
+    )
+    groups = counted if by is not None else {}
     return statistics.Report(
         start=start, end=end, total=total, by=by, groups={name: groups[name] for name in sorted(groups)}
     )
