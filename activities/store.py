@@ -33,6 +33,7 @@ from models.case import CaseView, Notice, NoticeKind, Recipient, RecordEntry
 from models.messages import PersistStep
 from models.referral import Referral
 from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow, TaskRow
+from protocol import statistics
 from protocol.identity import name_key
 from protocol.notices import (
     INTERNAL,
@@ -363,6 +364,21 @@ class CaseStore:
             "updated_at": step.at,
             "view": view.model_dump(mode="json"),
             "case_officer": view.case_officer,
+            **CaseStore._report_columns(view),
+        }
+
+    @staticmethod
+    def _report_columns(view: CaseView) -> dict[str, Any]:
+        """The case's `statistics.Tally`, kept in its row so that `mvp report` only adds it up."""
+        its = statistics.tally(
+            view.status_at_referral,
+            [statistics.ApplicationFact(a.number, a.submitted_at, a.stage) for a in view.applications],
+        )
+        return {
+            "report_status": its.status_row.value,
+            "report_may_apply": its.may_need_to_apply,
+            "report_stage": its.stage_figure,
+            "first_applied_at": its.first_applied_at,
         }
 
     @staticmethod

@@ -50,8 +50,14 @@ class CaseRow(SQLModel, table=True):
     overdue_since: datetime | None = _tz()
     updated_at: datetime = _tz(nullable=False)
     view: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
-    # migration 0009 derives two stored generated columns from the view for `mvp report` (`usecases.report`):
-    # `applications` and `exclusion_overridden`; Postgres writes them, so the model leaves them out
+    # what `mvp report` counts of the case whatever the period (`protocol.statistics.Tally`), written by the
+    # store with every step (migration 0010); the defaults are a case not yet screened, with no application
+    report_status: str = Field(default="not_screened")
+    report_may_apply: bool = True
+    report_stage: str | None = None
+    first_applied_at: datetime | None = _tz()
+    # migration 0009 derives `exclusion_overridden` from the view, a stored generated column for the report;
+    # Postgres writes it, so the model leaves it out
     referral_sealed: str | None = None  # the referral as received, encrypted; purged at retention
     crime_ref_key: str | None = Field(default=None, index=True)  # keyed hash: duplicates are found by it
     # keyed hashes `mvp cases find` searches by (`Keys.referral_id_hash`, `Keys.officer_hash`)

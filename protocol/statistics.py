@@ -329,6 +329,31 @@ STAGE_FIGURE: dict[ApplicationStage, str] = {
 }
 
 
+@dataclass(frozen=True)
+class Tally:
+    """What one case's own facts decide for the report, whatever the period: its row for status at referral,
+    whether its person may still need to apply (if they have not), the figure its applications count under
+    (`STAGE_FIGURE` of `applicant_stage`; None: no application) and when the first was submitted. The store
+    keeps these in the case's row (`activities.store`) so that the report only adds them up in SQL: the
+    rules are here once, and the report reads a few narrow columns of each case in the period."""
+
+    status_row: StatusRow = StatusRow.not_screened
+    may_need_to_apply: bool = True  # a case not yet screened is in the "no status" group (`status_group`)
+    stage_figure: str | None = None
+    first_applied_at: datetime | None = None
+
+
+def tally(status: ImmigrationStatus | None, applications: Sequence[ApplicationFact]) -> Tally:
+    """One case's `Tally` from its status at referral and its person's applications."""
+    stage = applicant_stage(applications)
+    return Tally(
+        status_row=status_row(status),
+        may_need_to_apply=status_group(status) in MAY_NEED_TO_APPLY,
+        stage_figure=STAGE_FIGURE[stage] if stage is not None else None,
+        first_applied_at=min(a.submitted_at for a in applications) if applications else None,
+    )
+
+
 def figures(
     cases: Iterable[CaseFacts],
     enforcement: Iterable[EnforcementFact] = (),
@@ -349,21 +374,19 @@ def figures(
             counts[f"closed_{case.outcome.value}"] += 1
     for case in cohort.values():
         counts["referrals"] += 1
-        group = status_group(case.status_at_referral)
-        counts[f"status_{status_row(case.status_at_referral).value}"] += 1
+        its = tally(case.status_at_referral, case.applications)
+        counts[f"status_{its.status_row.value}"] += 1
         counts[f"outcome_{case.outcome.value}" if case.outcome else "outcome_open"] += 1
         counts["referrals_withdrawn"] += case.referral_withdrawn
-        stage = applicant_stage(case.applications)
-        if stage is not None:
+        if its.stage_figure is not None and its.first_applied_at is not None:
             counts["applications_made"] += 1
-            first = min(case.applications, key=lambda a: a.submitted_at)
-            if first.submitted_at - case.referred_at <= within:
+            if its.first_applied_at - case.referred_at <= within:
                 counts["applications_within_one_month"] += 1
-            figure = STAGE_FIGURE[stage]
+            figure = its.stage_figure
             if figure == "awaiting_decision" and case.outcome is not None:
                 figure = "closed_undecided"  # nobody on this case will record the decision any more
             counts[figure] += 1
-        elif group in MAY_NEED_TO_APPLY and case.outcome is None:
+        elif its.may_need_to_apply and case.outcome is None:
             counts["yet_to_apply"] += 1
         counts["voluntary_departures"] += case.outcome is Outcome.departed
         counts["holds_in_force"] += case.hold_active

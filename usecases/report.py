@@ -1,13 +1,13 @@
 """The statistics report (PROTOCOL.md §9) from the Postgres read model. Never replays a workflow.
 
-The counting rules are `protocol.statistics`'; Postgres applies them, in one statement (`report_sql`) whose
-conditions are written from that module's own mappings: the cases referred in the period or closed in it
-(`cases`, including the application list in its `view`), which of them the police withdrew
-(`referral_withdrawn` entries in `case_record`), and, where those tables exist, the enforcement checks
-refused and the enforcement actions recorded against the cohort's people. No case leaves the database and no
-case id is a parameter, so a report over any number of cases is one round trip. With `publish`, the
-figures leave here already put through statistical disclosure control, so exact small counts never
-reach a report meant for publication.
+The counting rules are `protocol.statistics`': what a case's own facts decide (its status row, the figure its
+applications count under, when it first applied: `statistics.Tally`) is written into its row by the store with
+every step; Postgres adds them up, in one statement (`report_sql`), over the cases referred in the period or
+closed in it, with which of them the police withdrew (`referral_withdrawn` entries in `case_record`) and,
+where those tables exist, the enforcement checks refused and the enforcement actions recorded against the
+cohort's people. No case leaves the database and no case id is a parameter, so a report over any number of
+cases is one round trip. With `publish`, the figures leave here already put through statistical disclosure
+control, so exact small counts never reach a report meant for publication.
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ from sqlalchemy import Engine, inspect, text
 
 from infra.errors import InputError
 from models.case import Outcome
-from models.records import ImmigrationStatus
 from models.tables import EnforcementActionRow, EnforcementCheckRow
 from protocol import statistics
-from protocol.hold import PENDING_APPLICATION
 from protocol.policy import Policy
 from protocol.statistics import (
     Disclosure,
@@ -109,96 +107,50 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _case_of(column: str, mapping: dict[str, str], otherwise: str) -> str:
-    whens = " ".join(f"WHEN {_sql_text(k)} THEN {_sql_text(v)}" for k, v in sorted(mapping.items()))
-    return f"CASE {column} {whens} ELSE {_sql_text(otherwise)} END"
-
-
-# `protocol.statistics`' own mappings, written out as SQL so that the counting rules stay defined there once:
-# the report row of a status at referral (`status_row`; a code it does not know is "not screened"), whether
-# that status's group may still need to apply (`MAY_NEED_TO_APPLY`), and the figure an applicant counts under
-# (`applicant_stage`, `STAGE_FIGURE`).
-_STATUS_ROW = _case_of(
-    "k.status_at_referral",
-    {s.value: statistics.status_row(s).value for s in ImmigrationStatus},
-    statistics.status_row(None).value,
-)
-_MAY_APPLY = ", ".join(
-    _sql_text(s.value)
-    for s in ImmigrationStatus
-    if statistics.status_group(s) in statistics.MAY_NEED_TO_APPLY
-)
-_STAGE_FIGURE = _case_of(
-    "CASE WHEN a.any_granted THEN 'granted' WHEN a.any_pending THEN 'submitted' ELSE a.latest_stage END",
-    {stage.value: figure for stage, figure in statistics.STAGE_FIGURE.items()},
-    "",
-)
-_PENDING = ", ".join(sorted(_sql_text(s.value) for s in PENDING_APPLICATION))
-
-# One statement: the cases referred in [start, end) or closed in it (`counted`), each cohort case's
-# applications (`apps`), enforcement checks refused on it and actions against its person since its referral,
-# and whether police withdrew its referral (`facts`); then every figure as a `sum(...) FILTER`, for the whole
-# and, with a grouping, per group (GROUPING SETS, hashed on the group). Three parameters, whatever the number of
-# cases.
+# One statement over the cases referred in [start, end) or closed in it (`facts`): each case's own tally of
+# the statistics rules (`statistics.Tally`, written by the store into its row), whether it is in the cohort or
+# closed in the period, whether police withdrew its referral, enforcement checks refused on it and actions
+# against its person since its referral; then every figure as a `sum(...) FILTER`, for the whole or, with a
+# grouping, per group (hashed on the group; every figure is a sum over cases, so the whole is the groups added
+# up, in `_figures`). Three parameters, whatever the number of cases.
 _REPORT_SQL = """
-WITH counted AS (
-    SELECT c.case_id, c.referred_at, c.status_at_referral, c.hold_active, c.contact_overdue,
-           c.force_code, c.crime_type, c.applications,  -- generated from the view (migration 0009)
-           NULLIF(c.outcome, '') AS outcome,
-           c.exclusion_overridden AS overridden,
-           c.referred_at >= :start AND c.referred_at < :end AS in_cohort,
-           NULLIF(c.outcome, '') IS NOT NULL AND c.closed_at >= :start AND c.closed_at < :end AS closed_in
-    FROM cases c
-    WHERE (c.referred_at >= :start AND c.referred_at < :end) OR (c.closed_at >= :start AND c.closed_at < :end)
-), apps AS (
-    SELECT k.case_id,
-           min((e.a ->> 'submitted_at')::timestamptz) AS first_submitted,
-           bool_or(e.a ->> 'stage' = 'granted') AS any_granted,
-           bool_or(e.a ->> 'stage' IN ({pending})) AS any_pending,
-           (array_agg(e.a ->> 'stage' ORDER BY COALESCE((e.a ->> 'number')::int, 0) DESC,
-                      (e.a ->> 'submitted_at')::timestamptz DESC, e.n))[1] AS latest_stage
-    FROM counted k CROSS JOIN LATERAL jsonb_array_elements(
-        CASE WHEN jsonb_typeof(k.applications) = 'array' THEN k.applications ELSE '[]'::jsonb END
-    ) WITH ORDINALITY AS e(a, n)
-    WHERE k.in_cohort
-    GROUP BY k.case_id
+WITH withdrawn AS (
+    SELECT DISTINCT r.case_id FROM case_record r WHERE r.action = '{withdrawn}'
 ){enforcement_ctes}, facts AS (
-    SELECT k.*, {status_row} AS status_row,
-           COALESCE(k.status_at_referral IN ({may_apply}), true) AS may_apply,
-           a.case_id IS NOT NULL AS applied,
-           a.first_submitted - k.referred_at <= :within AS applied_within,
-           CASE WHEN a.case_id IS NULL THEN NULL ELSE {stage_figure} END AS stage_figure,
-           EXISTS (
-               SELECT 1 FROM case_record r WHERE r.case_id = k.case_id AND r.action = '{withdrawn}'
-           ) AS withdrawn,
+    SELECT c.force_code, c.crime_type, c.hold_active, c.contact_overdue,
+           c.exclusion_overridden AS overridden,  -- generated from the view (migration 0009)
+           c.report_status AS status_row, c.report_may_apply AS may_apply, c.report_stage AS stage_figure,
+           c.report_stage IS NOT NULL AS applied,
+           c.first_applied_at - c.referred_at <= :within AS applied_within,
+           NULLIF(c.outcome, '') AS outcome,
+           c.referred_at >= :start AND c.referred_at < :end AS in_cohort,
+           NULLIF(c.outcome, '') IS NOT NULL AND c.closed_at >= :start AND c.closed_at < :end AS closed_in,
+           w.case_id IS NOT NULL AS withdrawn,
            {enforcement_columns}
-    FROM counted k LEFT JOIN apps a ON a.case_id = k.case_id{enforcement_joins}
+    FROM cases c LEFT JOIN withdrawn w ON w.case_id = c.case_id{enforcement_joins}
+    WHERE (c.referred_at >= :start AND c.referred_at < :end) OR (c.closed_at >= :start AND c.closed_at < :end)
 )
-SELECT {group} AS grp, GROUPING({group}) AS whole, {figures}
+SELECT {group} AS grp, {figures}
 FROM facts
-GROUP BY GROUPING SETS ((), ({group}))
+{group_by}
 """
 
 _ENFORCEMENT_CTES = """, refusals AS (
-    SELECT x.case_id, count(*) AS checks
-    FROM (
-        SELECT DISTINCT e.check_id, j.case_id
-        FROM enforcement_checks e CROSS JOIN LATERAL jsonb_array_elements_text(e.case_ids) AS j(case_id)
-        WHERE e.verdict = 'refused'
-    ) x
-    GROUP BY x.case_id
+    SELECT j.case_id, count(DISTINCT e.check_id) AS checks
+    FROM enforcement_checks e CROSS JOIN LATERAL jsonb_array_elements_text(e.case_ids) AS j(case_id)
+    WHERE e.verdict = 'refused'
+    GROUP BY j.case_id
 ), acted AS (
-    SELECT k.case_id, bool_or(ea.action = 'detained') AS detained, bool_or(ea.action = 'removed') AS removed
-    FROM counted k JOIN enforcement_actions ea ON ea.case_id = k.case_id AND ea.at >= k.referred_at
-    WHERE k.in_cohort
-    GROUP BY k.case_id
+    SELECT ea.case_id, bool_or(ea.action = 'detained') AS detained, bool_or(ea.action = 'removed') AS removed
+    FROM enforcement_actions ea JOIN cases k ON k.case_id = ea.case_id AND ea.at >= k.referred_at
+    GROUP BY ea.case_id
 )"""
 _ENFORCEMENT_COLUMNS = (
     "COALESCE(rf.checks, 0) AS checks_refused, COALESCE(ac.detained, false) AS detained, "
     "COALESCE(ac.removed, false) AS removed"
 )
 _ENFORCEMENT_JOINS = (
-    " LEFT JOIN refusals rf ON rf.case_id = k.case_id LEFT JOIN acted ac ON ac.case_id = k.case_id"
+    " LEFT JOIN refusals rf ON rf.case_id = c.case_id LEFT JOIN acted ac ON ac.case_id = c.case_id"
 )
 _NO_ENFORCEMENT_COLUMNS = "0 AS checks_refused, false AS detained, false AS removed"
 
@@ -248,13 +200,10 @@ _GROUP_COLUMN = {None: "NULL::text", Grouping.force: "force_code", Grouping.crim
 
 
 def report_sql(by: Grouping | None, enforcement: bool) -> str:
-    """The report's one statement: for the whole period and, with `by`, for each group in it."""
+    """The report's one statement: for the whole period or, with `by`, for each group in it."""
     return _REPORT_SQL.format(
-        pending=_PENDING,
-        status_row=_STATUS_ROW,
-        may_apply=_MAY_APPLY,
-        stage_figure=_STAGE_FIGURE,
         withdrawn=REFERRAL_WITHDRAWN,
+        group_by="" if by is None else f"GROUP BY {_GROUP_COLUMN[by]}",
         enforcement_ctes=_ENFORCEMENT_CTES if enforcement else "",
         enforcement_columns=_ENFORCEMENT_COLUMNS if enforcement else _NO_ENFORCEMENT_COLUMNS,
         enforcement_joins=_ENFORCEMENT_JOINS if enforcement else "",
@@ -287,16 +236,16 @@ def _figures(
         # enough memory for the period's cases to be counted without spilling to disk (this transaction only)
         conn.exec_driver_sql(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         rows = conn.execute(statement, {"start": start, "end": end, "within": policy.application_within})
-        total, groups = statistics.Figures(), {}
-        for row in rows:
-            values = row._mapping
-            figures = statistics.Figures(**{name: int(values[name]) for name in statistics.FIGURE_NAMES})
-            if values["whole"]:
-                total = figures
-            else:
-                groups[str(values["grp"])] = figures
-    if by is None:
-        groups = {}
+        counted = {
+            str(row.grp): statistics.Figures(
+                **{name: int(row._mapping[name]) for name in statistics.FIGURE_NAMES}
+            )
+            for row in rows
+        }
+    total = statistics.Figures(
+        **{name: sum(getattr(f, name) for f in counted.values()) for name in statistics.FIGURE_NAMES}
+    )
+    groups = counted if by is not None else {}
     return statistics.Report(
         start=start, end=end, total=total, by=by, groups={name: groups[name] for name in sorted(groups)}
     )

@@ -22,12 +22,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from alembic import command as alembic
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from activities.store import CaseStore
-from infra.db import engine_for
+from infra.db import alembic_config, engine_for
 from infra.keys import Keyring, Keys
 from models.case import (
     Actor,
@@ -51,16 +52,25 @@ from models.messages import PersistStep
 from models.records import Conviction, CriminalRecord, ImmigrationStatus, ImmigrationStatusRecord
 from models.referral import Referral
 from models.tables import EnforcementCheckRow
-from protocol import authority, lifecycle
+from protocol import authority, lifecycle, statistics
 from protocol.hold import PENDING_STATUS
 from protocol.intake import parse_referral
 from protocol.policy import policy
 from protocol.screening import screen
 from protocol.signposting import signposting
-from protocol.statistics import FIGURE_NAMES, SUPPRESSED
+from protocol.statistics import (
+    FIGURE_NAMES,
+    SUPPRESSED,
+    ApplicationFact,
+    CaseFacts,
+    EnforcementFact,
+    EnforcementKind,
+    Grouping,
+)
 from tests.conftest import EXAMPLES
 from tests.support.api import api_settings, serving_api
 from tests.support.inprocess import mvp, point_cli_at
+from usecases.report import REFERRAL_WITHDRAWN, build_report
 
 POLICY = policy()
 OFFICER = Actor(role=ActorRole.officer, id="NCCU-0042")
@@ -588,6 +598,7 @@ def refused_checks(engine: Engine, plans: list[Plan]) -> None:
 class Written:
     database_url: str
     plans: list[Plan]
+    copy_url: str  # a copy of the population, for a test that migrates it
 
 
 @pytest.fixture(scope="module")
@@ -610,7 +621,9 @@ def review(postgres: str) -> Iterator[Written]:
         list(pool.map(lambda plan: build(plan, store, template), plans))
     refused_checks(engine, plans)
     engine.dispose()
-    yield Written(database_url=url, plans=plans)
+    with psycopg.connect(postgres, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}_copy TEMPLATE {name}")
+    yield Written(database_url=url, plans=plans, copy_url=postgres.replace("/postgres?", f"/{name}_copy?"))
 
 
 @pytest.fixture(scope="module")
@@ -876,3 +889,99 @@ def test_bad_periods_and_options_exit_2_with_a_clear_message(
     assert ran.code == 2
     assert message in " ".join(ran.err.split())
     assert "Traceback" not in ran.err
+
+
+def _facts_as_stored(engine: Engine) -> tuple[list[CaseFacts], list[EnforcementFact]]:
+    """Every case and enforcement fact of the read model, read back from the rows the store wrote and taken
+    through `protocol.statistics`' own rules in Python: the second count the SQL report is held to."""
+    with engine.connect() as conn:
+        withdrawn = set(
+            conn.exec_driver_sql(
+                "SELECT case_id FROM case_record WHERE action = %(a)s", {"a": REFERRAL_WITHDRAWN}
+            ).scalars()
+        )
+        cases = [
+            CaseFacts(
+                case_id=row.case_id,
+                referred_at=row.referred_at,
+                status_at_referral=ImmigrationStatus(row.status_at_referral)
+                if row.status_at_referral
+                else None,
+                outcome=Outcome(row.outcome) if row.outcome else None,
+                applications=tuple(
+                    ApplicationFact(
+                        a["number"], datetime.fromisoformat(a["submitted_at"]), ApplicationStage(a["stage"])
+                    )
+                    for a in row.view.get("applications", [])
+                ),
+                hold_active=row.hold_active,
+                contact_overdue=row.contact_overdue,
+                exclusion_overridden=row.exclusion_overridden,
+                force=row.force_code,
+                crime_type=row.crime_type,
+                closed_at=row.closed_at,
+                referral_withdrawn=row.case_id in withdrawn,
+            )
+            for row in conn.exec_driver_sql("SELECT * FROM cases")
+        ]
+        refused = [
+            EnforcementFact(case_id, EnforcementKind.check_refused)
+            for (case_ids,) in conn.exec_driver_sql(
+                "SELECT case_ids FROM enforcement_checks WHERE verdict = 'refused'"
+            )
+            for case_id in dict.fromkeys(case_ids)
+        ]
+        acted = [
+            EnforcementFact(row.case_id, EnforcementKind(row.action), row.at)
+            for row in conn.exec_driver_sql("SELECT case_id, action, at FROM enforcement_actions")
+        ]
+    return cases, refused + acted
+
+
+@pytest.mark.parametrize("by", [None, Grouping.force, Grouping.crime_type])
+def test_the_sql_report_counts_as_the_pure_rules_do_over_the_stored_population(
+    review: Written, by: Grouping | None
+) -> None:
+    """`usecases.report` adds up in SQL what `protocol.statistics.report` counts in Python: over every case
+    the store wrote for this module (the Review's year, the month after, cases outside both), for periods
+    that cut through it, the two agree figure for figure, in total and per group."""
+    engine = engine_for(review.database_url)
+    try:
+        cases, enforcement = _facts_as_stored(engine)
+        assert len(cases) == len(review.plans)
+        assert any(fact.kind is EnforcementKind.check_refused for fact in enforcement)
+        within = policy().application_within
+        for start, end in [(START, END), (END, END + timedelta(days=31)), (START - timedelta(days=400), END)]:
+            in_sql = build_report(engine, start, end, policy(), by).report
+            in_python = statistics.report(cases, enforcement, start=start, end=end, within=within, by=by)
+            assert in_sql.total == in_python.total, (start, end)
+            assert in_sql.groups == in_python.groups, (start, end)
+            assert in_sql.total.referrals > 0
+    finally:
+        engine.dispose()
+
+
+TALLY = (
+    "SELECT case_id, report_status, report_may_apply, report_stage, first_applied_at FROM cases ORDER BY 1"
+)
+
+
+def test_migration_0010_fills_existing_cases_with_the_tally_the_store_writes(review: Written) -> None:
+    """Cases written before revision 0010 get their report columns from the migration's own copy of the rules:
+    taken back to 0009 (the columns dropped) and forward again, the stored population has exactly the columns
+    the store wrote for it."""
+    with psycopg.connect(review.database_url) as conn:
+        written = conn.execute(TALLY).fetchall()
+    alembic.downgrade(alembic_config(review.copy_url), "0009")
+    with psycopg.connect(review.copy_url) as conn:
+        columns = {
+            row[0]
+            for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = 'cases'"
+            )
+        }
+        assert "report_status" not in columns and "applications" in columns
+    alembic.upgrade(alembic_config(review.copy_url), "head")
+    with psycopg.connect(review.copy_url) as conn:
+        assert conn.execute(TALLY).fetchall() == written
+    assert any(row[3] is not None for row in written) and any(row[3] is None for row in written)

@@ -1,7 +1,8 @@
 """`mvp report` over more cases than Postgres takes parameters in one statement (65,535): counted in SQL.
 
 The cases are written cheaply with one `INSERT ... SELECT generate_series` into the real `cases` table (the
-schema migrated to head); the expected figures come from the generator's rule below, not from the database.
+schema migrated to head), each with the tally the store would write (`statistics.tally`, checked for a sample);
+the expected figures come from the generator's rule below, not from the database.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, select
+from sqlmodel import Session, col
 
+from models.case import ApplicationStage
+from models.records import ImmigrationStatus
+from models.tables import CaseRow
 from protocol.policy import policy
-from protocol.statistics import Grouping
+from protocol.statistics import ApplicationFact, Grouping, tally
 from tests.support.inprocess import mvp, point_cli_at
 from usecases.report import build_report
 
@@ -30,7 +35,8 @@ START, END = datetime(2024, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
 GENERATE = f"""
 INSERT INTO cases (case_id, revision, policy_version, phase, hold_active, hold_grounds, outcome, force_code,
                    crime_type, role, referral_channel, status_at_referral, exclusion_indicators,
-                   pending_decisions, contact_overdue, referred_at, opened_at, closed_at, updated_at, view)
+                   pending_decisions, contact_overdue, referred_at, opened_at, closed_at, updated_at, view,
+                   report_status, report_may_apply, report_stage, first_applied_at)
 SELECT 'MVP-S' || lpad(i::text, 6, '0'), 3, '2026.1',
        CASE WHEN mod(i, 10) = 0 THEN 'closed' ELSE 'protection' END,
        mod(i, 10) <> 0,
@@ -45,7 +51,11 @@ SELECT 'MVP-S' || lpad(i::text, 6, '0'), 3, '2026.1',
        CASE WHEN mod(i, 5) = 2 THEN jsonb_build_object('applications', jsonb_build_array(jsonb_build_object(
            'number', 1, 'route', 'other', 'stage', 'submitted',
            'submitted_at', to_jsonb(referred + interval '10 days'))))
-       ELSE '{{}}'::jsonb END
+       ELSE '{{}}'::jsonb END,
+       (ARRAY['british_citizen', 'no_status', 'leave_to_remain', 'no_record'])[mod(i, 4) + 1],
+       mod(i, 4) <> 0,
+       CASE WHEN mod(i, 5) = 2 THEN 'awaiting_decision' END,
+       CASE WHEN mod(i, 5) = 2 THEN referred + interval '10 days' END
 FROM generate_series(1, {CASES}) AS i,
      LATERAL (SELECT timestamptz '{START.isoformat()}' + (mod(i, 700)) * interval '1 day' AS referred) AS r
 """
@@ -83,6 +93,29 @@ def many(engine: Engine) -> Engine:
         conn.exec_driver_sql(GENERATE)
         conn.exec_driver_sql("ANALYZE cases")
     return engine
+
+
+def test_the_generator_writes_each_cases_tally_as_the_store_does(many: Engine) -> None:
+    """The report adds up the tally the store writes into each row (`statistics.tally` of its status and its
+    applications); the generator writes it by hand, so this pins it to the rule for one case of each kind."""
+    sample = [f"MVP-S{i:06d}" for i in range(1, 21)]  # every i % 4, i % 5 and i % 10 the generator uses
+    with Session(many) as session:
+        rows = session.execute(select(CaseRow).where(col(CaseRow.case_id).in_(sample))).scalars().all()
+    assert len(rows) == len(sample)
+    for row in rows:
+        applications = [
+            ApplicationFact(
+                a["number"], datetime.fromisoformat(a["submitted_at"]), ApplicationStage(a["stage"])
+            )
+            for a in row.view.get("applications", [])
+        ]
+        its = tally(ImmigrationStatus(row.status_at_referral), applications)
+        assert (row.report_status, row.report_may_apply, row.report_stage, row.first_applied_at) == (
+            its.status_row.value,
+            its.may_need_to_apply,
+            its.stage_figure,
+            its.first_applied_at,
+        ), row.case_id
 
 
 def test_a_report_over_70000_cases_is_one_statement_with_no_case_ids_as_parameters(
