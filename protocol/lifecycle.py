@@ -527,7 +527,9 @@ class Revisions:
     help_is_not_an_application: bool = (
         True  # legal advice, support and the consulate are refused as applications
     )
-    amend_refuses_listed_detail: bool = True  # an amend giving a phone or email listed never to use is refused
+    amend_refuses_listed_detail: bool = (
+        True  # an amend giving a phone or email listed never to use is refused
+    )
 
 
 CURRENT = Revisions()
