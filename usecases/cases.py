@@ -178,15 +178,14 @@ async def start_referral(
     actor: Actor,
     engine: Engine | None = None,
     override_reason: str | None = None,
-    policy_version: str = CURRENT_VERSION,
 ) -> str:
-    """Start the case for a referral and return its id. The same referral submitted again returns the
-    same case id and starts nothing. With `engine` (every caller but a few tests), open cases of the same
-    crime reference are searched first: the same person raises DuplicateReferral naming the existing case;
-    a possible duplicate raises PossibleDuplicate unless `override_reason` says why this is another
-    person, and the reason is then kept in the new case's record."""
+    """Start the case for a referral, under the current policy, and return its id. The same referral submitted
+    again returns the same case id and starts nothing. With `engine` (every caller but a few tests), open cases
+    of the same crime reference are searched first: the same person raises DuplicateReferral naming the existing
+    case; a possible duplicate raises PossibleDuplicate unless `override_reason` says why this is another person,
+    and the reason is then kept in the new case's record."""
     case_id, start, options = _opening(
-        keys, task_queue, referral, actor, engine, override_reason, policy_version
+        keys, task_queue, referral, actor, engine, override_reason, CURRENT_VERSION
     )
     try:
         await client.start_workflow(
