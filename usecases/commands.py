@@ -8,10 +8,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from infra.errors import InputError, NotFound
-from models.case import COMMAND_MODELS, Actor, CaseCommand, CommandResult
+from models.case import COMMAND_MODELS, Actor, ActorRole, CaseCommand
 from models.registry import BY_ROUTE
 from protocol.intake import describe_validation_error
-from usecases import cases
+from usecases import cases, reads
 from usecases.context import Services
 
 RESERVED = ("actor", "kind")  # what the service fills in, never the caller
@@ -41,6 +41,11 @@ def build(route: str, actor: Actor, body: dict[str, Any]) -> CaseCommand:
 
 async def send(
     services: Services, actor: Actor, case_id: str, route: str, body: dict[str, Any]
-) -> CommandResult:
+) -> dict[str, Any]:
+    """The command, sent to the case; its answer as the actor may see it (police: the protection's state, not the
+    Home Office's data, as `reads.police_view` shows them a case)."""
     command = build(route, actor, body)
-    return await cases.send(services.temporal, case_id, command)
+    answer = (await cases.send(services.temporal, case_id, command)).model_dump(mode="json")
+    if actor.role is ActorRole.police:
+        answer["view"] = reads.police_view(answer["view"])
+    return answer

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.deps import ActorDep, ServicesDep
-from models.case import COMMAND_MODELS, ActorRole
+from models.case import COMMAND_MODELS
 from models.registry import COMMANDS, CaseCommandSpec
 from protocol import finding
 from usecases import commands, find, reads
@@ -135,17 +135,13 @@ def _add_command_route(spec: CaseCommandSpec) -> None:
     body_model = _body_model(spec)
 
     async def send(case_id: str, body: body_model, actor: ActorDep, services: ServicesDep) -> dict[str, Any]:  # type: ignore[valid-type]
-        result = await commands.send(
+        return await commands.send(
             services,
             actor,
             reads.case_id_from(case_id),
             spec.route,
             body.model_dump(exclude_unset=True),  # type: ignore[attr-defined]
         )
-        answer = result.model_dump(mode="json")
-        if actor.role is ActorRole.police:  # police see the protection's state, not the Home Office's data
-            answer["view"] = reads.police_view(answer["view"])
-        return answer
 
     send.__name__ = spec.kind
     send.__doc__ = spec.summary + " Who may: " + ", ".join(sorted(spec.roles)) + "."
