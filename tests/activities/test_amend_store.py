@@ -13,13 +13,13 @@ from activities.store import CaseStore
 from infra.chain import address_binding, referral_binding
 from infra.keys import Keys
 from models.case import Amend
-from models.messages import PersistStep
 from models.referral import ContactChannel, Dependant, Referral
 from models.tables import CaseRow, HoldRow, OutboxRow, TaskRow
 from protocol import lifecycle
 from protocol.identity import name_key
 from protocol.policy import policy
 from protocol.screening import screen
+from tests.support.cases import write_step
 from tests.support.intake import OFFICER, example_referral
 
 NOW = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
@@ -36,17 +36,8 @@ def amend_a_screened_case(engine: Engine, keys: Keys, case_id: str, amend: Amend
     screened = lifecycle.screened(opened.state, screen(None, None, NOW, rules), [], NOW, rules)
     amended = lifecycle.apply_command(screened.state, amend, NOW, rules)
     store = CaseStore(engine, keys)
-    for step, opening in ((opened, referral), (screened, None)):
-        store.persist_step(
-            PersistStep(
-                case_id=case_id,
-                at=NOW,
-                view=lifecycle.view(step.state, NOW, rules),
-                records=step.records,
-                notices=step.notices,
-                referral=opening,
-            )
-        )
+    write_step(store, case_id, opened, NOW, referral=referral)
+    write_step(store, case_id, screened, NOW)
     with Session(engine) as session, session.begin():  # police were told already; the person not yet
         session.execute(
             update(OutboxRow)
@@ -54,16 +45,7 @@ def amend_a_screened_case(engine: Engine, keys: Keys, case_id: str, amend: Amend
             .values(status="sent")
         )
     for _ in range(2):  # a retried step writes the same rows
-        store.persist_step(
-            PersistStep(
-                case_id=case_id,
-                at=NOW,
-                view=lifecycle.view(amended.state, NOW, rules),
-                records=amended.records,
-                notices=amended.notices,
-                amended_referral=amended.state.referral,
-            )
-        )
+        write_step(store, case_id, amended, NOW, amended_referral=amended.state.referral)
 
 
 def outbox(engine: Engine, case_id: str, recipient: str) -> list[OutboxRow]:

@@ -14,13 +14,12 @@ from activities.store import CaseStore
 from infra.db import alembic_config
 from infra.keys import Keys
 from models.case import Actor, ActorRole, Reassign
-from models.messages import PersistStep
 from models.referral import ContactChannel
 from models.tables import CaseRow, TaskRow
 from protocol import lifecycle
 from protocol.policy import policy
 from protocol.screening import screen
-from tests.support.cases import opened_case_with_notices
+from tests.support.cases import opened_case_with_notices, write_step
 from tests.support.intake import OFFICER, example_referral
 
 SUPERVISOR = Actor(role=ActorRole.supervisor, id="NCCU-SUP-7")
@@ -89,15 +88,7 @@ def test_a_reassignment_moves_the_open_tasks_and_gives_each_officer_their_own(
     reassign = Reassign(actor=SUPERVISOR, officer_id="NCCU-0077", reason="NCCU-0042 is on long leave")
     step = lifecycle.apply_command(state, reassign, now, rules)
 
-    CaseStore(engine, keys).persist_step(
-        PersistStep(
-            case_id="MVP-OWNER-00003",
-            at=now,
-            view=lifecycle.view(step.state, now, rules),
-            records=step.records,
-            notices=step.notices,
-        )
-    )
+    write_step(CaseStore(engine, keys), "MVP-OWNER-00003", step, now)
 
     with Session(engine) as session:
         tasks = session.execute(

@@ -10,11 +10,11 @@ from sqlmodel import Session, col
 
 from activities.store import CaseStore
 from infra.keys import Keys
-from models.messages import PersistStep
 from models.tables import CaseRow, HoldRow, NoteRow, OutboxRow, RecordRow
 from protocol import lifecycle
 from protocol.policy import policy
 from protocol.screening import screen
+from tests.support.cases import write_step
 from tests.support.intake import OFFICER, example_referral
 from usecases.audit import verify
 
@@ -44,16 +44,7 @@ def test_an_opened_case_is_held_before_screening_and_each_step_written_twice_wri
     store = CaseStore(engine, keys)
 
     def write(step: lifecycle.Step, opening: bool) -> None:
-        store.persist_step(
-            PersistStep(
-                case_id=case_id,
-                at=NOW,
-                view=lifecycle.view(step.state, NOW, rules),
-                records=step.records,
-                notices=step.notices,
-                referral=referral if opening else None,
-            )
-        )
+        write_step(store, case_id, step, NOW, referral=referral if opening else None)
 
     write(opened, opening=True)
     after_opening = counts(engine, case_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -12,7 +13,7 @@ from models.case import Actor
 from models.messages import PersistStep
 from models.referral import Referral
 from protocol import lifecycle
-from protocol.policy import policy
+from protocol.policy import policy, policy_of
 from protocol.screening import screen
 
 
@@ -26,15 +27,21 @@ def opened_case_with_notices(
     opened = lifecycle.open_case(case_id, referral, officer, now, rules)
     screened = lifecycle.screened(opened.state, screen(None, None, now, rules), [], now, rules)
     store = CaseStore(engine, keys)
-    for step, opening in ((opened, referral), (screened, None)):
-        store.persist_step(
-            PersistStep(
-                case_id=case_id,
-                at=now,
-                view=lifecycle.view(step.state, now, rules),
-                records=step.records,
-                notices=step.notices,
-                referral=opening,
-            )
-        )
+    write_step(store, case_id, opened, now, referral=referral)
+    write_step(store, case_id, screened, now)
     return case_id
+
+
+def write_step(store: CaseStore, case_id: str, step: lifecycle.Step, now: datetime, **extra: Any) -> None:
+    """One lifecycle step written as the workflow writes it: `CaseStore.persist_step` with the step's view, records
+    and notices (`extra`: the referral of an opening, the amended referral of an amend)."""
+    store.persist_step(
+        PersistStep(
+            case_id=case_id,
+            at=now,
+            view=lifecycle.view(step.state, now, policy_of(step.state)),
+            records=step.records,
+            notices=step.notices,
+            **extra,
+        )
+    )
