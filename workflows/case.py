@@ -104,6 +104,11 @@ ASKED_FIRST = (
     PATCH_RETRY_KEEPS_TRIGGER,
     PATCH_DEPENDANTS_KEEP_HOLD,
 )
+# The rule patches too are asked when the run starts (before: when the first command took the case's lock, which can
+# be after a local step resolved: the same exposure as above). Runs recorded between the two ask the rule patches
+# where they did.
+PATCH_RULES_ASKED_FIRST = "rule-patches-asked-first"
+RULES_ASKED_FIRST = (PATCH_UNSAFE_CONTACT_HOLDS, PATCH_HELP_NOT_APPLICATION, PATCH_AMEND_REFUSES_LISTED)
 # Local activities: each retry runs in the worker (backing off by a timer past a minute), never scheduled again.
 STEP_WITHIN = timedelta(seconds=30)
 
@@ -123,7 +128,9 @@ class ProtocolCaseWorkflow:
         self._wake_at: datetime | None = None
         self._timer: asyncio.Task[None] | None = None
         self._patches: dict[str, bool] = {}
-        if workflow.patched(PATCH_ASKED_FIRST):
+        if workflow.patched(PATCH_RULES_ASKED_FIRST):
+            self._patches = {patch: workflow.patched(patch) for patch in ASKED_FIRST + RULES_ASKED_FIRST}
+        elif workflow.patched(PATCH_ASKED_FIRST):
             self._patches = {patch: workflow.patched(patch) for patch in ASKED_FIRST}
 
     # --- the run ---------------------------------------------------------------------------------

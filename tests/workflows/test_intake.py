@@ -13,14 +13,14 @@ from temporalio import activity
 
 from activities.store import CaseStore
 from infra.errors import DuplicateReferral
-from models.case import Phase
+from models.case import ContactRecord, ContactResult, Phase
 from models.messages import PersistStep
 from models.tables import CaseRow, HoldRow, RecordRow
 from tests.conftest import Running
 from tests.support.intake import OFFICER, count, example_referral, load_example_records, open_case
 from usecases import cases
 from worker import build_activities, make_worker
-from workflows.case import ASKED_FIRST, PATCH_ASKED_FIRST
+from workflows.case import ASKED_FIRST, PATCH_RULES_ASKED_FIRST, RULES_ASKED_FIRST
 
 
 async def test_a_referral_opens_a_protected_case_with_first_contact_due(running: Running) -> None:
@@ -195,6 +195,10 @@ async def test_a_new_case_asks_every_patch_before_its_first_local_step(running: 
         engine=running.engine,
     )
     assert view is not None
+    # a command after the opening asks nothing new: the rule patches it takes were asked when the run started
+    await cases.send(
+        running.client, case_id, ContactRecord(actor=OFFICER, result=ContactResult.unsafe_to_talk)
+    )
 
     history = await running.client.get_workflow_handle(case_id).fetch_history()
     markers = [
@@ -208,5 +212,5 @@ async def test_a_new_case_asks_every_patch_before_its_first_local_step(running: 
         if attributes.marker_name == "core_patch"
     }
     first_step = min(event_id for event_id, a in markers if a.marker_name == "core_local_activity")
-    assert set(patches.values()) == {PATCH_ASKED_FIRST, *ASKED_FIRST}
+    assert set(patches.values()) == {PATCH_RULES_ASKED_FIRST, *ASKED_FIRST, *RULES_ASKED_FIRST}
     assert all(event_id < first_step for event_id in patches)
