@@ -38,17 +38,20 @@ from models.tables import CaseRow, RecordRow
 log = logging.getLogger("mvp.checkpoint")
 
 CHUNK = 5000  # (case, seq) pairs per query when reading checkpointed heads
-SNAPSHOT_STATEMENT_TIMEOUT = "10min"  # instead of the service's MVP_DB_STATEMENT_TIMEOUT (15 s)
+BATCH_STATEMENT_TIMEOUT = (
+    "10min"  # the checkpoint's, instead of the service's MVP_DB_STATEMENT_TIMEOUT (15 s)
+)
 
 
 @contextmanager
-def snapshot(engine: Engine) -> Iterator[Session]:
-    """A session that sees one consistent moment of the database (REPEATABLE READ), rolled back at the end."""
+def snapshot(engine: Engine, statement_timeout: str | None = None) -> Iterator[Session]:
+    """A session that sees one consistent moment of the database (REPEATABLE READ), rolled back at the end; with
+    `statement_timeout`, its statements may run that long instead of the engine's bound (batch work only)."""
     with engine.connect() as connection:
         connection = connection.execution_options(isolation_level="REPEATABLE READ")
         with connection.begin(), Session(bind=connection) as session:
-            # reading every case's chain is batch work: it may outlast the bound a caller waits on one statement
-            connection.exec_driver_sql(f"SET LOCAL statement_timeout = '{SNAPSHOT_STATEMENT_TIMEOUT}'")
+            if statement_timeout is not None:
+                connection.exec_driver_sql(f"SET LOCAL statement_timeout = '{statement_timeout}'")
             yield session
 
 
@@ -145,7 +148,8 @@ class Checkpointer:
             raise RecordTampered(
                 f"The latest checkpoint does not verify ({latest.problem}); none was signed."
             )
-        with snapshot(self.engine) as session:
+        # reading every case's chain is batch work: it may outlast the bound a caller waits on one statement
+        with snapshot(self.engine, BATCH_STATEMENT_TIMEOUT) as session:
             findings = compare(latest.checkpoint, cases_now(session, latest.checkpoint))
             if findings:
                 named = ", ".join(f.case_id for f in findings[:20])

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlmodel import Session, col
 
-from activities.checkpoint import SNAPSHOT_STATEMENT_TIMEOUT, Checkpointer, snapshot
+from activities.checkpoint import BATCH_STATEMENT_TIMEOUT, Checkpointer, snapshot
 from activities.delivery import Dispatcher
 from activities.notify import MailboxChannel
 from activities.retention import purge_case
@@ -362,15 +362,18 @@ def test_the_worker_signs_a_checkpoint_at_start_and_again_when_the_record_change
     assert audit.verify_record(engine, store, keys).intact
 
 
-def test_reading_every_chain_may_outlast_the_callers_statement_bound_but_nothing_else_does(
+def test_the_checkpoint_may_outlast_the_callers_statement_bound_but_nothing_else_does(
     database_url: str,
 ) -> None:
-    """The checkpoint and `audit verify` read every case's chain in one snapshot: batch work, with its own bound;
-    every other statement keeps the service's (MVP_DB_STATEMENT_TIMEOUT, 15 s by default)."""
+    """The checkpoint reads every case's chain in one snapshot: batch work, with its own bound; every other
+    statement, `audit verify`'s snapshot for a caller of the API included, keeps the service's
+    (MVP_DB_STATEMENT_TIMEOUT, 15 s by default)."""
     engine = engine_for(database_url, waits=Waits(statement=15.0))
     try:
+        with snapshot(engine, BATCH_STATEMENT_TIMEOUT) as session:
+            assert session.execute(text("SHOW statement_timeout")).scalar_one() == BATCH_STATEMENT_TIMEOUT
         with snapshot(engine) as session:
-            assert session.execute(text("SHOW statement_timeout")).scalar_one() == SNAPSHOT_STATEMENT_TIMEOUT
+            assert session.execute(text("SHOW statement_timeout")).scalar_one() == "15s"
         with engine.connect() as connection:
             assert connection.execute(text("SHOW statement_timeout")).scalar_one() == "15s"
     finally:
