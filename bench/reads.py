@@ -57,7 +57,6 @@ from models.case import (  # noqa: E402
     Route,
     Withdrawal,
 )
-from models.messages import PersistStep  # noqa: E402
 from models.records import Conviction, CriminalRecord, ImmigrationStatus, ImmigrationStatusRecord  # noqa: E402
 from models.referral import CrimeType, Referral  # noqa: E402
 from protocol import lifecycle  # noqa: E402
@@ -147,18 +146,7 @@ class Template:
         self.skipped = 0
 
     def persist(self, step: lifecycle.Step, at: datetime, opening: bool = False) -> CaseState:
-        closure = step.state.closure
-        self.store.persist_step(
-            PersistStep(
-                case_id=self.case_id,
-                at=at,
-                view=lifecycle.view(step.state, at, self.rules),
-                records=step.records,
-                notices=step.notices,
-                referral=self.referral if opening else None,
-                lifted_by=closure.by.label() if closure else None,
-            )
-        )
+        self.store.persist_step(lifecycle.written(step, at, opening=opening))  # as the workflow writes it
         return step.state
 
     def command(self, state: CaseState, cmd: CaseCommand, at: datetime) -> CaseState:

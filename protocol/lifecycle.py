@@ -69,6 +69,7 @@ from models.case import (
     Signpost,
     Withdrawal,
 )
+from models.messages import PersistStep
 from models.referral import ContactChannel, Referral
 from protocol import contact, facts, hold, notices
 from protocol.identity import POSSIBLE_MATCH, name_key
@@ -1305,6 +1306,26 @@ def next_wakeup(state: CaseState, now: datetime, policy: Policy) -> datetime | N
     moments += [clock.ends_at for clock in state.route_clocks]
     future = [moment for moment in moments if moment > now]
     return min(future) if future else None
+
+
+def written(
+    step: Step, now: datetime, *, opening: bool = False, matched_ref: str | None = None
+) -> PersistStep:
+    """What one step writes (`CaseStore.persist_step`, one transaction), as the workflow hands it over: the view at
+    `now`, the step's records and notices, the referral when the case opens or was amended, who lifted the holds
+    when it closed, and the Home Office reference screening matched (`matched_ref`)."""
+    closure = step.state.closure
+    return PersistStep(
+        case_id=step.state.case_id,
+        at=now,
+        view=view(step.state, now, policy_of(step.state)),
+        records=step.records,
+        notices=step.notices,
+        referral=step.state.referral if opening else None,
+        amended_referral=step.state.referral if step.referral_amended else None,
+        lifted_by=closure.by.label() if closure else None,
+        matched_home_office_ref=matched_ref,
+    )
 
 
 def view(state: CaseState, now: datetime, policy: Policy) -> CaseView:

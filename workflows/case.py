@@ -54,7 +54,7 @@ with workflow.unsafe.imports_passed_through():
         TrainingAdvance,
         Withdrawal,
     )
-    from models.messages import DeliverNotices, LookUpPerson, PersistStep
+    from models.messages import DeliverNotices, LookUpPerson
     from protocol import authority, lifecycle, training
     from protocol.policy import Policy, policy
     from protocol.screening import screen, unavailable
@@ -511,19 +511,7 @@ class ProtocolCaseWorkflow:
         self, step: lifecycle.Step, opening: bool = False, matched_ref: str | None = None
     ) -> None:
         now = self._now()
-        view = lifecycle.view(step.state, now, policy(step.state.policy_version))
-        closure = step.state.closure
-        written = PersistStep(
-            case_id=step.state.case_id,
-            at=now,
-            view=view,
-            records=step.records,
-            notices=step.notices,
-            referral=step.state.referral if opening else None,
-            amended_referral=step.state.referral if step.referral_amended else None,
-            lifted_by=closure.by.label() if closure else None,
-            matched_home_office_ref=matched_ref,
-        )
+        written = lifecycle.written(step, now, opening=opening, matched_ref=matched_ref)
         if self._patched(PATCH_HOT_PATH):
             await workflow.execute_local_activity_method(
                 CaseStore.persist_step, written, start_to_close_timeout=STEP_WITHIN, retry_policy=UNTIL_DONE
@@ -533,7 +521,7 @@ class ProtocolCaseWorkflow:
                 CaseStore.persist_step, written, start_to_close_timeout=STEP_WITHIN, retry_policy=UNTIL_DONE
             )
         self._state = step.state
-        self._upsert_search_attributes(view)
+        self._upsert_search_attributes(written.view)
         if step.notices or self._undelivered:
             await self._deliver()
 

@@ -36,7 +36,7 @@ def amend_a_screened_case(engine: Engine, keys: Keys, case_id: str, amend: Amend
     screened = lifecycle.screened(opened.state, screen(None, None, NOW, rules), [], NOW, rules)
     amended = lifecycle.apply_command(screened.state, amend, NOW, rules)
     store = CaseStore(engine, keys)
-    write_step(store, case_id, opened, NOW, referral=referral)
+    write_step(store, case_id, opened, NOW, opening=True)
     write_step(store, case_id, screened, NOW)
     with Session(engine) as session, session.begin():  # police were told already; the person not yet
         session.execute(
@@ -45,7 +45,7 @@ def amend_a_screened_case(engine: Engine, keys: Keys, case_id: str, amend: Amend
             .values(status="sent")
         )
     for _ in range(2):  # a retried step writes the same rows
-        write_step(store, case_id, amended, NOW, amended_referral=amended.state.referral)
+        write_step(store, case_id, amended, NOW)  # an amend writes the amended referral
 
 
 def outbox(engine: Engine, case_id: str, recipient: str) -> list[OutboxRow]:

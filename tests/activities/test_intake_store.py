@@ -44,7 +44,7 @@ def test_an_opened_case_is_held_before_screening_and_each_step_written_twice_wri
     store = CaseStore(engine, keys)
 
     def write(step: lifecycle.Step, opening: bool) -> None:
-        write_step(store, case_id, step, NOW, referral=referral if opening else None)
+        write_step(store, case_id, step, NOW, opening=opening)
 
     write(opened, opening=True)
     after_opening = counts(engine, case_id)

@@ -48,7 +48,6 @@ from models.case import (
     Route,
     Withdrawal,
 )
-from models.messages import PersistStep
 from models.records import Conviction, CriminalRecord, ImmigrationStatus, ImmigrationStatusRecord
 from models.referral import Referral
 from models.tables import EnforcementCheckRow
@@ -502,18 +501,7 @@ def build(plan: Plan, store: CaseStore, template: Referral) -> None:
     )
 
     def persist(step: lifecycle.Step, now: datetime, opening: bool = False) -> CaseState:
-        closure = step.state.closure
-        store.persist_step(
-            PersistStep(
-                case_id=plan.case_id,
-                at=now,
-                view=lifecycle.view(step.state, now, POLICY),
-                records=step.records,
-                notices=step.notices,
-                referral=referral if opening else None,
-                lifted_by=closure.by.label() if closure else None,
-            )
-        )
+        store.persist_step(lifecycle.written(step, now, opening=opening))  # as the workflow writes it
         return step.state
 
     state = persist(lifecycle.open_case(plan.case_id, referral, OFFICER, t0, POLICY), t0, opening=True)

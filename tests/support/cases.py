@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Engine
 
 from activities.store import CaseStore
 from infra.keys import Keys
 from models.case import Actor
-from models.messages import PersistStep
 from models.referral import Referral
 from protocol import lifecycle
-from protocol.policy import policy, policy_of
+from protocol.policy import policy
 from protocol.screening import screen
 
 
@@ -27,21 +25,14 @@ def opened_case_with_notices(
     opened = lifecycle.open_case(case_id, referral, officer, now, rules)
     screened = lifecycle.screened(opened.state, screen(None, None, now, rules), [], now, rules)
     store = CaseStore(engine, keys)
-    write_step(store, case_id, opened, now, referral=referral)
+    write_step(store, case_id, opened, now, opening=True)
     write_step(store, case_id, screened, now)
     return case_id
 
 
-def write_step(store: CaseStore, case_id: str, step: lifecycle.Step, now: datetime, **extra: Any) -> None:
-    """One lifecycle step written as the workflow writes it: `CaseStore.persist_step` with the step's view, records
-    and notices (`extra`: the referral of an opening, the amended referral of an amend)."""
-    store.persist_step(
-        PersistStep(
-            case_id=case_id,
-            at=now,
-            view=lifecycle.view(step.state, now, policy_of(step.state)),
-            records=step.records,
-            notices=step.notices,
-            **extra,
-        )
-    )
+def write_step(
+    store: CaseStore, case_id: str, step: lifecycle.Step, now: datetime, *, opening: bool = False
+) -> None:
+    """One lifecycle step written as the workflow writes it (`lifecycle.written`, `CaseStore.persist_step`)."""
+    assert step.state.case_id == case_id
+    store.persist_step(lifecycle.written(step, now, opening=opening))
