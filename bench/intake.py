@@ -79,8 +79,11 @@ uvicorn.run(create_app(Settings()), host="127.0.0.1", port=int(sys.argv[1]), log
 @contextmanager
 def api_process(settings: Settings) -> Iterator[tuple[str, psutil.Process]]:
     """The case API in a process of its own, as deployed (`mvp api`), with the stack's settings as MVP_ variables;
-    yields its URL and the process (for its CPU)."""
-    env = dict(os.environ)
+    yields its URL and the process (for its CPU). Nothing of the shell's own settings reaches it (a developer's
+    DATABASE_URL or MVP_TRAINING would point it elsewhere), as `tests/support/worker_process.worker_env` keeps them
+    from a worker."""
+    shell_settings = ("DATABASE_URL", "TEMPORAL_ADDRESS")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MVP_") and k not in shell_settings}
     for name, value in settings.model_dump(exclude_unset=True).items():
         if value is None:
             continue

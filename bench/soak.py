@@ -394,8 +394,8 @@ async def replayed(client: Client, case_id: str) -> dict[str, Any]:
         if event.HasField("marker_recorded_event_attributes"):
             marker = event.marker_recorded_event_attributes
             detail = marker.marker_name
-            if "patch_data" in marker.details:
-                detail += " " + marker.details["patch_data"].payloads[0].data.decode(errors="replace")[:80]
+            if "patch-data" in marker.details:  # Temporal core's key for a patch marker's id
+                detail += " " + marker.details["patch-data"].payloads[0].data.decode(errors="replace")[:80]
             if "data" in marker.details:
                 detail += " " + marker.details["data"].payloads[0].data.decode(errors="replace")[:120]
         elif event.HasField("workflow_execution_update_accepted_event_attributes"):
@@ -446,8 +446,11 @@ async def check(
     outcomes: Counter[str] = Counter()
     replays: dict[str, Any] = {}
     for d in driven:
-        answered_late = bool(d.unanswered) and len(d.late) == len(d.unanswered)
-        if d.errors and not answered_late:
+        # a case that answered nothing for GIVE_UP_AFTER failed, even if the command landed later
+        if d.unanswered:
+            late = "; applied once asked again after the run" if len(d.late) == len(d.unanswered) else ""
+            problem("command_unanswered", d.case_id, f"{d.errors[0] if d.errors else 'no answer'}{late}")
+        elif d.errors:
             problem("driver_errors", d.case_id, d.errors[0])
         row = case_rows.get(d.case_id)
         if row is None:
@@ -526,8 +529,9 @@ async def check(
         "lifecycles": dict(Counter(d.lifecycle for d in driven)),
         "updates_accepted": sum(sum(d.accepted.values()) for d in driven),
         "updates_refused": sum(sum(d.refused.values()) for d in driven),
-        # given up on by the soak (20 attempts), then accepted with the same update id after the run: counted
-        # once in updates_accepted, and the contact invariant checks they were applied once
+        # given up on by the soak (GIVE_UP_AFTER), then accepted with the same update id after the run: counted
+        # once in updates_accepted, and the contact invariant checks they were applied once (each is also a
+        # `command_unanswered` problem: the case stopped answering)
         "updates_answered_late": sum(len(d.late) for d in driven),
         "updates_answered_after_api_bound": sum(
             1 for d in driven for s in d.answer_s if s > cases.ANSWER_WITHIN.total_seconds()

@@ -102,3 +102,11 @@ def may_check(actor: Actor) -> str | None:
             f"you are {actor.role.value}"
         )
     return None
+
+
+def may_move_clock(actor: Actor) -> str | None:
+    """Only a supervisor moves a training case's clock (PROTOCOL.md §2: supervisors see overdue contacts and
+    authorise releases, which is what is rehearsed)."""
+    if actor.role is not ActorRole.supervisor:
+        return f"only a supervisor moves a training case's clock; you are {actor.role.value}"
+    return None

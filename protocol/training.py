@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from models.case import Actor, ActorRole, CaseState, Phase, RecordEntry
+from models.case import Actor, CaseState, Phase, RecordEntry
+from protocol import authority
 from protocol.lifecycle import Step
 
 MAX_ADVANCE = timedelta(days=400)  # per call: a rehearsal moves months, not decades
@@ -61,7 +62,7 @@ def refusal(state: CaseState, actor: Actor, training: bool, by: timedelta) -> st
     only a supervisor, only forward within the bound, only while the case is open."""
     if not training:
         return "this case was not started in training mode; its clock is the real one and cannot be moved"
-    denied = may_move_clock(actor)
+    denied = authority.may_move_clock(actor)
     if denied is not None:
         return denied
     if by <= timedelta(0) or by > MAX_ADVANCE:
@@ -86,11 +87,3 @@ def advanced(state: CaseState, actor: Actor, by: timedelta, now: datetime) -> St
         summary=f"training: the case's clock moved forward {describe(by)}",
     )
     return Step(state=moved, records=[entry], accepted=f"clock moved forward {describe(by)} (training)")
-
-
-def may_move_clock(actor: Actor) -> str | None:
-    """Only a supervisor moves a training case's clock (PROTOCOL.md §2: supervisors see overdue contacts and
-    authorise releases, which is what is rehearsed)."""
-    if actor.role is not ActorRole.supervisor:
-        return f"only a supervisor moves a training case's clock; you are {actor.role.value}"
-    return None
