@@ -163,6 +163,23 @@ class Settings(BaseSettings):
     watch_grace: float = Field(300.0, ge=0)
 
     @model_validator(mode="after")
+    def _training_beside_the_normal_stack(self) -> Settings:
+        """MVP_TRAINING in the environment moves the defaults (data folder, ports) as they are made; training
+        asked for any other way (`Settings(training=True)`) moves those not given here, so that a training service
+        never runs on the normal stack's folder or ports."""
+        if not self.training or training_from_env():
+            return self
+        given = self.model_fields_set
+        if "data_dir" not in given:
+            self.data_dir = (REPO_ROOT / ".data" / "training").resolve()
+        for name in ("api_port", "issuer_port", "temporal_ui_port"):
+            if name not in given:
+                setattr(self, name, getattr(self, name) + TRAINING_PORT_SHIFT)
+        if "temporal_address" not in given:
+            self.temporal_address = f"localhost:{7233 + TRAINING_PORT_SHIFT}"
+        return self
+
+    @model_validator(mode="after")
     def _production_is_production(self) -> Settings:
         """Outside development, no placeholder secret and no development mailbox for notices."""
         if self.env != "production":

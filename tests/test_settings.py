@@ -146,3 +146,19 @@ def test_mvp_training_reads_the_stacks_words(monkeypatch: pytest.MonkeyPatch, wo
     monkeypatch.setenv("MVP_TRAINING", word)
     monkeypatch.delenv("MVP_DATA_DIR", raising=False)
     assert Settings().training is on
+
+
+def test_training_asked_for_in_code_runs_beside_the_normal_stack_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Settings(training=True)` (not MVP_TRAINING in the environment) moves the folder and ports the same way;
+    what is given explicitly stays."""
+    for name in ("MVP_TRAINING", "MVP_DATA_DIR", "MVP_API_PORT", "MVP_ISSUER_PORT", "MVP_TEMPORAL_UI_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("TEMPORAL_ADDRESS", "MVP_TEMPORAL_ADDRESS"):
+        monkeypatch.delenv(name, raising=False)
+    normal = Settings()
+    training = Settings(training=True)
+    assert training.data_dir == REPO_ROOT / ".data" / "training" and normal.data_dir == REPO_ROOT / ".data"
+    assert (training.api_port, training.issuer_port, training.temporal_ui_port) == (8245, 8246, 8243)
+    assert training.temporal_address == "localhost:7243"
+    kept = Settings(training=True, api_port=9000)
+    assert kept.api_port == 9000 and kept.issuer_port == 8246
