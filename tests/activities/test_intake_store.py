@@ -17,6 +17,7 @@ from protocol.screening import screen
 from tests.support.cases import write_step
 from tests.support.intake import OFFICER, example_referral
 from usecases.audit import verify
+from usecases.readmodel import case_record
 
 NOW = datetime(2026, 11, 3, 10, 0, tzinfo=UTC)
 
@@ -66,12 +67,7 @@ def test_an_opened_case_is_held_before_screening_and_each_step_written_twice_wri
     write(screened, opening=False)  # the screening retried
     assert counts(engine, case_id) == after_screening
 
-    with Session(engine) as session:
-        rows = list(
-            session.execute(
-                select(RecordRow).where(col(RecordRow.case_id) == case_id).order_by(col(RecordRow.seq))
-            ).scalars()
-        )
+    rows = case_record(engine, case_id)
     assert [row.seq for row in rows] == list(range(1, len(rows) + 1))
     assert len(rows) == len(opened.records) + len(screened.records)
     [report] = verify(engine, case_id)

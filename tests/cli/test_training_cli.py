@@ -16,10 +16,11 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from infra.settings import Settings
 from models.case import Actor, ActorRole, TrainingAdvance
-from models.tables import AccessRow, RecordRow
+from models.tables import AccessRow
 from tests.conftest import Running
 from tests.support.inprocess import amvp, point_cli_at
 from tests.support.inprocess import start_example_case as start_case
+from usecases.readmodel import case_record
 
 OFFICER = "officer:NCCU-0042"
 SUPERVISOR = "supervisor:NCCU-SUP-7"
@@ -39,14 +40,7 @@ def cli_env(monkeypatch: pytest.MonkeyPatch, running: Running, tmp_path: Path) -
 
 
 def actions(running: Running, case_id: str) -> list[str]:
-    with Session(running.engine) as session:
-        return list(
-            session.execute(
-                select(col(RecordRow.action))
-                .where(col(RecordRow.case_id) == case_id)
-                .order_by(col(RecordRow.seq))
-            ).scalars()
-        )
+    return [row.action for row in case_record(running.engine, case_id)]
 
 
 async def test_advancing_a_training_case_30_days_makes_its_contact_overdue_and_a_supervisors_task(

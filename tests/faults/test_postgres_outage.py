@@ -29,13 +29,14 @@ from temporalio.testing import WorkflowEnvironment
 from infra.db import migrate
 from infra.keys import Keys
 from infra.settings import Settings
-from models.tables import CaseRow, HoldRow, RecordRow
+from models.tables import CaseRow, HoldRow
 from tests.conftest import Running
 from tests.support.boundary import ACTORS, bearer, dev_token
 from tests.support.cli import mvp
 from tests.support.intake import OFFICER, example_referral
 from tests.support.worker_process import worker_process
 from usecases import cases
+from usecases.readmodel import case_record
 
 # infra/settings.py: a pooled connection gets 2 s to answer (db_ping_timeout), a new one 3 s to open
 # (db_connect_timeout); the rest is room for a CLI process to start and fetch its token.
@@ -214,12 +215,7 @@ async def _through_the_outage(
     dependants = len(example_referral("referral-domestic-abuse.json").dependants)
     assert _count(engine, CaseRow, during) == 1
     assert _count(engine, HoldRow, during) == 1 + dependants
-    with Session(engine) as session:
-        entries = list(
-            session.execute(
-                select(RecordRow).where(col(RecordRow.case_id) == during).order_by(col(RecordRow.seq))
-            ).scalars()
-        )
+    entries = case_record(engine, during)
     assert [e.seq for e in entries] == list(range(1, len(entries) + 1))
     actions = Counter(e.action for e in entries)
     assert actions["information_received"] == actions["hold_placed"] == actions["screened"] == 1

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from devstack.issuer import load_or_create_key, public_jwk
 from models.tables import AccessRow, RecordRow
 from tests.conftest import EXAMPLES
+from usecases.readmodel import case_record
 
 # One actor per role the table speaks of; the example referral is from West Midlands Police (WMP).
 ACTORS = {
@@ -73,9 +74,7 @@ def access_rows(engine: Engine) -> list[AccessRow]:
 
 
 def record_rows(engine: Engine, case_id: str) -> list[RecordRow]:
-    with Session(engine) as session:
-        query = select(RecordRow).where(RecordRow.case_id == case_id).order_by(RecordRow.seq)  # type: ignore[arg-type]
-        return list(session.execute(query).scalars())
+    return case_record(engine, case_id)
 
 
 class Forger:

@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
-from sqlmodel import Session, col
 
 from models.case import (
     Actor,
@@ -23,7 +21,6 @@ from models.case import (
     ReleaseDecision,
     TrainingAdvance,
 )
-from models.tables import RecordRow
 from protocol import lifecycle
 from protocol.policy import CURRENT_VERSION, policy
 from protocol.screening import screen
@@ -31,6 +28,7 @@ from tests.conftest import Running
 from tests.support.cases import opened_case_with_notices
 from tests.support.intake import OFFICER, example_referral, load_example_records
 from usecases import cases
+from usecases.readmodel import case_record
 from workflows.case import ProtocolCaseWorkflow
 
 pytestmark = pytest.mark.record_history
@@ -45,13 +43,7 @@ def advance(by: timedelta) -> TrainingAdvance:
 
 def recorded_at(running: Running, case_id: str) -> dict[str, datetime]:
     """When each action of the case's record was last taken, as the record says."""
-    with Session(running.engine) as session:
-        rows = session.execute(
-            select(col(RecordRow.action), col(RecordRow.at))
-            .where(col(RecordRow.case_id) == case_id)
-            .order_by(col(RecordRow.seq))
-        ).all()
-    return dict(rows)
+    return {row.action: row.at for row in case_record(running.engine, case_id)}
 
 
 async def test_a_training_case_rehearses_overdue_contact_engagement_and_release_on_its_own_clock(
